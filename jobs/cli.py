@@ -1,0 +1,30 @@
+"""`flask --app wsgi jobs run | tick [--at ISO-8601]`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+
+def register(app: Flask) -> None:
+    group = AppGroup("jobs", help="The scheduled jobs: reminders, prompts, escalations and mail delivery.")
+
+    @group.command("tick")
+    @click.option("--at", "at", default=None, help="Run as of this moment (ISO 8601, London time unless it has an offset).")
+    def tick(at: str | None) -> None:
+        """Run every sweep and one delivery pass, and print what happened."""
+        from jobs.sweeps import run_all, parse_moment
+
+        report = run_all(parse_moment(at))
+        for line in report:
+            click.echo(line)
+
+    @group.command("run")
+    def run() -> None:
+        """Run the scheduler in the foreground until SIGTERM or Ctrl-C."""
+        from jobs.scheduler import run_forever
+
+        run_forever(app)
+
+    app.cli.add_command(group)

@@ -1,0 +1,170 @@
+"""The Agreement tracker: a Flask application factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, render_template, request
+from flask_htmx import HTMX
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from tracker import config, db
+
+LONDON = ZoneInfo("Europe/London")
+ROOT = Path(__file__).resolve().parent.parent
+
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("TRACKER_INSTANCE", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.from_environment(instance))
+    if test_config:
+        app.config.update(test_config)
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(ROOT / "templates")),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from tracker import security
+    from tracker.notify import mail
+    from tracker.views import register_blueprints
+
+    mail.init_app(app)
+    security.init_app(app)
+    register_blueprints(app)
+    register_filters(app)
+    register_errors(app)
+
+    from tracker import cli
+
+    cli.init_app(app)
+
+    if app.config["SCHEDULER_ENABLED"]:
+        from jobs.scheduler import start_in_process
+
+        start_in_process(app)
+    return app
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    from tracker.models import User
+
+    try:
+        return User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
+    except ValueError:
+        return None
+
+
+def to_london(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(LONDON)
+
+
+def register_filters(app: Flask) -> None:
+    @app.template_filter("when")
+    def when(value):
+        """A UTC datetime as London time, or a date, in GOV.UK style."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, dt.datetime):
+            local = to_london(value)
+            return local.strftime("%-d %B %Y at %H:%M")
+        if isinstance(value, dt.date):
+            return value.strftime("%-d %B %Y")
+        return str(value)
+
+    @app.template_filter("day")
+    def day(value):
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            value = to_london(value).date()
+        return value.strftime("%-d %B %Y")
+
+    from tracker.forms import error_list
+
+    app.jinja_env.globals["form_errors"] = error_list
+
+    @app.context_processor
+    def inject():
+        from flask_login import current_user
+
+        from tracker.access import can
+        from tracker.models import END_REASONS, KINDS, PLAN_TYPES, STATUSES
+
+        return {
+            "can": lambda action, agreement=None: can(current_user, action, agreement),
+            "KINDS": KINDS,
+            "STATUSES": STATUSES,
+            "END_REASONS": END_REASONS,
+            "PLAN_TYPES": PLAN_TYPES,
+        }
+
+
+def register_errors(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return page(400, "Your form has expired", "Go back, reload the page and try again. Nothing was saved.")
+
+    @app.errorhandler(400)
+    def bad_request(e):
+        return page(400, "Something in the request was not right", "Go back and try again.")
+
+    @app.errorhandler(403)
+    def forbidden(e):
+        return page(403, "You do not have access to this page", "If you think you should, ask your team manager.")
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return page(404, "Page not found", "Check the address, or go back to the register.")
+
+    @app.errorhandler(405)
+    def not_allowed(e):
+        return page(405, "Page not found", "Check the address, or go back to the register.")
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return page(413, "That was too much to send at once", "Shorten what you typed and try again.")
+
+    @app.errorhandler(429)
+    def too_many(e):
+        return page(429, "Too many attempts", "Wait a few minutes and try again.")
+
+    @app.errorhandler(500)
+    def server_error(e):
+        app.logger.exception("Unhandled error on %s", request.path)
+        return page(500, "Sorry, there is a problem with the service", "Try again later. What you typed may not have been saved.")

@@ -1,0 +1,96 @@
+"""Settings from the environment, with safe development defaults.
+
+Every setting the application reads is parsed here by a small typed parser
+that fails loudly on a bad value, so a typo in production stops start-up
+instead of silently using a default. `config.example.env` documents each one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and why."""
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def development_secret_key(instance_path: Path) -> str:
+    """Read, or create on first run, a secret key kept in instance/ (git-ignored).
+
+    Only used in development: outside it a missing SECRET_KEY stops start-up,
+    because a key generated on one web worker would not match another's.
+    """
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_environment(instance_path: Path) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    environment = env_str("TRACKER_ENV", "development")
+    if environment not in ("development", "production", "test"):
+        raise ConfigError("TRACKER_ENV must be development, production or test")
+    secret_key = env_str("SECRET_KEY")
+    if secret_key is None:
+        if environment != "development":
+            raise ConfigError(
+                "SECRET_KEY is not set. Outside development the application will not "
+                "start without it: set SECRET_KEY to a long random string, for example "
+                "the output of `python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
+        secret_key = development_secret_key(instance_path)
+    return {
+        "TRACKER_ENV": environment,
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": env_str("DATABASE_URL", f"sqlite:///{instance_path / 'tracker.db'}"),
+        "MAIL_SERVER": env_str("MAIL_SERVER"),
+        "MAIL_PORT": env_int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": env_bool("MAIL_USE_TLS", False),
+        "MAIL_USERNAME": env_str("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "agreement-tracker@localhost"),
+        "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 20),
+        "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL", "front-door@localhost"),
+        "BASE_URL": (env_str("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
+        "SCHEDULER_ENABLED": env_bool("SCHEDULER_ENABLED", False),
+        "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+    }

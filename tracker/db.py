@@ -1,0 +1,61 @@
+"""The database: a peewee proxy bound at start-up, and the migration runner.
+
+SQLite (WAL, foreign keys, a busy timeout so a briefly locked database makes a
+request wait instead of fail) by default; PostgreSQL when DATABASE_URL says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import peewee
+from playhouse import db_url
+from playhouse.migrations import Runner
+
+database = peewee.DatabaseProxy()
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+}
+
+
+def open_database(url: str) -> peewee.Database:
+    """Make a database object for a URL; `sqlite:///path` or `postgresql://…`."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    return db_url.connect(url)
+
+
+def bind(url: str) -> peewee.Database:
+    """Point the proxy at the database named by `url` and return it."""
+    db = open_database(url)
+    database.initialize(db)
+    return db
+
+
+def migrate() -> list[str]:
+    """Apply every pending migration; safe to run any number of times."""
+    return Runner(database.obj, str(MIGRATIONS)).up()
+
+
+def init_app(app) -> None:
+    bind(app.config["DATABASE_URL"])
+
+    @app.before_request
+    def _connect() -> None:
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc) -> None:
+        if not database.is_closed():
+            database.close()

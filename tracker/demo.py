@@ -1,0 +1,172 @@
+"""A realistic demo caseload: two teams, about 30 records in every state.
+
+Dates are relative to now, so the demo always has reviews due soon and
+overdue, an undertaking past its end, and copies not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from tracker import records
+from tracker.accounts import create_user
+from tracker.db import database
+from tracker.models import Agency, Agreement, Recipient, Review, Team, User, utcnow
+
+PASSWORD = "demo-password-1"
+LOGINS = [
+    ("sam.worker@example.org", "Social worker, North team"),
+    ("priya.worker@example.org", "Social worker, North team"),
+    ("tom.worker@example.org", "Social worker, South team"),
+    ("maria.manager@example.org", "Team manager, North team"),
+    ("dev.manager@example.org", "Team manager, South team"),
+    ("helen.head@example.org", "Service manager"),
+    ("admin@example.org", "Administrator"),
+]
+
+AGENCIES = [
+    ("Riverside Health Visiting Service", "health_visiting", "health.visiting@example.org"),
+    ("Riverside Primary School", "school", "dsl@riverside-primary.example.org"),
+    ("Little Acorns Nursery", "nursery", "office@little-acorns.example.org"),
+    ("Market Street Surgery", "gp", "safeguarding@market-street.example.org"),
+    ("Police Safeguarding Hub", "police", "safeguarding.hub@example.org"),
+    ("Northgate Housing", "housing", "tenancy@northgate.example.org"),
+]
+
+CHILDREN = [
+    ("Aisha Khan", 2), ("Ben Carter", 7), ("Chloe Evans", 4), ("Daniel Okafor", 11), ("Ella Murphy", 1),
+    ("Finn O'Brien", 9), ("Grace Li", 3), ("Harry Wilson", 13), ("Isla Novak", 6), ("Jack Thompson", 15),
+    ("Kiera Walsh", 0), ("Leo Ahmed", 8), ("Maya Patel", 5), ("Noah Kowalski", 10), ("Olivia Brown", 2),
+    ("Patrick Doyle", 12), ("Ruby Hughes", 4), ("Sami Haddad", 14), ("Tia Roberts", 3), ("Umar Farouk", 9),
+    ("Violet Green", 1), ("Will Jones", 16), ("Yasmin Ali", 7), ("Zac Taylor", 5), ("Amber Price", 11),
+    ("Brodie Clarke", 2), ("Cara Ward", 8), ("Dylan Reid", 6), ("Erin Scott", 4), ("Felix Adams", 13),
+]
+
+ACTIONS = [
+    ("Ms {p} will make sure the children are collected from school on time every day.", "Ms {p} (mother)", "family", "Every school day"),
+    ("The social worker will visit every two weeks to talk with the children on their own.", "Social worker", "professional", "Every two weeks"),
+    ("Mr {p} will not have unsupervised contact with the children.", "Mr {p} (father)", "family", "Until the review"),
+    ("The school will tell the social worker the same day if the children are absent.", "Designated safeguarding lead", "professional", "Each absence"),
+    ("Ms {p} will attend the parenting course at the family centre.", "Ms {p} (mother)", "family", "Weekly for 8 weeks"),
+    ("The health visitor will visit to check on the baby's weight and feeding.", "Health visitor", "professional", "Every month"),
+]
+
+
+def _dt(now: dt.datetime, days: float, hour: int = 10) -> dt.datetime:
+    moment = now + dt.timedelta(days=days)
+    return moment.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def seed(now: dt.datetime | None = None) -> None:
+    now = now or utcnow()
+    rng = random.Random(7)
+    with database.atomic():
+        north, south = Team.create(name="North team"), Team.create(name="South team")
+        users = {}
+        for (email, label), name in zip(
+            LOGINS, ["Sam Worker", "Priya Worker", "Tom Worker", "Maria Manager", "Dev Manager", "Helen Head", "Alex Admin"]
+        ):
+            role = {"Social": "social_worker", "Team": "team_manager", "Service": "service_manager", "Administrator": "administrator"}[label.split()[0]]
+            team = north if "North" in label else south if "South" in label else None
+            users[email] = create_user(email, name, PASSWORD, role, team)
+        for name, kind, email in AGENCIES:
+            Agency.create(name=name, kind=kind, email=email, phone="01234 567890")
+
+    workers = [users["sam.worker@example.org"], users["priya.worker@example.org"], users["tom.worker@example.org"]]
+    managers = {north.id: users["maria.manager@example.org"], south.id: users["dev.manager@example.org"]}
+    # (kind, final state, days to next review or hours to undertaking end)
+    plan = (
+        [("partnership", "active", d) for d in (-9, -3, -1, 0.3, 1, 2, 5, 8, 12, 20, 35, 60, 75)]
+        + [("partnership", "awaiting_endorsement", 40), ("partnership", "awaiting_endorsement", 50)]
+        + [("partnership", "draft", 45), ("partnership", "draft", 30)]
+        + [("partnership", "ended", 10), ("partnership", "ended", 15), ("partnership", "ended", 25)]
+        + [("undertaking", "active", h) for h in (-5, 1.5, 20, 60)]
+        + [("undertaking", "awaiting_endorsement", 48), ("undertaking", "draft", 24), ("undertaking", "ended", 10)]
+        + [("partnership", "active", 14), ("partnership", "active", 3)]
+    )
+    for index, (kind, state, offset) in enumerate(plan):
+        child, age = CHILDREN[index % len(CHILDREN)]
+        worker = workers[index % len(workers)]
+        if kind == "undertaking" and index % 4 == 0:
+            worker_id = 0
+        else:
+            worker_id = worker.id
+        surname = child.split()[-1]
+        born = (now - dt.timedelta(days=int(age * 365.25) + rng.randint(20, 300))).date()
+        chosen = rng.sample(ACTIONS, 3)
+        if kind == "partnership" and not any(a[2] == "professional" for a in chosen):
+            chosen[0] = ACTIONS[1]
+        recipients = [
+            {"name": "Jo Bloggs", "agency_name": AGENCIES[1][0], "agency_kind": "school", "role": "Designated safeguarding lead",
+             "email": AGENCIES[1][2], "breach_contact": kind == "undertaking"},
+        ]
+        if age < 5 and index % 5 != 0:  # a few under-fives lack health visiting, as in real life (R6)
+            recipients.append({"name": "Kim Hale", "agency_name": AGENCIES[0][0], "agency_kind": "health_visiting",
+                               "role": "Health visitor", "email": AGENCIES[0][2], "breach_contact": False})
+        if index % 3 == 0:
+            recipients.append({"name": "PC Dale", "agency_name": AGENCIES[4][0], "agency_kind": "police",
+                               "role": "Safeguarding officer", "email": AGENCIES[4][2], "breach_contact": kind == "undertaking"})
+        completed = (now - dt.timedelta(days=rng.randint(20, 80))).date()
+        data = {
+            "children": [{"name": child, "date_of_birth": born}],
+            "social_worker": worker_id,
+            "completed_on": completed,
+            "purpose": f"To keep {child.split()[0]} safe at home while the family works on the concerns raised at the "
+                       "strategy meeting, and to be clear what everyone will do.",
+            "child_views": "" if index % 6 == 5 else f"{child.split()[0]} said they like it when things are calm at home.",
+            "family_views": "The family want to show they can keep the children safe.",
+            "plan_type": ["child_in_need", "child_protection", "none"][index % 3],
+            "actions": [{"what": w.format(p=surname), "who": who.format(p=surname), "side": side,
+                         "timescale": "" if (index % 7 == 3 and i == 0) else t, "due_on": None}
+                        for i, (w, who, side, t) in enumerate(chosen)],
+            "if_things_go_wrong": "If any part of this is broken, the social worker will arrange a meeting within "
+                                  "two working days and a strategy discussion may be held.",
+            "contingency": "If the children cannot stay safely at home, they will stay with their grandmother.",
+            "duration": "3 months",
+            "review_at": None,
+            "review_venue": "Riverside Family Centre",
+            "parties": [{"name": f"Ms {surname}", "role": "Mother", "signed_on": completed},
+                        {"name": worker.name, "role": "Social worker", "signed_on": completed}],
+            "recipients": recipients,
+            "first_language": "Polish" if index % 9 == 4 else "English",
+            "interpreter": "",
+            "advocacy": "",
+            "literacy": "",
+            "issued_on": None,
+            "case_closing": index % 11 == 6,
+            "domestic_abuse_concern": index % 10 == 7,
+            "victim_asked_to_exclude_abuser": index % 20 == 7,
+            "window_reason": "",
+            "legal_advice_taken": "yes" if index % 2 else "no",
+            "legal_advice_notes": "",
+        }
+        team_id = worker.team_id
+        manager = managers[team_id]
+        author = worker
+        if kind == "partnership":
+            data["review_at"] = _dt(now, 40)  # planned in the future; moved to its demo date below
+        else:
+            data["window_starts_at"] = now - dt.timedelta(hours=24)
+            data["window_ends_at"] = now + dt.timedelta(hours=offset)
+            if offset - (-24) > 72:
+                author = manager
+                data["window_reason"] = "The Section 47 enquiry needs until the strategy meeting to finish."
+        agreement = records.save(None, kind, data, author, now - dt.timedelta(days=30))
+        if state in ("awaiting_endorsement", "active", "ended"):
+            records.submit(agreement, author, now - dt.timedelta(days=29))
+        if state in ("active", "ended"):
+            records.endorse(agreement, manager, now - dt.timedelta(days=28), override="Demo: endorsed at a meeting")
+        if kind == "partnership" and state in ("active", "awaiting_endorsement", "draft"):
+            # Put the review where the demo wants it, as if planned long ago.
+            at = _dt(now, offset)
+            Review.update(scheduled_at=at, requests_open_at=at - dt.timedelta(days=10),
+                          reports_due_at=at - dt.timedelta(days=3)).where(Review.agreement == agreement).execute()
+            Agreement.update(next_review_at=at).where(Agreement.id == agreement.id).execute()
+        if state == "active" and index % 4 == 1:
+            Recipient.update(acknowledged_at=now - dt.timedelta(days=27), chase_at=None).where(
+                Recipient.agreement == agreement).execute()
+        if state == "ended":
+            records.end(Agreement.get_by_id(agreement.id), manager, now - dt.timedelta(days=2),
+                        "reviewed_closed" if kind == "partnership" else "expired", "Closed at review.")
+    User.update(failed_logins=0).execute()

@@ -1,0 +1,177 @@
+"""Forms: what each page accepts, and the messages shown beside each field."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+
+from tracker.fields import DateField, DateTimeField, no_markup
+from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, ROLES
+
+LONG = 10_000  # characters in a long answer
+SHORT = 300
+
+
+def long_text(label: str, required: str | None = None, **kwargs) -> TextAreaField:
+    checks = [InputRequired(required)] if required else [Optional()]
+    return TextAreaField(
+        label,
+        [*checks, Length(max=LONG, message=f"{label} must be {LONG:,} characters or fewer"), no_markup],
+        **kwargs,
+    )
+
+
+def short_text(label: str, required: str | None = None, **kwargs) -> StringField:
+    checks = [InputRequired(required)] if required else [Optional()]
+    return StringField(
+        label,
+        [*checks, Length(max=SHORT, message=f"{label} must be {SHORT} characters or fewer"), no_markup],
+        **kwargs,
+    )
+
+
+class ChildForm(Form):
+    name = short_text("Child's full name", "Enter the child's full name")
+    date_of_birth = DateField("Child's date of birth", required=True)
+
+    def validate_date_of_birth(self, field):
+        from tracker.models import utcnow
+
+        if field.data and field.data > utcnow().date():
+            raise ValidationError("Child's date of birth must be today or in the past")
+
+
+class ActionForm(Form):
+    what = long_text("What will be done", "Describe the action")
+    who = short_text("Who is responsible")
+    side = RadioField("Whose commitment is this", choices=list(PARTY_SIDES.items()), default="family")
+    timescale = short_text("Timescale")
+    due_on = DateField("By date")
+
+
+class PartyForm(Form):
+    name = short_text("Name of party", "Enter the party's name")
+    role = short_text("Role or relationship")
+    signed_on = DateField("Date signed")
+
+
+class RecipientForm(Form):
+    name = short_text("Name", "Enter the name of the person receiving a copy")
+    agency_name = short_text("Agency", "Enter the agency")
+    agency_kind = SelectField("Type of agency", choices=list(AGENCY_KINDS.items()), default="other")
+    role = short_text("Role")
+    email = EmailField(
+        "Email address",
+        [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")],
+    )
+    breach_contact = BooleanField("Contact this person about a breach")
+
+
+class AgreementForm(FlaskForm):
+    """Both kinds share one form; the page shows the fields for its kind."""
+
+    children = FieldList(FormField(ChildForm), min_entries=1, max_entries=12)
+    social_worker = SelectField("Social worker", coerce=int, validate_choice=True)
+    completed_on = DateField("Date completed", required=True)
+    purpose = long_text("Purpose", "Describe the concerns and the outcomes to be achieved")
+    child_views = long_text("The child's views")
+    family_views = long_text("The parents' or carers' views")
+    plan_type = RadioField("The plan this agreement rests on", choices=list(PLAN_TYPES.items()), default="none")
+    actions = FieldList(FormField(ActionForm), min_entries=1, max_entries=40)
+    if_things_go_wrong = long_text("If things go wrong")
+    contingency = long_text("Contingency plan")
+    duration = short_text("How long this will last")
+    review_at = DateTimeField("Date and time of the review")
+    review_venue = short_text("Venue of the review")
+    parties = FieldList(FormField(PartyForm), min_entries=1, max_entries=20)
+    recipients = FieldList(FormField(RecipientForm), min_entries=0, max_entries=30)
+    first_language = short_text("First language")
+    interpreter = long_text("Interpreter or translation")
+    advocacy = long_text("Advocacy")
+    literacy = long_text("Literacy or learning needs")
+    issued_on = DateField("Date the family received their copy")
+    case_closing = BooleanField("The social work service is closing")
+    domestic_abuse_concern = BooleanField("There is a domestic abuse concern")
+    victim_asked_to_exclude_abuser = BooleanField(
+        "The agreement asks the person at risk to keep the abuser away"
+    )
+    window_starts_at = DateTimeField("Undertaking starts")
+    window_ends_at = DateTimeField("Undertaking must end by")
+    window_reason = long_text("Manager's reason for a longer undertaking")
+    legal_advice_taken = RadioField(
+        "Was legal advice taken?", choices=[("yes", "Yes"), ("no", "No")], validators=[Optional()]
+    )
+    legal_advice_notes = long_text("Legal advice notes")
+
+
+class EndForm(FlaskForm):
+    reason = RadioField("Why is it ending?", choices=list(END_REASONS.items()), validators=[InputRequired("Select why it is ending")])
+    notes = long_text("Notes")
+
+
+class EndorseForm(FlaskForm):
+    override = long_text("Reason for endorsing despite the failed checks")
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email address", [InputRequired("Enter your email address"), Length(max=254)])
+    password = PasswordField("Password", [InputRequired("Enter your password"), Length(max=200)])
+
+
+class UserForm(FlaskForm):
+    name = short_text("Full name", "Enter the person's full name")
+    email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    role = SelectField("Role", choices=list(ROLES.items()))
+    team = SelectField("Team", coerce=int)
+    password = PasswordField("New password", [Optional(), Length(min=12, max=200, message="Password must be 12 characters or more")])
+    active = BooleanField("Can sign in")
+
+
+class TeamForm(FlaskForm):
+    name = short_text("Team name", "Enter the team's name")
+
+
+class AgencyForm(FlaskForm):
+    name = short_text("Agency name", "Enter the agency's name")
+    kind = SelectField("Type of agency", choices=list(AGENCY_KINDS.items()))
+    email = EmailField("Email address", [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    phone = short_text("Phone")
+    active = BooleanField("In use")
+
+
+def error_list(form) -> list[dict]:
+    """Every error in a form, nested rows included, for the GOV.UK error summary."""
+    from tracker.fields import DateField
+
+    found: list[dict] = []
+
+    def walk(fields):
+        for field in fields:
+            if isinstance(field, FieldList):
+                for entry in field.entries:
+                    walk(entry.form if isinstance(entry, FormField) else [entry])
+                if field.errors and all(isinstance(e, str) for e in field.errors):
+                    for message in field.errors:
+                        found.append({"text": message, "href": f"#{field.id}"})
+            elif isinstance(field, FormField):
+                walk(field.form)
+            elif field.errors:
+                anchor = f"{field.id}-day" if isinstance(field, DateField) else field.id
+                if isinstance(field, RadioField):
+                    anchor = field.id
+                found.append({"text": field.errors[0], "href": f"#{anchor}"})
+
+    walk(form)
+    return found

@@ -1,0 +1,66 @@
+"""Domain rules as plain functions of data and `now`: no Flask, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def window_errors(
+    starts_at: dt.datetime | None,
+    ends_at: dt.datetime | None,
+    *,
+    ceiling_hours: int,
+    by_manager: bool,
+    reason: str,
+) -> dict[str, str]:
+    """Problems with an undertaking's permitted window, by field name (R4)."""
+    errors: dict[str, str] = {}
+    if starts_at is None:
+        errors["window_starts_at"] = "Enter when the undertaking starts"
+    if ends_at is None:
+        errors["window_ends_at"] = "Enter when the undertaking must end by"
+    if errors:
+        return errors
+    if ends_at <= starts_at:
+        errors["window_ends_at"] = "Undertaking must end after it starts"
+        return errors
+    if ends_at - starts_at > dt.timedelta(hours=ceiling_hours):
+        if not by_manager:
+            errors["window_ends_at"] = (
+                f"An undertaking can last at most {ceiling_hours} hours unless a team manager agrees a longer one"
+            )
+        elif not reason.strip():
+            errors["window_reason"] = (
+                f"Give the reason this undertaking needs longer than {ceiling_hours} hours"
+            )
+    return errors
+
+
+def review_moments(
+    scheduled_at: dt.datetime, *, request_days: int, due_days: int
+) -> tuple[dt.datetime, dt.datetime]:
+    """When agency report requests open and when reports are due, for a review (R3)."""
+    return scheduled_at - dt.timedelta(days=request_days), scheduled_at - dt.timedelta(days=due_days)
+
+
+def first_escalation_at(ends_at: dt.datetime, *, warning_hours: int) -> dt.datetime:
+    """The undertaking ladder starts with the warning before its end (R4)."""
+    return ends_at - dt.timedelta(hours=warning_hours)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError("unreachable")
+
+
+def age_on(date_of_birth: dt.date, on: dt.date) -> int:
+    years = on.year - date_of_birth.year
+    if (on.month, on.day) < (date_of_birth.month, date_of_birth.day):
+        years -= 1
+    return years

@@ -1,0 +1,12 @@
+"""One blueprint per area."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from tracker.views import admin, agreements, auth, home
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(agreements.bp)
+    app.register_blueprint(admin.bp)
