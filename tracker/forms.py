@@ -11,6 +11,7 @@ from wtforms import (
     FormField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,6 +20,12 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Validatio
 
 from tracker.fields import DateField, DateTimeField, no_markup
 from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, ROLES
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices for a select or radios, from a mapping or (value, label) pairs."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label) for value, label in items]
+
 
 LONG = 10_000  # characters in a long answer
 SHORT = 300
@@ -56,7 +63,7 @@ class ChildForm(Form):
 class ActionForm(Form):
     what = long_text("What will be done", "Describe the action")
     who = short_text("Who is responsible")
-    side = RadioField("Whose commitment is this", choices=list(PARTY_SIDES.items()), default="family")
+    side = RadioField("Whose commitment is this", choices=options(PARTY_SIDES), default="family")
     timescale = short_text("Timescale")
     due_on = DateField("By date")
 
@@ -70,7 +77,7 @@ class PartyForm(Form):
 class RecipientForm(Form):
     name = short_text("Name", "Enter the name of the person receiving a copy")
     agency_name = short_text("Agency", "Enter the agency")
-    agency_kind = SelectField("Type of agency", choices=list(AGENCY_KINDS.items()), default="other")
+    agency_kind = SelectField("Type of agency", choices=options(AGENCY_KINDS), default="other")
     role = short_text("Role")
     email = EmailField(
         "Email address",
@@ -88,7 +95,7 @@ class AgreementForm(FlaskForm):
     purpose = long_text("Purpose", "Describe the concerns and the outcomes to be achieved")
     child_views = long_text("The child's views")
     family_views = long_text("The parents' or carers' views")
-    plan_type = RadioField("The plan this agreement rests on", choices=list(PLAN_TYPES.items()), default="none")
+    plan_type = RadioField("The plan this agreement rests on", choices=options(PLAN_TYPES), default="none")
     actions = FieldList(FormField(ActionForm), min_entries=1, max_entries=40)
     if_things_go_wrong = long_text("If things go wrong")
     contingency = long_text("Contingency plan")
@@ -111,13 +118,13 @@ class AgreementForm(FlaskForm):
     window_ends_at = DateTimeField("Undertaking must end by")
     window_reason = long_text("Manager's reason for a longer undertaking")
     legal_advice_taken = RadioField(
-        "Was legal advice taken?", choices=[("yes", "Yes"), ("no", "No")], validators=[Optional()]
+        "Was legal advice taken?", choices=options({"yes": "Yes", "no": "No"}), validators=[Optional()]
     )
     legal_advice_notes = long_text("Legal advice notes")
 
 
 class EndForm(FlaskForm):
-    reason = RadioField("Why is it ending?", choices=list(END_REASONS.items()), validators=[InputRequired("Select why it is ending")])
+    reason = RadioField("Why is it ending?", choices=options(END_REASONS), validators=[InputRequired("Select why it is ending")])
     notes = long_text("Notes")
 
 
@@ -133,7 +140,7 @@ class LoginForm(FlaskForm):
 class UserForm(FlaskForm):
     name = short_text("Full name", "Enter the person's full name")
     email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
-    role = SelectField("Role", choices=list(ROLES.items()))
+    role = SelectField("Role", choices=options(ROLES))
     team = SelectField("Team", coerce=int)
     password = PasswordField("New password", [Optional(), Length(min=12, max=200, message="Password must be 12 characters or more")])
     active = BooleanField("Can sign in")
@@ -145,7 +152,7 @@ class TeamForm(FlaskForm):
 
 class AgencyForm(FlaskForm):
     name = short_text("Agency name", "Enter the agency's name")
-    kind = SelectField("Type of agency", choices=list(AGENCY_KINDS.items()))
+    kind = SelectField("Type of agency", choices=options(AGENCY_KINDS))
     email = EmailField("Email address", [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
     phone = short_text("Phone")
     active = BooleanField("In use")

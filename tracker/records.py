@@ -118,8 +118,14 @@ def _snapshot(rows: list[dict]) -> str:
 
 def _sync_rows(model, agreement, existing: list, rows: list[dict], fields: tuple[str, ...], now) -> None:
     """Make the live rows match `rows` by position; surplus rows are retired, not deleted."""
+    nullable = {"due_on", "signed_on", "agency"}
     for position, row in enumerate(rows):
         values = {name: row.get(name) for name in fields}
+        for name, value in values.items():
+            if value is None and name not in nullable:
+                values[name] = ""
+            elif isinstance(value, str):
+                values[name] = value.strip()
         if position < len(existing):
             current = existing[position]
             if any(getattr(current, k) != v for k, v in values.items()):

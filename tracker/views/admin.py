@@ -9,7 +9,7 @@ from tracker import audit, settings
 from tracker.accounts import create_user, set_password
 from tracker.access import require
 from tracker.db import database
-from tracker.forms import AgencyForm, TeamForm, UserForm
+from tracker.forms import AgencyForm, TeamForm, UserForm, options
 from tracker.models import Agency, Team, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,8 +31,8 @@ def index():
     )
 
 
-def _team_choices() -> list[tuple[int, str]]:
-    return [(0, "No team")] + [(t.id, t.name) for t in Team.select().order_by(Team.name)]
+def _team_choices() -> list:
+    return options([(0, "No team")] + [(t.id, t.name) for t in Team.select().order_by(Team.name)])
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from tracker import audit, records
 from tracker.access import get_agreement, require, visible_agreements
-from tracker.forms import AgreementForm, EndForm, EndorseForm
+from tracker.forms import AgreementForm, EndForm, EndorseForm, options
 from tracker.models import (
     KINDS,
     STATUSES,
@@ -95,14 +95,14 @@ def _children_names(agreement_ids: list[int]) -> dict[int, str]:
     return {k: ", ".join(v) for k, v in names.items()}
 
 
-def _worker_choices(kind: str, team_id: int | None) -> list[tuple[int, str]]:
+def _worker_choices(kind: str, team_id: int | None) -> list:
     workers = User.select().where(
         (User.team == team_id) & (User.active == True) & (User.role.in_(("social_worker", "team_manager")))  # noqa: E712
     ).order_by(User.name)
     choices = [(w.id, f"{w.name} ({w.role_label.lower()})") for w in workers]
     if kind == "undertaking":
         choices.insert(0, (0, "No social worker named (the front door is contacted)"))
-    return choices
+    return options(choices)
 
 
 def _row_operation(form: AgreementForm) -> bool:

@@ -1,0 +1,47 @@
+# The README's commands. Each sets up what it needs on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test bench soak venv chromium lint css clean-db
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-test.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Debian's Chromium drives the browser tests (Playwright's own download does not work here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+run: venv
+	$(FLASK) init-db
+	$(FLASK) seed-demo
+	SCHEDULER_ENABLED=true $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
+
+test: venv chromium
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python -m bench.run
+
+soak: venv chromium
+	SOAK=full $(BIN)/python -m pytest -m soak
+
+lint: venv
+	$(BIN)/ruff check tracker jobs tests
+
+# Rebuild static/css/app.css and the vendored scripts from the pinned npm packages.
+css:
+	cd frontend && ./build.sh

@@ -1,0 +1,266 @@
+"""Fixtures: an app on a fresh database (SQLite, and PostgreSQL where there is one),
+users of every role, a factory for records, and a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from email import message_from_bytes, policy
+
+import peewee
+import pytest
+
+from tracker import create_app, db, records
+from tracker.accounts import create_user
+from tracker.models import ALL_MODELS, Team
+
+PASSWORD = "correct-horse-battery"
+
+# Production-strength argon2 costs half a second per test for seven users;
+# the tests check the flow, not the cost, so they hash cheaply.
+from argon2 import PasswordHasher  # noqa: E402
+
+import tracker.accounts  # noqa: E402
+
+tracker.accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+NOW = dt.datetime(2026, 11, 23, 9, 0)  # a Monday morning, UTC
+
+
+# --- databases -----------------------------------------------------------------
+
+def _postgres_url() -> tuple[str | None, str]:
+    """A PostgreSQL URL for tests, or None with the reason there is none."""
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    base = explicit or "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        import psycopg
+
+        with psycopg.connect(base, connect_timeout=3, autocommit=True) as conn:
+            if explicit:
+                return explicit, ""
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'tracker_test'").fetchone()
+            if not exists:
+                conn.execute("CREATE DATABASE tracker_test")
+        return base.rsplit("/", 1)[0] + "/tracker_test", ""
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        return None, f"no PostgreSQL server at {base} ({type(exc).__name__}: {str(exc).strip()[:120]})"
+
+
+_PG_URL, _PG_WHY = _postgres_url()
+_PG_MIGRATED = False
+
+
+def pytest_report_header(config):
+    if _PG_URL:
+        return f"PostgreSQL tests: running against {_PG_URL}"
+    if os.environ.get("CI"):
+        return f"PostgreSQL tests: NOT RUN in CI: {_PG_WHY}"
+    return f"PostgreSQL tests: skipped: {_PG_WHY}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    if _PG_URL is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {_PG_WHY}")
+        pytest.skip(_PG_WHY)
+    return _PG_URL
+
+
+def _reset_postgres(database: peewee.Database) -> None:
+    global _PG_MIGRATED
+    if not _PG_MIGRATED:
+        database.execute_sql("DROP SCHEMA public CASCADE")
+        database.execute_sql("CREATE SCHEMA public")
+        _PG_MIGRATED = True
+        db.migrate()
+        return
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
+    database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def app(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.delenv("MAIL_SERVER", raising=False)
+    monkeypatch.delenv("SCHEDULER_ENABLED", raising=False)
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "WTF_CSRF_ENABLED": False,
+            "BASE_URL": "http://tracker.test",
+            "MAIL_SERVER": None,
+            "FRONT_DOOR_EMAIL": "front-door@council.example",
+        }
+    )
+    database = db.database.obj
+    database.connect(reuse_if_open=True)
+    if database_url.startswith("postgresql"):
+        _reset_postgres(database)
+    else:
+        db.migrate()
+    with application.app_context():
+        yield application
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- people --------------------------------------------------------------------
+
+class People:
+    """Two teams with a worker each, their managers, a service manager and an admin."""
+
+    def __init__(self):
+        self.north = Team.create(name="North team")
+        self.south = Team.create(name="South team")
+        self.worker = create_user("worker@council.example", "Sam Worker", PASSWORD, "social_worker", self.north)
+        self.colleague = create_user("colleague@council.example", "Priya Colleague", PASSWORD, "social_worker", self.north)
+        self.manager = create_user("manager@council.example", "Maria Manager", PASSWORD, "team_manager", self.north)
+        self.other_worker = create_user("south.worker@council.example", "Tom South", PASSWORD, "social_worker", self.south)
+        self.other_manager = create_user("south.manager@council.example", "Dev South", PASSWORD, "team_manager", self.south)
+        self.head = create_user("head@council.example", "Helen Head", PASSWORD, "service_manager", None)
+        self.admin = create_user("admin@council.example", "Alex Admin", PASSWORD, "administrator", None)
+
+
+@pytest.fixture
+def people(app):
+    return People()
+
+
+@pytest.fixture
+def login(client):
+    def sign_in(user):
+        client.post("/logout")
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.data[:500]
+        return client
+
+    return sign_in
+
+
+def agreement_data(**overrides) -> dict:
+    """A complete, good partnership agreement as the form would give it."""
+    data = {
+        "children": [{"name": "Ella Murphy", "date_of_birth": dt.date(2019, 5, 4)}],
+        "social_worker": None,
+        "completed_on": dt.date(2026, 11, 20),
+        "purpose": "To keep Ella safe at home while her mother works with the family centre.",
+        "child_views": "Ella said she likes going to the park with her mum.",
+        "family_views": "Ms Murphy wants Ella to stay at home.",
+        "plan_type": "child_in_need",
+        "actions": [
+            {"what": "Ms Murphy will take Ella to nursery every weekday.", "who": "Ms Murphy", "side": "family",
+             "timescale": "Every weekday", "due_on": None},
+            {"what": "The social worker will visit every two weeks.", "who": "Social worker", "side": "professional",
+             "timescale": "Every two weeks", "due_on": None},
+        ],
+        "if_things_go_wrong": "The social worker will call a meeting within two working days.",
+        "contingency": "Ella will stay with her grandmother.",
+        "duration": "3 months",
+        "review_at": dt.datetime(2027, 1, 15, 10, 0),
+        "review_venue": "Riverside Family Centre",
+        "parties": [{"name": "Ms Murphy", "role": "Mother", "signed_on": None}],
+        "recipients": [
+            {"name": "Jo Bloggs", "agency_name": "Riverside Primary School", "agency_kind": "school",
+             "role": "Designated safeguarding lead", "email": "dsl@school.example", "breach_contact": False},
+        ],
+        "first_language": "English",
+        "interpreter": "",
+        "advocacy": "",
+        "literacy": "",
+        "issued_on": None,
+        "case_closing": False,
+        "domestic_abuse_concern": False,
+        "victim_asked_to_exclude_abuser": False,
+        "window_starts_at": None,
+        "window_ends_at": None,
+        "window_reason": "",
+        "legal_advice_taken": "no",
+        "legal_advice_notes": "",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def make_agreement(people):
+    def make(kind="partnership", worker=None, status="draft", now=NOW, **overrides):
+        worker = worker or people.worker
+        data = agreement_data(social_worker=worker.id, **overrides)
+        if kind == "undertaking":
+            data.setdefault("window_starts_at", now)
+            if data["window_starts_at"] is None:
+                data["window_starts_at"] = now
+            if data["window_ends_at"] is None:
+                data["window_ends_at"] = now + dt.timedelta(hours=48)
+        agreement = records.save(None, kind, data, worker, now)
+        if status in ("awaiting_endorsement", "active", "ended"):
+            records.submit(agreement, worker, now)
+        if status in ("active", "ended"):
+            manager = people.manager if worker.team_id == people.north.id else people.other_manager
+            records.endorse(agreement, manager, now, override="test")
+        if status == "ended":
+            records.end(records.Agreement.get_by_id(agreement.id), people.manager, now, "reviewed_closed")
+        return records.Agreement.get_by_id(agreement.id)
+
+    return make
+
+
+# --- mail ----------------------------------------------------------------------
+
+class Inbox:
+    """What a real SMTP server on 127.0.0.1 received."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.refuse: set[str] = set()
+        self.temporary_failure = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.temporary_failure:
+            return "451 Try again later"
+        if address in self.refuse:
+            return "550 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str):
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port, MAIL_USE_TLS=False)
+    yield inbox
+    controller.stop()
