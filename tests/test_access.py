@@ -1,0 +1,94 @@
+"""Who may open what: the route × role × owner matrix, and login on every page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+ROLES = ["owner", "colleague", "other_team_worker", "manager", "other_team_manager", "service_manager", "admin"]
+
+# route, method, the roles that get in (everyone else gets 403)
+RECORD_ROUTES = [
+    ("/agreements/{id}", "GET", {"owner", "colleague", "manager", "service_manager"}),
+    ("/agreements/{id}/print", "GET", {"owner", "colleague", "manager", "service_manager"}),
+    ("/agreements/{id}/edit", "GET", {"owner", "manager", "service_manager"}),
+    ("/agreements/{id}/end", "GET", {"owner", "manager", "service_manager"}),
+    ("/agreements/{id}/submit", "POST", {"owner", "manager", "service_manager"}),
+    ("/agreements/{id}/endorse", "GET", {"manager", "service_manager"}),
+    ("/agreements/{id}/history", "GET", {"manager", "service_manager"}),
+]
+GENERAL_ROUTES = [
+    ("/agreements", "GET", {"owner", "colleague", "other_team_worker", "manager", "other_team_manager", "service_manager"}),
+    ("/agreements/new?kind=partnership", "GET", {"owner", "colleague", "other_team_worker", "manager", "other_team_manager", "service_manager"}),
+    ("/admin/", "GET", {"admin"}),
+    ("/admin/users/new", "GET", {"admin"}),
+    ("/admin/agencies/new", "GET", {"admin"}),
+    ("/admin/settings", "GET", {"admin"}),
+]
+
+
+def _user(people, role):
+    return {
+        "owner": people.worker,
+        "colleague": people.colleague,
+        "other_team_worker": people.other_worker,
+        "manager": people.manager,
+        "other_team_manager": people.other_manager,
+        "service_manager": people.head,
+        "admin": people.admin,
+    }[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("route", "method", "allowed"), RECORD_ROUTES + GENERAL_ROUTES)
+def test_route_role_owner_matrix(client, people, login, make_agreement, route, method, allowed, role):
+    agreement = make_agreement()
+    login(_user(people, role))
+    url = route.format(id=agreement.id)
+    response = client.get(url) if method == "GET" else client.post(url)
+    if role in allowed:
+        assert response.status_code in (200, 302, 303), f"{role} should reach {url}"
+    else:
+        assert response.status_code == 403, f"{role} must not reach {url}"
+        assert "You do not have access to this page" in response.get_data(as_text=True)
+
+
+def _all_routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "auth.login"):
+            continue
+        url = re.sub(r"<(?:int:)?(\w+)>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield url, method
+
+
+def test_every_page_but_login_needs_a_signed_in_user(app, client, make_agreement):
+    make_agreement()
+    checked = 0
+    for url, method in _all_routes(app):
+        if url.startswith("/a/"):  # agency pages use a signed link instead of an account
+            continue
+        response = client.open(url, method=method)
+        assert response.status_code == 302 and "/login" in response.location, f"{method} {url} is open"
+        checked += 1
+    assert checked >= 15
+
+
+def test_a_missing_record_is_404_not_500(client, people, login):
+    login(people.manager)
+    assert client.get("/agreements/9999").status_code == 404
+    assert client.get("/agreements/9999/print").status_code == 404
+
+
+def test_a_social_worker_cannot_endorse_by_posting(client, people, login, make_agreement):
+    agreement = make_agreement(status="awaiting_endorsement")
+    login(people.worker)
+    assert client.post(f"/agreements/{agreement.id}/endorse", data={"override": "x"}).status_code == 403
+    assert agreement.__class__.get_by_id(agreement.id).status == "awaiting_endorsement"
+
+
+def test_nothing_can_be_deleted_through_the_app(app):
+    for rule in app.url_map.iter_rules():
+        assert "DELETE" not in rule.methods, rule.rule
+        assert "delete" not in rule.rule.lower(), rule.rule
