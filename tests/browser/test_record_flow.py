@@ -83,7 +83,8 @@ def test_worker_records_manager_endorses_and_prints(page, live):
 
     page.get_by_role("link", name="Printable copy").click()
     page.get_by_role("heading", name="Partnership agreement", exact=True).wait_for()
-    assert page.get_by_text("Name of party to the agreement").count() == 1
+    assert page.get_by_text("Name of party to the agreement:").count() == 1
+    assert page.get_by_text("on behalf of the council").count() == 1
     assert_accessible(page, "printable copy")
     page.emulate_media(media="print")
     screenshot(page, "06-printable-copy")
