@@ -29,6 +29,9 @@ NOW = dt.datetime(2026, 11, 23, 9, 0)  # a Monday morning, UTC
 
 # --- databases -----------------------------------------------------------------
 
+_PG_NAME = f"tracker_test_{os.getpid()}"
+
+
 def _postgres_url() -> tuple[str | None, str]:
     """A PostgreSQL URL for tests, or None with the reason there is none."""
     explicit = os.environ.get("TEST_DATABASE_URL")
@@ -39,16 +42,29 @@ def _postgres_url() -> tuple[str | None, str]:
         with psycopg.connect(base, connect_timeout=3, autocommit=True) as conn:
             if explicit:
                 return explicit, ""
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'tracker_test'").fetchone()
-            if not exists:
-                conn.execute("CREATE DATABASE tracker_test")
-        return base.rsplit("/", 1)[0] + "/tracker_test", ""
+            # One database per test run, so runs side by side never share tables.
+            conn.execute(f"DROP DATABASE IF EXISTS {_PG_NAME}")
+            conn.execute(f"CREATE DATABASE {_PG_NAME}")
+        return base.rsplit("/", 1)[0] + f"/{_PG_NAME}", ""
     except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
         return None, f"no PostgreSQL server at {base} ({type(exc).__name__}: {str(exc).strip()[:120]})"
 
 
 _PG_URL, _PG_WHY = _postgres_url()
 _PG_MIGRATED = False
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _PG_URL and not os.environ.get("TEST_DATABASE_URL"):
+        import psycopg
+
+        if db.database.obj is not None and not db.database.is_closed():
+            db.database.close()
+        try:
+            with psycopg.connect(_PG_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {_PG_NAME} WITH (FORCE)")
+        except Exception:  # noqa: BLE001 - a leftover test database is harmless
+            pass
 
 
 def pytest_report_header(config):
