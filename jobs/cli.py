@@ -14,7 +14,7 @@ def register(app: Flask) -> None:
     @click.option("--at", "at", default=None, help="Run as of this moment (ISO 8601, London time unless it has an offset).")
     def tick(at: str | None) -> None:
         """Run every sweep and one delivery pass, and print what happened."""
-        from jobs.sweeps import run_all, parse_moment
+        from jobs.sweeps import parse_moment, run_all
 
         report = run_all(parse_moment(at))
         for line in report:

@@ -10,3 +10,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(agreements.bp)
     app.register_blueprint(admin.bp)
+    from tracker.views import decisions, outbox
+    app.register_blueprint(outbox.bp)
+    app.register_blueprint(decisions.bp)

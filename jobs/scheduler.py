@@ -1,0 +1,155 @@
+"""The APScheduler set-up: it only triggers the sweeps and the delivery passes.
+
+Two ways to run it:
+
+- `start_in_process(app)`: inside the development server (`make run`), once
+  per process, in a background thread.
+- `run_forever(app)`: the production job runner, `flask --app wsgi jobs run`,
+  in its own process. SIGTERM or Ctrl-C lets the message in hand finish and
+  claims no more.
+
+The schedule lives in memory, not in the database: every job is a function of
+`now` whose due work is stored in the rows themselves, so a runner that was
+stopped catches up on start and nothing needs a persistent job store.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import threading
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from tracker.db import database
+from tracker.models import utcnow
+
+LONDON = ZoneInfo("Europe/London")
+SWEEP_SECONDS = 60
+DELIVERY_SECONDS = 20
+MISFIRE_GRACE_SECONDS = 5 * 60
+
+log = logging.getLogger(__name__)
+_started = False
+_start_lock = threading.Lock()
+stopping = threading.Event()  # set on SIGTERM: delivery claims no more messages
+
+
+def _in_app(app: Flask, work) -> None:
+    """Run one job inside an app context with its own database connection."""
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        try:
+            work()
+        except Exception:
+            app.logger.exception("Scheduled job failed; it runs again at its next interval")
+        finally:
+            if not database.is_closed():
+                database.close()
+
+
+def sweep_job(app: Flask) -> None:
+    from jobs.sweeps import run_sweeps
+
+    def work() -> None:
+        queued = run_sweeps(utcnow())
+        if any(queued.values()):
+            app.logger.info("Sweeps queued %s", {k: v for k, v in queued.items() if v})
+
+    _in_app(app, work)
+
+
+def delivery_job(app: Flask) -> None:
+    from jobs.delivery import deliver_pending
+
+    def work() -> None:
+        report = deliver_pending(utcnow(), should_stop=stopping.is_set)
+        if report.sent or report.failed or report.retry:
+            app.logger.info("Delivery: %s", report.summary())
+
+    _in_app(app, work)
+
+
+def build(app: Flask) -> BackgroundScheduler:
+    """A scheduler with the two jobs, not yet started.
+
+    Fixed ids and replace_existing keep one copy of each job; coalesce runs a
+    job once after a pause however many runs it missed; max_instances=1 stops a
+    slow delivery pass overlapping the next; the grace of minutes (not the
+    1-second default) lets a busy machine run a job late instead of skipping it.
+    """
+    scheduler = BackgroundScheduler(
+        timezone=LONDON,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+    )
+    scheduler.add_job(sweep_job, "interval", seconds=SWEEP_SECONDS, args=[app], id="sweeps",
+                      name="Sweeps: reminders, prompts, chases, escalations, digests",
+                      replace_existing=True, next_run_time=_soon())
+    scheduler.add_job(delivery_job, "interval", seconds=DELIVERY_SECONDS, args=[app], id="delivery",
+                      name="Mail delivery", replace_existing=True, next_run_time=_soon(seconds=5))
+    return scheduler
+
+
+def _soon(seconds: int = 2) -> dt.datetime:
+    return dt.datetime.now(LONDON) + dt.timedelta(seconds=seconds)
+
+
+def _should_not_start(app: Flask) -> str | None:
+    """Why this process must not run a scheduler, or None when it should."""
+    if "gunicorn" in os.environ.get("SERVER_SOFTWARE", "") or "gunicorn" in os.path.basename(sys.argv[0]):
+        return "served by gunicorn: run `flask --app wsgi jobs run` as its own process"
+    if "jobs" in sys.argv[1:]:
+        return "this is the `jobs` command, which runs its own scheduler"
+    # Under the reloader the parent only watches files; only the child
+    # (WERKZEUG_RUN_MAIN set) serves requests, so only it runs the jobs.
+    reloading = "--reload" in sys.argv or (app.debug and "--no-reload" not in sys.argv)
+    if reloading and "run" in sys.argv and not os.environ.get("WERKZEUG_RUN_MAIN"):
+        return "the reloader's watching process"
+    return None
+
+
+def start_in_process(app: Flask) -> BackgroundScheduler | None:
+    """Start the scheduler in this process once; later calls do nothing."""
+    global _started
+    reason = _should_not_start(app)
+    if reason:
+        app.logger.info("Scheduler not started: %s", reason)
+        return None
+    with _start_lock:
+        if _started:
+            return None
+        _started = True
+    scheduler = build(app)
+    scheduler.start()
+    atexit.register(lambda: scheduler.shutdown(wait=False) if scheduler.running else None)
+    app.logger.info("Scheduler started in this process")
+    return scheduler
+
+
+def run_forever(app: Flask) -> None:
+    """The production job runner: run until SIGTERM or Ctrl-C, then stop cleanly."""
+    global _started
+    with _start_lock:
+        _started = True  # an in-process scheduler must not start beside this one
+    stopping.clear()
+
+    def stop(signum, frame) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler = build(app)
+    scheduler.start()
+    print("Job runner started: sweeps every minute, delivery every "
+          f"{DELIVERY_SECONDS} seconds. Stop with Ctrl-C or SIGTERM.", flush=True)
+    while not stopping.wait(1):
+        pass
+    print("Stopping: finishing the message in hand, claiming no more.", flush=True)
+    scheduler.shutdown(wait=True)
+    print("Job runner stopped.", flush=True)

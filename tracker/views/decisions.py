@@ -1,0 +1,48 @@
+"""Decisions on an undertaking past, or near, its end: a manager extends it (R4).
+
+Ending or replacing it is the register's End page; this page is the third
+decision that stops the escalation ladder.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from tracker.access import get_agreement
+from tracker.decisions import extend_undertaking
+from tracker.fields import DateTimeField
+from tracker.forms import long_text
+from tracker.models import utcnow
+from tracker.records import RuleBroken
+
+bp = Blueprint("decisions", __name__, url_prefix="/agreements")
+
+
+class ExtendForm(FlaskForm):
+    new_end = DateTimeField("Undertaking must now end by", required=True)
+    reason = long_text("Why it needs longer")
+
+
+@bp.route("/<int:agreement_id>/extend", methods=["GET", "POST"])
+@login_required
+def extend(agreement_id: int):
+    agreement = get_agreement(agreement_id, "end")
+    if not current_user.is_manager:
+        return render_template("error.html", title="Only a manager can extend an undertaking",
+                               message="Ask your team manager to extend it, or end it if it is no longer needed."), 403
+    form = ExtendForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            extend_undertaking(agreement, current_user, form.new_end.data, form.reason.data or "", utcnow())
+        except RuleBroken as exc:
+            for name, message in exc.errors.items():
+                getattr(form, name).errors = [message]
+        else:
+            flash(f"{agreement.reference} has been extended; its reminders start again from the new end", "success")
+            return redirect(url_for("agreements.show", agreement_id=agreement.id))
+    if form.is_submitted():
+        status = 400
+    return render_template("decisions/extend.html", agreement=agreement, form=form), status
