@@ -1,0 +1,80 @@
+"""What the emails say: plain language, the reference and initials, a link, never a full name with a date of birth."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from jobs import ics, sweeps
+from tests.conftest import NOW
+from tracker import mailings
+from tracker.models import Breach, Notification
+
+REVIEW = dt.datetime(2027, 1, 15, 10, 0)
+DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
+
+
+def every_kind(make_agreement) -> list[Notification]:
+    agreement = make_agreement(status="active")
+    undertaking = make_agreement(kind="undertaking", status="active")
+    breach = Breach.create(agreement=agreement, occurred_at=NOW, description="Ella Murphy was left alone.",
+                           reported_by="Jo Bloggs", immediate_risk=True, created_at=NOW, escalate_at=NOW + DAY)
+    mailings.breach_alert(breach, NOW)
+    sweeps.breach_escalations(NOW + DAY)
+    sweeps.copy_chases(NOW + 5 * DAY)
+    for moment in (undertaking.window_ends_at - 2 * HOUR, undertaking.window_ends_at + 4 * HOUR):
+        sweeps.undertaking_ladder(moment)
+    sweeps.digests(dt.datetime(2026, 11, 26, 8, 0))
+    for moment in (REVIEW - 10 * DAY, REVIEW - 7 * DAY, REVIEW - 3 * DAY, REVIEW + DAY):
+        sweeps.run_sweeps(moment)
+    return list(Notification.select())
+
+
+def test_every_kind_names_the_record_and_initials_but_not_the_child(make_agreement):
+    rows = every_kind(make_agreement)
+    kinds = {n.kind for n in rows}
+    assert kinds >= {"copy_issued", "copy_chase", "breach_alert", "breach_escalation", "undertaking_warning",
+                     "undertaking_escalation", "digest", "report_request", "review_reminder", "report_prompt",
+                     "report_summary", "review_overdue"}
+    for n in rows:
+        for text in (n.subject, n.body_text, n.body_html):
+            assert "Ella" not in text and "Murphy" not in text, (n.kind, text)
+            assert "2019" not in text, n.kind  # no date of birth
+        if n.kind != "digest":  # a digest is about a whole team
+            assert "(EM)" in n.subject and ("PA-" in n.subject or "WU-" in n.subject), n.subject
+        assert n.body_html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_staff_emails_link_to_the_record(make_agreement):
+    rows = every_kind(make_agreement)
+    for n in rows:
+        if n.to_address.endswith("@council.example"):
+            assert "http://tracker.test/agreements/" in n.body_text, n.kind
+            assert 'href="http://tracker.test/agreements/' in n.body_html, n.kind
+
+
+def test_agency_emails_name_the_social_worker_until_signed_links_exist(make_agreement):
+    make_agreement(status="active")
+    sweeps.report_requests(REVIEW - 10 * DAY)
+    request = Notification.get(Notification.kind == "report_request")
+    assert "Sam Worker" in request.body_text and "by 12 January 2027 at 10:00" in request.body_text
+    assert "call 999" in request.body_text
+
+
+def test_immediate_risk_is_urgent_in_the_subject(make_agreement):
+    agreement = make_agreement(status="active")
+    calm = Breach.create(agreement=agreement, occurred_at=NOW, description="x", reported_by="A", created_at=NOW)
+    risk = Breach.create(agreement=agreement, occurred_at=NOW, description="x", reported_by="B", created_at=NOW,
+                         immediate_risk=True)
+    mailings.breach_alert(calm, NOW)
+    mailings.breach_alert(risk, NOW)
+    subjects = {n.key.split("/")[1]: n.subject for n in Notification.select().where(Notification.kind == "breach_alert")}
+    assert subjects[str(risk.id)].startswith("URGENT") and not subjects[str(calm.id)].startswith("URGENT")
+
+
+def test_review_reminder_carries_the_meeting_invitation(make_agreement):
+    make_agreement(status="active")
+    sweeps.review_reminders(REVIEW - 7 * DAY)
+    event = ics.parse(Notification.get(Notification.kind == "review_reminder").ics)
+    assert event["METHOD"] == "REQUEST" and event["UID"].startswith("review-") and event["UID"].endswith("@tracker.test")
+    assert event["LOCATION"] == "Riverside Family Centre" and "EM" in event["SUMMARY"]
