@@ -84,15 +84,14 @@ def build(app: Flask) -> BackgroundScheduler:
     slow delivery pass overlapping the next; the grace of minutes (not the
     1-second default) lets a busy machine run a job late instead of skipping it.
     """
-    scheduler = BackgroundScheduler(
-        timezone=LONDON,
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
-    )
-    scheduler.add_job(sweep_job, "interval", seconds=SWEEP_SECONDS, args=[app], id="sweeps",
+    scheduler = BackgroundScheduler(timezone=LONDON)
+    options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+               "replace_existing": True, "args": [app]}
+    scheduler.add_job(sweep_job, "interval", seconds=SWEEP_SECONDS, id="sweeps",
                       name="Sweeps: reminders, prompts, chases, escalations, digests",
-                      replace_existing=True, next_run_time=_soon())
-    scheduler.add_job(delivery_job, "interval", seconds=DELIVERY_SECONDS, args=[app], id="delivery",
-                      name="Mail delivery", replace_existing=True, next_run_time=_soon(seconds=5))
+                      next_run_time=_soon(), **options)
+    scheduler.add_job(delivery_job, "interval", seconds=DELIVERY_SECONDS, id="delivery",
+                      name="Mail delivery", next_run_time=_soon(seconds=5), **options)
     return scheduler
 
 

@@ -9,7 +9,14 @@ from jobs.delivery import deliver_pending
 from tests.conftest import NOW, agreement_data
 from tracker import decisions, mailings, records
 from tracker.db import database
-from tracker.models import AgencyReport, Agreement, Breach, Notification, Recipient, Review
+from tracker.models import (
+    AgencyReport,
+    Agreement,
+    Breach,
+    Notification,
+    Recipient,
+    Review,
+)
 
 REVIEW = dt.datetime(2027, 1, 15, 10, 0)  # the review in agreement_data, UTC
 MINUTE = dt.timedelta(minutes=1)
