@@ -121,7 +121,7 @@ def register_filters(app: Flask) -> None:
         from flask_login import current_user
 
         from tracker.access import can
-        from tracker.models import END_REASONS, KINDS, PLAN_TYPES, STATUSES
+        from tracker.models import END_REASONS, KINDS, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
 
         return {
             "can": lambda action, agreement=None: can(current_user, action, agreement),
@@ -129,6 +129,7 @@ def register_filters(app: Flask) -> None:
             "STATUSES": STATUSES,
             "END_REASONS": END_REASONS,
             "PLAN_TYPES": PLAN_TYPES,
+            "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
         }
 
 

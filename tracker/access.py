@@ -66,11 +66,16 @@ def get_agreement(agreement_id: int, action: str = "view") -> Agreement:
     return agreement
 
 
+def visibility(user: User):
+    """The condition on Agreement rows that `user` may see."""
+    if user.role == "service_manager":
+        return Agreement.id.is_null(False)
+    if user.role in ("team_manager", "social_worker") and user.team_id is not None:
+        return Agreement.team == user.team_id
+    return Agreement.id.is_null()
+
+
 def visible_agreements(user: User, query=None):
     """Restrict an Agreement query to what `user` may see."""
     query = query if query is not None else Agreement.select()
-    if user.role == "service_manager":
-        return query
-    if user.role in ("team_manager", "social_worker") and user.team_id is not None:
-        return query.where(Agreement.team == user.team_id)
-    return query.where(Agreement.id.is_null())
+    return query.where(visibility(user))

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from tracker.fields import DateField, DateTimeField, no_markup
-from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, ROLES
+from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES
 
 def options(pairs) -> list[SelectChoice]:
     """Choices for a select or radios, from a mapping or (value, label) pairs."""
@@ -182,3 +182,18 @@ def error_list(form) -> list[dict]:
 
     walk(form)
     return found
+
+
+class ReviewForm(FlaskForm):
+    held_on = DateField("Date the review was held", required=True)
+    attendees = long_text("Who attended")
+    outcome = RadioField("Outcome", choices=options(REVIEW_OUTCOMES), validators=[InputRequired("Select the outcome of the review")])
+    notes = long_text("What was decided")
+    next_review_at = DateTimeField("Date and time of the next review")
+    next_venue = short_text("Venue of the next review")
+
+    def validate_held_on(self, field):
+        from tracker.models import utcnow
+
+        if field.data and field.data > utcnow().date():
+            raise ValidationError("Date the review was held must be today or in the past")

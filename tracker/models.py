@@ -58,6 +58,13 @@ AGENCY_KINDS = {
     "housing": "Housing",
     "other": "Other",
 }
+REVIEW_OUTCOMES = {
+    "continue": "Continue as it is",
+    "vary": "Vary it: change the actions",
+    "end": "End it: the concerns are resolved",
+    "fold": "Fold it into the child protection or child in need plan",
+    "escalate": "Escalate to child protection or legal planning",
+}
 PARTY_SIDES = {"family": "Family member", "professional": "Professional"}
 
 
@@ -209,7 +216,13 @@ class Agreement(BaseModel):
     end_notes = pw.TextField(default="")
 
     class Meta:
-        indexes = ((("team", "status"), False), (("social_worker", "status"), False))
+        indexes = (
+            (("team", "status"), False),
+            (("social_worker", "status"), False),
+            # The dashboard and the sweeps read due work by these.
+            (("status", "kind", "next_review_at"), False),
+            (("status", "kind", "window_ends_at"), False),
+        )
 
     @property
     def is_undertaking(self) -> bool:
@@ -296,6 +309,7 @@ class Review(BaseModel):
     held_on = pw.DateField(null=True)
     attendees = pw.TextField(default="")
     outcome = pw.CharField(max_length=32, null=True)
+    reports_considered = pw.TextField(default="[]")  # JSON list of AgencyReport ids
     notes = pw.TextField(default="")
     recorded_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
     recorded_at = pw.DateTimeField(null=True)

@@ -1,4 +1,4 @@
-# Generated from a schema diff on 2026-11-22 15:40.
+# Generated from a schema diff on 2026-11-22 15:58.
 # Python-side defaults (utcnow) live on the models, not in the schema.
 from peewee import *
 
@@ -71,7 +71,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'agreement'
-            indexes = ((('team', 'status'), False), (('social_worker', 'status'), False))
+            indexes = ((('team', 'status'), False), (('social_worker', 'status'), False), (('status', 'kind', 'next_review_at'), False), (('status', 'kind', 'window_ends_at'), False))
     db.create_tables([Agreement])
 
     class Action(Model):
@@ -112,6 +112,7 @@ def up(migrator, db):
         held_on = DateField(null=True)
         attendees = TextField(default='')
         outcome = CharField(null=True, max_length=32)
+        reports_considered = TextField(default='[]')
         notes = TextField(default='')
         recorded_by = ForeignKeyField(User, null=True, on_delete='RESTRICT')
         recorded_at = DateTimeField(null=True)

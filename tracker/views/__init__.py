@@ -4,12 +4,15 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.views import admin, agreements, auth, home
+    from tracker.views import admin, agreements, auth, home, reviews
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(agreements.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(reviews.bp)
     from tracker.views import decisions, outbox
     app.register_blueprint(outbox.bp)
     app.register_blueprint(decisions.bp)
+    from tracker.views import service
+    app.register_blueprint(service.bp)

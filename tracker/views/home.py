@@ -1,14 +1,95 @@
-"""The landing page: where each role starts."""
+"""The dashboard: a manager's landing page, and a worker's view of their caseload."""
 
-from flask import Blueprint, redirect, url_for
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+
+from tracker import dashboard
+from tracker.access import require
+from tracker.models import Team, User, utcnow
 
 bp = Blueprint("home", __name__)
 
 
-@bp.route("/")
+@bp.before_request
 @login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+def _filters() -> dashboard.Filters:
+    def number(name):
+        value = request.args.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    kind = request.args.get("kind")
+    return dashboard.Filters(
+        team=number("team") if current_user.role == "service_manager" else None,
+        worker=number("worker") if current_user.role != "social_worker" else None,
+        kind=kind if kind in ("partnership", "undertaking") else None,
+    )
+
+
+@bp.route("/")
 def index():
     if current_user.role == "administrator":
         return redirect(url_for("admin.index"))
-    return redirect(url_for("agreements.register"))
+    require("dashboard")
+    now = utcnow()
+    filters = _filters()
+    pages = {key: max(1, request.args.get(f"{key}_page", 1, type=int) or 1) for key in dashboard.TABLES}
+    tables = dashboard.tables(current_user, filters, now, pages)
+    ids = sorted({dashboard.agreement_of(row).id for t in tables for row in t.rows})
+    workers = User.select().where(User.role.in_(("social_worker", "team_manager")) & (User.active == True))  # noqa: E712
+    if current_user.role != "service_manager":
+        workers = workers.where(User.team == current_user.team_id)
+    context = dict(
+        tables=tables, names=dashboard.children_names(ids), now=now, filters=filters,
+        teams=list(Team.select().order_by(Team.name)) if current_user.role == "service_manager" else [],
+        workers=list(workers.order_by(User.name)), overdue_by=dashboard.overdue_by, pages=pages,
+    )
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dashboard-tables":
+        return render_template("dashboard/_tables.html", **context)
+    return render_template("dashboard/index.html", **context)
+
+
+def _safe_cell(value) -> str:
+    """Neutralise spreadsheet formulas: a cell starting = + - @ is read as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.route("/dashboard/<key>.csv")
+def export(key: str):
+    require("dashboard")
+    if key not in dashboard.TABLES:
+        abort(404)
+    now = utcnow()
+    table = dashboard.table(current_user, _filters(), key, now, everything=True)
+    names = dashboard.children_names([dashboard.agreement_of(r).id for r in table.rows])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Reference", "Children", "Social worker", "Due", "How overdue", "Detail"])
+    for row in table.rows:
+        agreement = dashboard.agreement_of(row)
+        worker = agreement.social_worker.name if agreement.social_worker_id else "None named"
+        if key in ("overdue_reviews", "reviews_soon"):
+            due, detail = agreement.next_review_at, ""
+        elif key == "undertakings":
+            due, detail = agreement.window_ends_at, ""
+        elif key == "breaches":
+            due, detail = row.created_at, ("URGENT: " if row.immediate_risk else "") + row.description[:200]
+        elif key == "missing_reports":
+            due, detail = row.review.scheduled_at, f"{row.name}, {row.agency_name}"
+        else:
+            due, detail = row.copy_sent_at, f"{row.name}, {row.agency_name}"
+        writer.writerow([_safe_cell(v) for v in (agreement.reference, names.get(agreement.id, ""), worker,
+                                                  due.isoformat(sep=" ") if due else "",
+                                                  dashboard.overdue_by(due, now) if key != "missing_reports" else "",
+                                                  detail)])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={key}.csv"})

@@ -1,0 +1,170 @@
+"""The overdue dashboard: what needs acting on, for a team or a caseload.
+
+Each table is one query on indexed due columns (next_review_at,
+window_ends_at, Review.scheduled_at, Breach.acknowledged_at, Recipient
+copy_sent_at), joined to the worker, plus one query for the page's children's
+names: never a query per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from peewee import JOIN, fn
+
+from tracker.access import visibility
+from tracker.models import Agreement, AgencyReport, AgreementChild, Breach, Child, Recipient, Review, User
+
+PAGE_SIZE = 20
+
+
+@dataclass
+class Filters:
+    team: int | None = None
+    worker: int | None = None
+    kind: str | None = None
+
+    def args(self) -> dict:
+        return {k: v for k, v in {"team": self.team, "worker": self.worker, "kind": self.kind}.items() if v}
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    count: int
+    rows: list
+    page: int
+    pages: int
+    columns: list[str] = field(default_factory=list)
+
+
+TABLES = {
+    "overdue_reviews": "Overdue reviews",
+    "reviews_soon": "Reviews in the next 14 days",
+    "undertakings": "Undertakings past their end or ending within 24 hours",
+    "breaches": "Breaches awaiting acknowledgement",
+    "missing_reports": "Agency reports missing for reviews in the next 7 days",
+    "unacknowledged": "Copies not acknowledged",
+}
+
+
+def scope(user: User, filters: Filters):
+    """The condition for active records the user may see, narrowed by the filters."""
+    condition = visibility(user) & (Agreement.status == "active")
+    if user.role == "social_worker":
+        condition &= Agreement.social_worker == user.id
+    if filters.team:
+        condition &= Agreement.team == filters.team
+    if filters.worker:
+        condition &= Agreement.social_worker == filters.worker
+    if filters.kind in ("partnership", "undertaking"):
+        condition &= Agreement.kind == filters.kind
+    return condition
+
+
+def _rows(user, filters, key: str, now: dt.datetime):
+    """The query behind one table, most overdue first."""
+    visible = scope(user, filters)
+    worker = User.alias("worker")
+    base = (
+        Agreement.select(Agreement, worker)
+        .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
+        .where(visible)
+    )
+    if key == "overdue_reviews":
+        return base.where((Agreement.kind == "partnership") & (Agreement.next_review_at < now)).order_by(
+            Agreement.next_review_at, Agreement.id)
+    if key == "reviews_soon":
+        return base.where((Agreement.kind == "partnership") & (Agreement.next_review_at >= now)
+                          & (Agreement.next_review_at < now + dt.timedelta(days=14))).order_by(
+            Agreement.next_review_at, Agreement.id)
+    if key == "undertakings":
+        return base.where((Agreement.kind == "undertaking")
+                          & (Agreement.window_ends_at < now + dt.timedelta(hours=24))).order_by(
+            Agreement.window_ends_at, Agreement.id)
+    if key == "breaches":
+        return (
+            Breach.select(Breach, Agreement, worker)
+            .join(Agreement)
+            .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
+            .where(Breach.acknowledged_at.is_null() & visible)
+            .order_by(Breach.created_at, Breach.id)
+        )
+    if key == "missing_reports":
+        answered = AgencyReport.select(AgencyReport.id).where(
+            (AgencyReport.review == Review.id) & (AgencyReport.recipient == Recipient.id))
+        return (
+            Recipient.select(Recipient, Review, Agreement, worker)
+            .join_from(Recipient, Review, on=(Review.agreement == Recipient.agreement), attr="review")
+            .join_from(Recipient, Agreement, on=(Recipient.agreement == Agreement.id), attr="agreement")
+            .join_from(Agreement, worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id), attr="social_worker")
+            .where(visible & (Review.status == "scheduled") & (Review.scheduled_at >= now)
+                   & (Review.scheduled_at < now + dt.timedelta(days=7)) & Recipient.removed_at.is_null()
+                   & ~fn.EXISTS(answered))
+            .order_by(Review.scheduled_at, Recipient.id)
+        )
+    if key == "unacknowledged":
+        return (
+            Recipient.select(Recipient, Agreement, worker)
+            .join(Agreement, on=(Recipient.agreement == Agreement.id))
+            .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
+            .where(visible & Recipient.copy_sent_at.is_null(False)
+                   & Recipient.acknowledged_at.is_null() & Recipient.removed_at.is_null())
+            .order_by(Recipient.copy_sent_at, Recipient.id)
+        )
+    raise KeyError(key)
+
+
+def agreement_of(row):
+    """The agreement a dashboard row is about, whatever the table."""
+    return row if isinstance(row, Agreement) else row.agreement
+
+
+def children_names(agreement_ids: list[int]) -> dict[int, str]:
+    """Children's names for many records in one query."""
+    if not agreement_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    for agreement_id, name in (
+        AgreementChild.select(AgreementChild.agreement, Child.name)
+        .join(Child)
+        .where(AgreementChild.agreement.in_(agreement_ids) & AgreementChild.removed_at.is_null())
+        .order_by(AgreementChild.position)
+        .tuples()
+    ):
+        names.setdefault(agreement_id, []).append(name)
+    return {k: ", ".join(v) for k, v in names.items()}
+
+
+def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> Table:
+    query = _rows(user, filters, key, now)
+    count = query.count()
+    pages = max(1, -(-count // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = list(query) if everything else list(query.paginate(page, PAGE_SIZE))
+    return Table(key, TABLES[key], count, rows, page, pages)
+
+
+def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int] | None = None) -> list[Table]:
+    pages = pages or {}
+    return [table(user, filters, key, now, pages.get(key, 1)) for key in TABLES]
+
+
+def overdue_by(moment: dt.datetime | None, now: dt.datetime) -> str:
+    """"3 days overdue", "due in 2 days", "due today", in whole London-agnostic days."""
+    if moment is None:
+        return ""
+    delta = moment - now
+    if delta.total_seconds() < 0:
+        days = (-delta).days
+        if days == 0:
+            hours = int((-delta).total_seconds() // 3600)
+            return f"{hours} hour{'s' if hours != 1 else ''} overdue" if hours else "overdue"
+        return f"{days} day{'s' if days != 1 else ''} overdue"
+    days = delta.days
+    if days == 0:
+        hours = int(delta.total_seconds() // 3600)
+        return f"due in {hours} hour{'s' if hours != 1 else ''}" if hours else "due now"
+    return f"due in {days} day{'s' if days != 1 else ''}"

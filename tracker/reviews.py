@@ -1,0 +1,71 @@
+"""Recording a review: held on, who came, which reports were read, the outcome.
+
+Reviews are append-only: the scheduled review becomes "held" with its
+outcome, and the next review is a new row, so the history shows every review
+and every date a review moved from. An active agreement always leaves with
+its next review scheduled (R1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from tracker import audit, records, rules, settings
+from tracker.db import database
+from tracker.models import Agreement, AgencyReport, Review, User
+
+CONTINUING = ("continue", "vary")
+ENDING = {"end": "reviewed_closed", "fold": "replaced", "escalate": "escalated"}
+
+
+def reports_for(review: Review | None) -> list[AgencyReport]:
+    if review is None:
+        return []
+    return list(review.reports.order_by(AgencyReport.submitted_at))
+
+
+def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Review:
+    """Record the review held for `agreement` and schedule the next one.
+
+    `data`: held_on, attendees, reports (ids), outcome, notes, next_review_at, next_venue.
+    """
+    errors: dict[str, str] = {}
+    if agreement.status != "active" or agreement.kind != "partnership":
+        errors["outcome"] = "Only an active partnership agreement is reviewed"
+    outcome = data.get("outcome")
+    if outcome in CONTINUING and data.get("next_review_at") is None:
+        errors["next_review_at"] = "Set the date and time of the next review: an active agreement always has one"
+    if outcome in CONTINUING and data.get("next_review_at") and data["next_review_at"] <= now:
+        errors["next_review_at"] = "The next review must be in the future"
+    if errors:
+        raise records.RuleBroken(errors)
+    with database.atomic():
+        review = records.next_review(agreement)
+        if review is None:
+            review = Review.create(agreement=agreement, scheduled_at=now, status="scheduled", created_at=now)
+        valid_reports = {r.id for r in reports_for(review)}
+        considered = [int(r) for r in data.get("reports") or [] if str(r).isdigit() and int(r) in valid_reports]
+        Review.update(
+            status="held", held_on=data["held_on"], attendees=(data.get("attendees") or "").strip(),
+            outcome=outcome, notes=(data.get("notes") or "").strip(), reports_considered=json.dumps(considered),
+            recorded_by=user, recorded_at=now,
+        ).where(Review.id == review.id).execute()
+        audit.record("review_recorded", user=user, agreement=agreement, entity="review", entity_id=review.id,
+                     changes={"held_on": [None, data["held_on"]], "outcome": [None, outcome],
+                              "reports_considered": [None, len(considered)]}, at=now)
+        if outcome in CONTINUING:
+            at = data["next_review_at"]
+            opens, due = rules.review_moments(at, request_days=settings.get("report_request_days"),
+                                              due_days=settings.get("report_due_days"))
+            following = Review.create(agreement=agreement, scheduled_at=at, venue=(data.get("next_venue") or "").strip(),
+                                      requests_open_at=opens, reports_due_at=due, created_at=now)
+            Agreement.update(next_review_at=at, updated_at=now).where(Agreement.id == agreement.id).execute()
+            audit.record("review_scheduled", user=user, agreement=agreement, entity="review", entity_id=following.id,
+                         changes={"scheduled_at": [None, at]}, at=now)
+        else:
+            notes = {"fold": "Folded into the child protection or child in need plan at review.",
+                     "escalate": "Escalated to child protection or legal planning at review.",
+                     "end": "Ended at review."}[outcome]
+            records.end(Agreement.get_by_id(agreement.id), user, now, ENDING[outcome], notes)
+    return Review.get_by_id(review.id)

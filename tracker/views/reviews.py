@@ -1,0 +1,51 @@
+"""Recording a review of a partnership agreement."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from tracker import records, reviews
+from tracker.access import get_agreement
+from tracker.forms import ReviewForm
+from tracker.models import utcnow
+
+bp = Blueprint("reviews", __name__, url_prefix="/agreements")
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+@bp.route("/<int:agreement_id>/review", methods=["GET", "POST"])
+def record(agreement_id: int):
+    agreement = get_agreement(agreement_id, "review")
+    if agreement.status != "active" or agreement.kind != "partnership":
+        flash("Only an active partnership agreement has reviews to record.", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id))
+    review = records.next_review(agreement)
+    form = ReviewForm()
+    if request.method == "GET":
+        form.held_on.process(None, utcnow().date())
+    chosen = request.form.getlist("reports")
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            data = {**form.data, "reports": chosen}
+            try:
+                reviews.record(agreement, data, current_user, utcnow())
+            except records.RuleBroken as broken:
+                for name, message in broken.errors.items():
+                    getattr(form, name).errors = [*getattr(form, name).errors, message]
+            else:
+                if form.outcome.data == "vary":
+                    flash("Review recorded. Now change the actions to match what was agreed.", "success")
+                    return redirect(url_for("agreements.edit", agreement_id=agreement.id))
+                flash("Review recorded", "success")
+                return redirect(url_for("agreements.show", agreement_id=agreement.id))
+    return render_template("reviews/record.html", agreement=agreement, review=review, form=form,
+                           reports=reviews.reports_for(review), chosen=chosen,
+                           recipients=records.live_recipients(agreement)), status
