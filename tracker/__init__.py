@@ -121,6 +121,7 @@ def register_filters(app: Flask) -> None:
         from flask_login import current_user
 
         from tracker.access import can
+        from tracker.breaches import RESPONSES as BREACH_RESPONSES
         from tracker.models import END_REASONS, KINDS, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
 
         return {
@@ -130,6 +131,7 @@ def register_filters(app: Flask) -> None:
             "END_REASONS": END_REASONS,
             "PLAN_TYPES": PLAN_TYPES,
             "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
+            "BREACH_RESPONSES": BREACH_RESPONSES,
         }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +21,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from tracker.fields import DateField, DateTimeField, no_markup
+from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES
 
 def options(pairs) -> list[SelectChoice]:
@@ -197,3 +200,48 @@ class ReviewForm(FlaskForm):
 
         if field.data and field.data > utcnow().date():
             raise ValidationError("Date the review was held must be today or in the past")
+
+
+class BreachForm(FlaskForm):
+    """The quick breach form: few required fields, big targets, now by default."""
+
+    immediate_risk = RadioField(
+        "Is anyone at immediate risk of harm?",
+        choices=options({"yes": "Yes", "no": "No"}),
+        validators=[InputRequired("Select yes if anyone is at immediate risk of harm")],
+    )
+    description = long_text("What happened", "Describe what happened")
+    occurred_at = DateTimeField("When it happened")
+    action = RadioField("Which part of the agreement was broken", validators=[Optional()], validate_choice=False)
+    term = short_text("Something else: what was broken")
+    reported_by = short_text("Who reported it", "Enter who reported it")
+
+    def validate_occurred_at(self, field):
+        from tracker.models import utcnow
+
+        if field.data and field.data > utcnow() + dt.timedelta(minutes=5):
+            raise ValidationError("When it happened must be now or in the past")
+
+
+class AcknowledgeForm(FlaskForm):
+    response = RadioField("Response", choices=options(BREACH_RESPONSES), validators=[InputRequired("Select the response")])
+    response_notes = long_text("Notes on the response")
+
+
+class AmendForm(FlaskForm):
+    text = long_text("Correction or addition", "Write the correction or addition")
+
+
+class AgencyReportForm(FlaskForm):
+    kind = RadioField("What are you sending?", choices=options({"report": "A written report", "nothing": "Nothing to share"}),
+                      validators=[InputRequired("Select a written report or nothing to share")])
+    body = long_text("Your report")
+
+    def validate(self, extra_validators=None) -> bool:
+        # An empty optional field stops its own validators, so the "report needs
+        # words" rule is checked here, across the two fields.
+        valid = super().validate(extra_validators)
+        if self.kind.data == "report" and not (self.body.data or "").strip():
+            self.body.errors = [*self.body.errors, "Write your report, or select nothing to share"]
+            return False
+        return valid

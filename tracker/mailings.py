@@ -252,10 +252,14 @@ def review_cancelled(review: Review, agreement: Agreement, now: dt.datetime) -> 
 
 # --- copies (R9) ----------------------------------------------------------------
 
-def copies_issued(agreement: Agreement, now: dt.datetime) -> int:
-    """Tell each agency on the distribution list that its copy is ready (R9)."""
+def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None = None) -> int:
+    """Tell each agency on the distribution list that its copy is ready (R9).
+
+    With `only`, just that entry: its link was re-issued, and the key's link
+    version makes the new email distinct from the first.
+    """
     count = 0
-    for recipient in live_recipients(agreement):
+    for recipient in [only] if only is not None else live_recipients(agreement):
         if not recipient.email:
             continue
         count += enqueue(
@@ -264,7 +268,8 @@ def copies_issued(agreement: Agreement, now: dt.datetime) -> int:
             recipient.email,
             agreement=agreement,
             to_label=f"{recipient.name}, {recipient.agency_name}",
-            context={"recipient": recipient},
+            context={"recipient": recipient, "worker_name": _worker_name(agreement),
+                     "agency_url": _agency_url(recipient)},
             now=now,
         )
     return count

@@ -4,13 +4,15 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.views import admin, agreements, auth, home, reviews
+    from tracker.views import admin, agency, agreements, auth, breaches, home, reviews
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(agreements.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(reviews.bp)
+    app.register_blueprint(breaches.bp)
+    app.register_blueprint(agency.bp)
     from tracker.views import decisions, outbox
     app.register_blueprint(outbox.bp)
     app.register_blueprint(decisions.bp)

@@ -9,8 +9,10 @@ from flask_login import current_user, login_required
 from tracker import audit, records
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.forms import AgreementForm, EndForm, EndorseForm, options
+from tracker.db import database
 from tracker.models import (
     KINDS,
+    Recipient,
     STATUSES,
     Agreement,
     AgreementChild,
@@ -19,7 +21,10 @@ from tracker.models import (
     User,
     utcnow,
 )
+from tracker.breaches import timeline as breach_timeline
 from tracker.quality import checks
+from tracker.readiness import readiness
+from tracker.warnings import signs_of
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 PAGE_SIZE = 25
@@ -197,6 +202,9 @@ def show(agreement_id: int):
         review=records.next_review(agreement),
         reviews=list(agreement.reviews.order_by(agreement.reviews.model.scheduled_at.desc())),
         checks=checks(agreement, utcnow()),
+        breaches=breach_timeline(agreement),
+        readiness=readiness(agreement, records.next_review(agreement)),
+        signs=signs_of(agreement, utcnow()),
         notifications=list(agreement.notifications.order_by(agreement.notifications.model.created_at.desc()).limit(50)),
         end_form=EndForm(),
         endorse_form=EndorseForm(),
@@ -282,3 +290,34 @@ def history(agreement_id: int):
     )
     _viewed(agreement, "viewed_history")
     return render_template("agreements/history.html", agreement=agreement, events=events)
+
+
+@bp.route("/<int:agreement_id>/recipients/<int:recipient_id>/link", methods=["POST"])
+def agency_link(agreement_id: int, recipient_id: int):
+    """Revoke a distribution entry's agency link, or issue a new one (which is emailed)."""
+    agreement = get_agreement(agreement_id, "manage_links")
+    recipient = Recipient.get_or_none((Recipient.id == recipient_id) & (Recipient.agreement == agreement)
+                                      & Recipient.removed_at.is_null())
+    if recipient is None:
+        abort(404)
+    what = request.form.get("what")
+    if what not in ("revoke", "reissue"):
+        abort(400)
+    now = utcnow()
+    with database.atomic():
+        if what == "revoke":
+            Recipient.update(link_revoked_at=now).where(Recipient.id == recipient.id).execute()
+            changes = {"agency_link": ["working", "revoked"]}
+        else:
+            Recipient.update(link_version=Recipient.link_version + 1, link_revoked_at=None).where(
+                Recipient.id == recipient.id).execute()
+            changes = {"agency_link": [f"version {recipient.link_version}", f"version {recipient.link_version + 1}"]}
+            if agreement.status == "active":
+                from tracker import mailings
+
+                mailings.copies_issued(agreement, now, only=Recipient.get_by_id(recipient.id))
+        audit.record(f"agency_link_{what}d", user=current_user, agreement=agreement, entity="recipient",
+                     entity_id=recipient.id, changes=changes, at=now)
+    flash(f"{recipient.name}'s link {'revoked' if what == 'revoke' else 'replaced; the new one has been emailed'}",
+          "success")
+    return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#distribution"), 303

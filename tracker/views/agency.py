@@ -1,0 +1,105 @@
+"""Pages for partner agencies, reached through their signed link; no account.
+
+These pages never read or set a staff session, never link to a staff page,
+and are rate limited per address. Every use is an audit event naming the
+distribution entry.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+
+from tracker import audit, breaches, records, links, ratelimit
+from tracker.db import database
+from tracker.forms import AgencyReportForm, BreachForm
+from tracker.models import AgencyReport, Agreement, Recipient, utcnow
+from tracker.notify import initials
+from tracker.views.breaches import form_data, prepare
+
+bp = Blueprint("agency", __name__, url_prefix="/a")
+
+
+@bp.before_request
+def _limit_and_resolve():
+    limit = current_app.config.get("AGENCY_RATE_LIMIT", 60)
+    if not ratelimit.allow("agency", request.remote_addr or "?", limit, 300):
+        abort(429)
+    token = (request.view_args or {}).get("token", "")
+    recipient = links.recipient_for(token)
+    if recipient is None:
+        return render_template("agency/refused.html"), 404
+    g.recipient = recipient
+    g.agreement = Agreement.get_by_id(recipient.agreement_id)
+
+
+def _used(action: str, changes: dict | None = None) -> None:
+    audit.record(action, actor=breaches.agency_actor(g.recipient), agreement=g.agreement, entity="recipient",
+                 entity_id=g.recipient.id, changes=changes, ip=request.remote_addr or "")
+
+
+def _context(**extra) -> dict:
+    agreement = g.agreement
+    review = records.next_review(agreement)
+    latest = None
+    if review is not None:
+        latest = (AgencyReport.select().where((AgencyReport.review == review) & (AgencyReport.recipient == g.recipient))
+                  .order_by(AgencyReport.submitted_at.desc()).first())
+    return dict(recipient=g.recipient, agreement=agreement, initials=initials(agreement), review=review, latest=latest,
+                actions=records.live_actions(agreement), token=request.view_args["token"], **extra)
+
+
+@bp.route("/<token>")
+def index(token: str):
+    _used("agency_link_opened")
+    return render_template("agency/index.html", **_context())
+
+
+@bp.route("/<token>/acknowledge", methods=["POST"])
+def acknowledge(token: str):
+    if g.recipient.acknowledged_at is None:
+        now = utcnow()
+        with database.atomic():
+            Recipient.update(acknowledged_at=now, chase_at=None).where(
+                (Recipient.id == g.recipient.id) & Recipient.acknowledged_at.is_null()).execute()
+            _used("copy_acknowledged", {"acknowledged_at": [None, now]})
+    return redirect(url_for("agency.index", token=token, done="acknowledged"))
+
+
+@bp.route("/<token>/report", methods=["GET", "POST"])
+def report(token: str):
+    context = _context()
+    if context["review"] is None:
+        return render_template("agency/index.html", **context, message="No review is planned, so there is nothing to send yet.")
+    form = AgencyReportForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            now = utcnow()
+            with database.atomic():
+                sent = AgencyReport.create(review=context["review"], recipient=g.recipient,
+                                           nothing_to_share=form.kind.data == "nothing",
+                                           body=(form.body.data or "").strip() if form.kind.data == "report" else "",
+                                           submitted_at=now, submitted_via="link")
+                if g.recipient.acknowledged_at is None:
+                    # Sending a report shows the copy arrived.
+                    Recipient.update(acknowledged_at=now, chase_at=None).where(Recipient.id == g.recipient.id).execute()
+                _used("agency_report_sent", {"report": [None, "nothing to share" if sent.nothing_to_share else "written report"]})
+            return redirect(url_for("agency.index", token=token, done="report"))
+        return render_template("agency/report.html", form=form, **context), 400
+    return render_template("agency/report.html", form=form, **context)
+
+
+@bp.route("/<token>/breach", methods=["GET", "POST"])
+def breach(token: str):
+    reporter = f"{g.recipient.name}, {g.recipient.agency_name}"
+    form = prepare(BreachForm(), g.agreement, reported_by=reporter)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                logged = breaches.log(g.agreement, form_data(form), utcnow(), recipient=g.recipient)
+            except records.RuleBroken as broken:
+                for name, message in broken.errors.items():
+                    getattr(form, name).errors = [*getattr(form, name).errors, message]
+            else:
+                return render_template("agency/breach_logged.html", breach=logged, **_context())
+        return render_template("agency/breach.html", form=form, **_context()), 400
+    return render_template("agency/breach.html", form=form, **_context())
