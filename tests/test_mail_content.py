@@ -53,11 +53,14 @@ def test_staff_emails_link_to_the_record(make_agreement):
             assert 'href="http://tracker.test/agreements/' in n.body_html, n.kind
 
 
-def test_agency_emails_name_the_social_worker_until_signed_links_exist(make_agreement):
+def test_agency_emails_name_the_social_worker_and_carry_the_agencys_link(make_agreement):
     make_agreement(status="active")
     sweeps.report_requests(REVIEW - 10 * DAY)
     request = Notification.get(Notification.kind == "report_request")
-    assert "Sam Worker" in request.body_text and "by 12 January 2027 at 10:00" in request.body_text
+    assert "The social worker is Sam Worker" in request.body_text
+    assert "by 12 January 2027 at 10:00" in request.body_text
+    if mailings.links is not None:  # signed agency links (tracker.links) are present
+        assert "http://tracker.test/a/" in request.body_text and 'href="http://tracker.test/a/' in request.body_html
     assert "call 999" in request.body_text
 
 
