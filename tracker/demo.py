@@ -169,4 +169,35 @@ def seed(now: dt.datetime | None = None) -> None:
         if state == "ended":
             records.end(Agreement.get_by_id(agreement.id), manager, now - dt.timedelta(days=2),
                         "reviewed_closed" if kind == "partnership" else "expired", "Closed at review.")
+    _breaches_and_reports(now, managers)
     User.update(failed_logins=0).execute()
+
+
+def _breaches_and_reports(now: dt.datetime, managers: dict) -> None:
+    """Some breaches (one urgent and unanswered) and agency replies, as a real caseload has."""
+    from tracker import breaches
+    from tracker.models import AgencyReport
+
+    active = list(Agreement.select().where(Agreement.status == "active").order_by(Agreement.id))
+    for index, agreement in enumerate(active[:4]):
+        breach = breaches.log(
+            agreement,
+            {"description": ["Dad was at the house after 9pm; the neighbour saw him arrive.",
+                             "The children were not collected from school and waited until 5pm.",
+                             "Mum did not attend the parenting course this week.",
+                             "Ella told her teacher that dad stayed over at the weekend."][index],
+             "reported_by": ["Neighbour, by phone", "Riverside Primary School", "Family centre", "Jo Bloggs, school"][index],
+             "immediate_risk": index == 0, "occurred_at": now - dt.timedelta(hours=30 - index * 6)},
+            now - dt.timedelta(hours=28 - index * 6),
+            user=agreement.social_worker or managers[agreement.team_id],
+        )
+        if index == 2:
+            breaches.acknowledge(breach, managers[agreement.team_id], "strategy", "Strategy discussion booked.", now)
+    for agreement in active:
+        review = Review.get_or_none((Review.agreement == agreement) & (Review.status == "scheduled"))
+        if review is None or not (now < review.scheduled_at < now + dt.timedelta(days=10)):
+            continue
+        for recipient in Recipient.select().where(Recipient.agreement == agreement).limit(1):
+            AgencyReport.create(review=review, recipient=recipient, nothing_to_share=agreement.id % 2 == 0,
+                                body="" if agreement.id % 2 == 0 else "Attendance is good and the children seem settled.",
+                                submitted_at=now - dt.timedelta(days=1))
