@@ -296,6 +296,6 @@ def _signs(
         add(
             "domestic_abuse_exclusion",
             "The agreement asks the person at risk to keep the abuser away. Power in the relationship may mean it "
-            "cannot be kept to; the actions should fall on the person who harms.",
+            "cannot be kept to; consider whether the actions belong with the person who harms instead.",
         )
     return signs
