@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import dashboard
 from tracker.access import require
 from tracker.models import Team, User, utcnow
+from tracker.spreadsheet import csv_response
 
 bp = Blueprint("home", __name__)
 
@@ -44,7 +42,7 @@ def index():
     pages = {key: max(1, request.args.get(f"{key}_page", 1, type=int) or 1) for key in dashboard.TABLES}
     tables = dashboard.tables(current_user, filters, now, pages)
     ids = sorted({dashboard.agreement_of(row).id for t in tables for row in t.rows})
-    workers = User.select().where(User.role.in_(("social_worker", "team_manager")) & (User.active == True))  # noqa: E712
+    workers = User.select().where(User.role.in_(("social_worker", "team_manager")) & (User.active == True))
     if current_user.role != "service_manager":
         workers = workers.where(User.team == current_user.team_id)
     context = dict(
@@ -57,12 +55,6 @@ def index():
     return render_template("dashboard/index.html", **context)
 
 
-def _safe_cell(value) -> str:
-    """Neutralise spreadsheet formulas: a cell starting = + - @ is read as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.route("/dashboard/<key>.csv")
 def export(key: str):
     require("dashboard")
@@ -71,9 +63,7 @@ def export(key: str):
     now = utcnow()
     table = dashboard.table(current_user, _filters(), key, now, everything=True)
     names = dashboard.children_names([dashboard.agreement_of(r).id for r in table.rows])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Reference", "Children", "Social worker", "Due", "How overdue", "Detail"])
+    rows = []
     for row in table.rows:
         agreement = dashboard.agreement_of(row)
         worker = agreement.social_worker.name if agreement.social_worker_id else "None named"
@@ -87,9 +77,7 @@ def export(key: str):
             due, detail = row.review.scheduled_at, f"{row.name}, {row.agency_name}"
         else:
             due, detail = row.copy_sent_at, f"{row.name}, {row.agency_name}"
-        writer.writerow([_safe_cell(v) for v in (agreement.reference, names.get(agreement.id, ""), worker,
-                                                  due.isoformat(sep=" ") if due else "",
-                                                  dashboard.overdue_by(due, now) if key != "missing_reports" else "",
-                                                  detail)])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={key}.csv"})
+        rows.append([agreement.reference, names.get(agreement.id, ""), worker, due.isoformat(sep=" ") if due else "",
+                     dashboard.overdue_by(due, now) if key != "missing_reports" else "", detail])
+    header = ["Reference", "Children", "Social worker", "Due", "How overdue", "Detail"]
+    return csv_response(f"{key}.csv", header, rows)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, render_template
 from flask_login import login_required
 
 from tracker import service, warnings
 from tracker.access import require
 from tracker.models import utcnow
+from tracker.spreadsheet import csv_response
 
 bp = Blueprint("service", __name__, url_prefix="/service")
 
@@ -72,12 +70,6 @@ def _rows(figures: service.Figures) -> list[list]:
     return rows
 
 
-def spreadsheet_safe(value) -> str:
-    """A cell a spreadsheet will show as text: one starting = + - @ tab or CR is not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.route("/")
 def index():
     now = utcnow()
@@ -96,12 +88,5 @@ def index():
 @bp.route("/figures.csv")
 def export():
     now = utcnow()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in _rows(service.figures(now)):
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="service-figures-{now:%Y-%m-%d}.csv"'},
-    )
+    header, *rows = _rows(service.figures(now))
+    return csv_response(f"service-figures-{now:%Y-%m-%d}.csv", header, rows)
