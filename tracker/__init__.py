@@ -45,6 +45,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    if app.config["TRUST_PROXY"]:
+        # Behind a TLS-terminating proxy, believe its X-Forwarded-* headers so
+        # request.is_secure is true and HSTS is sent.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUST_PROXY"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)

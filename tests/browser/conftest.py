@@ -51,6 +51,8 @@ def live(tmp_path, monkeypatch):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
         "SECRET_KEY": "browser-test-key",
         "BASE_URL": "http://127.0.0.1",
+        "LOGIN_RATE_LIMIT": 1_000_000,
+        "AGENCY_RATE_LIMIT": 1_000_000,
     })
     with app.app_context():
         db.database.connect(reuse_if_open=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker import audit
+from tracker import audit, ratelimit
 from tracker.accounts import authenticate
 from tracker.forms import LoginForm
 from tracker.models import utcnow
@@ -28,6 +28,9 @@ def login():
     form = LoginForm()
     status = 200
     if request.method == "POST":
+        limit = current_app.config.get("LOGIN_RATE_LIMIT", 20)
+        if not ratelimit.allow("login", request.remote_addr or "?", limit, 300):
+            abort(429)
         if form.validate_on_submit():
             user = authenticate(form.email.data, form.password.data, utcnow())
             if user is not None:
