@@ -1,0 +1,139 @@
+"""axe on every page at desktop and phone sizes; keyboard-only walks through two forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.browser.conftest import assert_accessible, screenshot, sign_in
+from tests.conftest import agreement_data
+from tracker import breaches, links, records
+from tracker.models import Agreement, Breach, Recipient, Review, utcnow
+
+pytestmark = pytest.mark.browser
+
+
+def _caseload(people):
+    now = utcnow()
+    data = agreement_data(social_worker=people.worker.id, review_at=now + dt.timedelta(days=5))
+    agreement = records.save(None, "partnership", data, people.worker, now)
+    records.submit(agreement, people.worker, now)
+    records.endorse(agreement, people.manager, now, override="test")
+    undertaking = records.save(None, "undertaking", agreement_data(
+        social_worker=people.worker.id, window_starts_at=now, window_ends_at=now + dt.timedelta(hours=30)),
+        people.worker, now)
+    records.submit(undertaking, people.worker, now)
+    records.endorse(undertaking, people.manager, now, override="test")
+    draft = records.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, now)
+    agreement = Agreement.get_by_id(agreement.id)
+    breach = breaches.log(agreement, {"description": "Missed nursery twice.", "reported_by": "Nursery"}, now,
+                          user=people.worker)
+    return agreement, undertaking, draft, breach
+
+
+def _pages(agreement, undertaking, draft, breach, recipient_token):
+    staff = {
+        "manager": ["/", "/agreements", "/agreements/new?kind=partnership", "/agreements/new?kind=undertaking",
+                    f"/agreements/{agreement.id}", f"/agreements/{agreement.id}/edit",
+                    f"/agreements/{agreement.id}/history", f"/agreements/{agreement.id}/end",
+                    f"/agreements/{agreement.id}/review", f"/agreements/{undertaking.id}",
+                    f"/agreements/{undertaking.id}/extend", f"/agreements/{draft.id}/endorse",
+                    "/breaches/new?q=Ella", f"/agreements/{agreement.id}/breaches/new",
+                    f"/breaches/{breach.id}", f"/breaches/{breach.id}/acknowledge", f"/breaches/{breach.id}/amend"],
+        "head": ["/service/"],
+        "admin": ["/admin/", "/admin/users/new", "/admin/teams/new", "/admin/agencies/new", "/admin/settings",
+                  "/admin/outbox"],
+        None: ["/login", f"/a/{recipient_token}", f"/a/{recipient_token}/report", f"/a/{recipient_token}/breach",
+               "/a/not-a-link", f"/agreements/{agreement.id}/print"],
+    }
+    return staff
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_every_page_has_no_serious_accessibility_violation(browser, live, size):
+    people = live.people
+    agreement, undertaking, draft, breach = _caseload(people)
+    token = links.token_for(Recipient.get(Recipient.agreement == agreement))
+    viewport = {"width": 1280, "height": 900} if size == "desktop" else {"width": 375, "height": 740}
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    checked = 0
+    for who, urls in _pages(agreement, undertaking, draft, breach, token).items():
+        user = {"manager": people.manager, "head": people.head, "admin": people.admin}.get(who)
+        if user is not None:
+            sign_in(page, live, user)
+        for url in urls:
+            if url.endswith("/print") and user is None:
+                sign_in(page, live, people.manager)
+            response = page.goto(live.url + url)
+            assert response.status < 500, url
+            assert_accessible(page, f"{url} ({size})")
+            checked += 1
+        if user is not None:
+            page.get_by_role("button", name="Sign out").click()
+    context.close()
+    assert checked >= 30
+
+
+def test_breach_form_by_keyboard_alone(page, live):
+    people = live.people
+    agreement, *_ = _caseload(people)
+    sign_in(page, live, people.worker)
+    page.goto(f"{live.url}/agreements/{agreement.id}/breaches/new")
+    page.locator("body").focus()
+    # Tab to the first control; arrow keys move between radios, space selects.
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "immediate_risk":
+            break
+    page.keyboard.press("ArrowDown")  # to "No"
+    assert page.evaluate("document.activeElement.value") == "no"
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "description"
+    page.keyboard.type("Reported by phone: Ella missed nursery today.")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "reported_by":
+            break
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Ms Murphy, by phone")
+    page.keyboard.press("Enter")  # submits the form
+    page.get_by_role("heading", name="Breach logged").wait_for()
+    assert Breach.select().where(Breach.reported_by == "Ms Murphy, by phone").count() == 1
+    screenshot(page, "30-breach-by-keyboard")
+
+
+def test_review_form_by_keyboard_alone(page, live):
+    people = live.people
+    agreement, *_ = _caseload(people)
+    sign_in(page, live, people.manager)
+    page.goto(f"{live.url}/agreements/{agreement.id}/review")
+    page.locator("body").focus()
+
+    def tab_to(name: str) -> None:
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.name") == name:
+                return
+        raise AssertionError(f"could not reach {name} by Tab")
+
+    tab_to("attendees")
+    page.keyboard.type("Ms Murphy, Sam Worker")
+    tab_to("outcome")
+    page.keyboard.press("Space")  # the first outcome: continue
+    assert page.evaluate("document.activeElement.value") == "continue"
+    later = utcnow() + dt.timedelta(days=50)
+    tab_to("next_review_at-day")
+    page.keyboard.type(str(later.day))
+    page.keyboard.press("Tab")
+    page.keyboard.type(str(later.month))
+    page.keyboard.press("Tab")
+    page.keyboard.type(str(later.year))
+    page.keyboard.press("Tab")
+    page.keyboard.type("10:00")
+    page.keyboard.press("Enter")
+    page.get_by_text("Review recorded").wait_for()
+    assert Review.select().where((Review.agreement == agreement) & (Review.status == "held")).count() == 1
+    screenshot(page, "31-review-by-keyboard")
