@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from tracker.access import visibility
-from tracker.models import Agreement, AgencyReport, AgreementChild, Breach, Child, Recipient, Review, User
+from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, User
 
 PAGE_SIZE = 20
 

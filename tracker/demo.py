@@ -65,7 +65,7 @@ def seed(now: dt.datetime | None = None) -> None:
         north, south = Team.create(name="North team"), Team.create(name="South team")
         users = {}
         for (email, label), name in zip(
-            LOGINS, ["Sam Worker", "Priya Worker", "Tom Worker", "Maria Manager", "Dev Manager", "Helen Head", "Alex Admin"]
+            LOGINS, ["Sam Worker", "Priya Worker", "Tom Worker", "Maria Manager", "Dev Manager", "Helen Head", "Alex Admin"], strict=True
         ):
             role = {"Social": "social_worker", "Team": "team_manager", "Service": "service_manager", "Administrator": "administrator"}[label.split()[0]]
             team = north if "North" in label else south if "South" in label else None

@@ -20,9 +20,10 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
-from tracker.fields import DateField, DateTimeField, no_markup
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
+from tracker.fields import DateField, DateTimeField, no_markup
 from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES
+
 
 def options(pairs) -> list[SelectChoice]:
     """Choices for a select or radios, from a mapping or (value, label) pairs."""

@@ -13,7 +13,7 @@ import json
 
 from tracker import audit, records, rules, settings
 from tracker.db import database
-from tracker.models import Agreement, AgencyReport, Review, User
+from tracker.models import AgencyReport, Agreement, Review, User
 
 CONTINUING = ("continue", "vary")
 ENDING = {"end": "reviewed_closed", "fold": "replaced", "escalate": "escalated"}

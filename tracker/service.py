@@ -201,7 +201,7 @@ def _total(teams: list[TeamFigures], month_starts: list[dt.date]) -> TeamFigures
         total.breaches += team.breaches
         for key, count in team.signs.items():
             total.signs[key] += count
-        for mine, theirs in zip(total.months, team.months):
+        for mine, theirs in zip(total.months, team.months, strict=True):
             mine.due += theirs.due
             mine.on_time += theirs.on_time
     return total

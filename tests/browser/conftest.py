@@ -5,6 +5,7 @@ The browser tests never skip in CI: a missing Chromium is an error there.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import threading
@@ -118,3 +119,21 @@ def sign_in(page, live, user, password="correct-horse-battery"):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def active_record(people, worker=None, kind="partnership", **overrides):
+    """An endorsed, active record made the way the pages make one."""
+    from tests.conftest import agreement_data
+    from tracker import records
+    from tracker.models import Agreement, utcnow
+
+    now = utcnow()
+    worker = worker or people.worker
+    overrides.setdefault("review_at", now + dt.timedelta(days=8))
+    if kind == "undertaking":
+        overrides.setdefault("window_starts_at", now)
+        overrides.setdefault("window_ends_at", now + dt.timedelta(hours=30))
+    agreement = records.save(None, kind, agreement_data(social_worker=worker.id, **overrides), worker, now)
+    records.submit(agreement, worker, now)
+    records.endorse(agreement, people.manager, now, override="test")
+    return Agreement.get_by_id(agreement.id)

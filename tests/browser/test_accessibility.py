@@ -6,27 +6,19 @@ import datetime as dt
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, screenshot, sign_in
+from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
 from tests.conftest import agreement_data
 from tracker import breaches, links, records
-from tracker.models import Agreement, Breach, Recipient, Review, utcnow
+from tracker.models import Breach, Recipient, Review, utcnow
 
 pytestmark = pytest.mark.browser
 
 
 def _caseload(people):
     now = utcnow()
-    data = agreement_data(social_worker=people.worker.id, review_at=now + dt.timedelta(days=5))
-    agreement = records.save(None, "partnership", data, people.worker, now)
-    records.submit(agreement, people.worker, now)
-    records.endorse(agreement, people.manager, now, override="test")
-    undertaking = records.save(None, "undertaking", agreement_data(
-        social_worker=people.worker.id, window_starts_at=now, window_ends_at=now + dt.timedelta(hours=30)),
-        people.worker, now)
-    records.submit(undertaking, people.worker, now)
-    records.endorse(undertaking, people.manager, now, override="test")
+    agreement = active_record(people, review_at=now + dt.timedelta(days=5))
+    undertaking = active_record(people, kind="undertaking")
     draft = records.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, now)
-    agreement = Agreement.get_by_id(agreement.id)
     breach = breaches.log(agreement, {"description": "Missed nursery twice.", "reported_by": "Nursery"}, now,
                           user=people.worker)
     return agreement, undertaking, draft, breach

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from tests.browser.conftest import assert_accessible, screenshot, sign_in
-from tests.conftest import agreement_data
-from tracker import links, ratelimit, records
-from tracker.models import AgencyReport, Breach, Notification, Recipient, utcnow
+from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
+from tracker import links, ratelimit
+from tracker.models import AgencyReport, Breach, Notification, Recipient
 
 pytestmark = pytest.mark.browser
 
 
-def _active(people):
-    now = utcnow()
-    data = agreement_data(social_worker=people.worker.id, review_at=now + dt.timedelta(days=8))
-    agreement = records.save(None, "partnership", data, people.worker, now)
-    records.submit(agreement, people.worker, now)
-    records.endorse(agreement, people.manager, now, override="test")
-    return agreement
-
-
 def test_agency_acknowledges_reports_and_logs_a_breach_on_a_phone(phone, live):
     ratelimit.reset()
-    agreement = _active(live.people)
+    agreement = active_record(live.people)
     recipient = Recipient.get(Recipient.agreement == agreement)
     phone.goto(f"{live.url}/a/{links.token_for(recipient)}")
     phone.get_by_role("heading", name="Your copy, Jo Bloggs").wait_for()
@@ -61,7 +49,7 @@ def test_agency_acknowledges_reports_and_logs_a_breach_on_a_phone(phone, live):
 
 
 def test_worker_logs_a_breach_by_phone_call_quickly(phone, live):
-    agreement = _active(live.people)
+    agreement = active_record(live.people)
     sign_in(phone, live, live.people.worker)
     phone.goto(f"{live.url}/breaches/new")
     assert_accessible(phone, "find a record for a breach (phone)")

@@ -6,22 +6,16 @@ import datetime as dt
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, screenshot, sign_in
-from tests.conftest import agreement_data
-from tracker import records
+from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
 from tracker.models import Agreement, Review, utcnow
 
 pytestmark = pytest.mark.browser
 
 
 def _active_overdue(people, worker, name, days_overdue):
-    now = utcnow()
-    data = agreement_data(social_worker=worker.id, children=[{"name": name, "date_of_birth": dt.date(2016, 3, 3)}],
-                          review_at=now + dt.timedelta(days=30))
-    agreement = records.save(None, "partnership", data, worker, now)
-    records.submit(agreement, worker, now)
-    records.endorse(agreement, people.manager, now, override="test")
-    at = now - dt.timedelta(days=days_overdue)
+    agreement = active_record(people, worker, children=[{"name": name, "date_of_birth": dt.date(2016, 3, 3)}],
+                              review_at=utcnow() + dt.timedelta(days=30))
+    at = utcnow() - dt.timedelta(days=days_overdue)
     Review.update(scheduled_at=at).where(Review.agreement == agreement).execute()
     Agreement.update(next_review_at=at).where(Agreement.id == agreement.id).execute()
     return agreement

@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import audit, settings
-from tracker.accounts import create_user, set_password
 from tracker.access import require
+from tracker.accounts import create_user, set_password
 from tracker.db import database
 from tracker.forms import AgencyForm, TeamForm, UserForm, options
 from tracker.models import Agency, Team, User

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from tracker import audit, breaches, records, links, ratelimit
+from tracker import audit, breaches, links, ratelimit, records
 from tracker.db import database
 from tracker.forms import AgencyReportForm, BreachForm
 from tracker.models import AgencyReport, Agreement, Recipient, utcnow

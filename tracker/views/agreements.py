@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from peewee import JOIN
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from peewee import JOIN
 
 from tracker import audit, records
 from tracker.access import get_agreement, require, visible_agreements
-from tracker.forms import AgreementForm, EndForm, EndorseForm, options
+from tracker.breaches import timeline as breach_timeline
 from tracker.db import database
+from tracker.forms import AgreementForm, EndForm, EndorseForm, options
 from tracker.models import (
     KINDS,
-    Recipient,
     STATUSES,
     Agreement,
     AgreementChild,
     AuditEvent,
     Child,
+    Recipient,
     User,
     utcnow,
 )
-from tracker.breaches import timeline as breach_timeline
 from tracker.quality import checks
 from tracker.readiness import readiness
 from tracker.warnings import signs_of
