@@ -47,7 +47,7 @@ def can(user: User, action: str, agreement: Agreement | None = None) -> bool:
         )
         if action in ("edit", "submit", "end", "review", "manage_links"):
             return in_team and own
-        return False  # endorse, history, acknowledge: managers only
+        return False  # endorse, history, acknowledge, extend: managers only
     return False
 
 

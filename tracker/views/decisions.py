@@ -28,10 +28,7 @@ class ExtendForm(FlaskForm):
 @bp.route("/<int:agreement_id>/extend", methods=["GET", "POST"])
 @login_required
 def extend(agreement_id: int):
-    agreement = get_agreement(agreement_id, "end")
-    if not current_user.is_manager:
-        return render_template("error.html", title="Only a manager can extend an undertaking",
-                               message="Ask your team manager to extend it, or end it if it is no longer needed."), 403
+    agreement = get_agreement(agreement_id, "extend")
     form = ExtendForm()
     status = 200
     if form.validate_on_submit():
