@@ -170,6 +170,7 @@ def seed(now: dt.datetime | None = None) -> None:
             records.end(Agreement.get_by_id(agreement.id), manager, now - dt.timedelta(days=2),
                         "reviewed_closed" if kind == "partnership" else "expired", "Closed at review.")
     _breaches_and_reports(now, managers)
+    _past_reviews(now, managers)
     User.update(failed_logins=0).execute()
 
 
@@ -201,3 +202,19 @@ def _breaches_and_reports(now: dt.datetime, managers: dict) -> None:
             AgencyReport.create(review=review, recipient=recipient, nothing_to_share=agreement.id % 2 == 0,
                                 body="" if agreement.id % 2 == 0 else "Attendance is good and the children seem settled.",
                                 submitted_at=now - dt.timedelta(days=1))
+
+
+def _past_reviews(now: dt.datetime, managers: dict) -> None:
+    """Reviews held over the last six months, some on time and some late, for the service view."""
+    rng = random.Random(11)
+    active = Agreement.select().where((Agreement.status == "active") & (Agreement.kind == "partnership"))
+    for agreement in active:
+        for months_ago in range(1, 7):
+            if rng.random() < 0.35:
+                continue
+            due = _dt(now, -30 * months_ago - rng.randint(0, 20))
+            late_days = 0 if rng.random() < 0.7 else rng.randint(1, 12)
+            Review.create(agreement=agreement, scheduled_at=due, venue="Riverside Family Centre", status="held",
+                          held_on=(due + dt.timedelta(days=late_days)).date(), outcome="continue",
+                          attendees="Family, social worker, school", recorded_by=managers[agreement.team_id],
+                          recorded_at=due + dt.timedelta(days=late_days), created_at=due - dt.timedelta(days=60))
