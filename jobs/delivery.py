@@ -5,7 +5,9 @@ may deliver at once (on PostgreSQL): each row is claimed by a conditional
 update whose row count says who won, and a claim whose lease has lapsed (its
 runner died mid-send) can be claimed again. A temporary failure puts the row
 back to pending with an exponential backoff; a permanent one marks it failed
-at once, with the server's answer kept for the outbox page. Nothing is dropped.
+at once, with the server's answer kept for the outbox page. A server that
+cannot be reached is not the message's fault: the row waits, uncounted, for as
+long as the outage lasts. Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tracker.models import Notification
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(minutes=1)
 LONGEST_RETRY = dt.timedelta(hours=6)
-MAX_ATTEMPTS = 12  # about two days of retries before a person has to look
+MAX_ATTEMPTS = 12  # about 20 hours of refusals by the server before a person has to look
 
 
 @dataclass
@@ -240,10 +242,19 @@ def deliver_pending(
                 _finish(row, status="failed", last_error=str(exc)[:2000])
                 report.failed += 1
                 report.errors.append(str(exc))
+            except ConnectionDown as exc:
+                # An unreachable server says nothing about this message, so it is
+                # not counted as an attempt: an outage of any length (a weekend)
+                # must not use up MAX_ATTEMPTS and fail the whole queue, nor leave
+                # it hours of backoff behind when the server returns. Ending the
+                # pass here keeps an outage to one connection attempt per pass.
+                _finish(row, status="pending", attempts=row.attempts - 1, next_attempt_at=now + FIRST_RETRY,
+                        last_error=str(exc)[:2000])
+                report.retry += 1
+                report.errors.append(str(exc))
+                break
             except TemporaryFailure as exc:
                 _retry_or_give_up(row, str(exc), now, report)
-                if isinstance(exc, ConnectionDown):
-                    break
             except Exception as exc:
                 current_app.logger.exception("Delivering notification %s failed", row.id)
                 _retry_or_give_up(row, f"Unexpected error: {type(exc).__name__}: {exc}", now, report)
