@@ -1,0 +1,669 @@
+"""`make bench`: seed a synthetic service and measure it, in one run.
+
+1. Seed a full-size service (bench.seed, scale 1) into a fresh database:
+   SQLite under bench/tmp/, or, when DATABASE_URL names a PostgreSQL
+   database, a `bench_full` schema inside it (dropped at the end).
+2. Catch up: one sweep at `now`, and mark what it queued as sent, as a
+   running job runner would have done.
+3. Sweeps with nothing (new) due: every job at `now`, repeated.
+4. The manager's dashboard through the Flask test client, beside a baseline
+   (a bare Flask view: one indexed peewee query, the same number of rows,
+   Jinja); the service manager's dashboard; a record page; the breach form POST.
+5. The dashboard over HTTP through gunicorn (2 workers), then the workers' memory.
+6. One sweep with the 1,000 planted items due (at now + 10 minutes).
+7. Delivery of everything queued to an SMTP sink (aiosmtpd on 127.0.0.1).
+8. Steps 1-3 and 6 again at a tenth of the data, to show how the sweep's cost grows.
+
+Results go to bench/results.json under "sqlite" or "postgresql" (the other
+engine's figures are kept) with the machine's facts, and a table is printed.
+Targets are reported, not asserted. Medians use time.perf_counter after a
+warm-up. Set BENCH_KEEP=1 to keep the databases for inspection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+TMP = ROOT / "bench" / "tmp"
+RESULTS = ROOT / "bench" / "results.json"
+LONDON = ZoneInfo("Europe/London")
+SECRET_KEY = "bench-secret-key-not-for-production"
+
+REPS = int(os.environ.get("BENCH_REPS", "40"))
+WARMUP = 5
+SWEEP_REPS = int(os.environ.get("BENCH_SWEEP_REPS", "7"))
+
+os.environ.setdefault("SECRET_KEY", SECRET_KEY)
+os.environ["SCHEDULER_ENABLED"] = "false"
+os.environ.pop("MAIL_SERVER", None)
+
+from flask import Flask, render_template  # noqa: E402
+from jinja2 import DictLoader  # noqa: E402
+
+from bench import seed as seeding  # noqa: E402
+from tracker import create_app, db  # noqa: E402
+from tracker.db import database  # noqa: E402
+from tracker.models import Agreement, Notification, User, utcnow  # noqa: E402
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- measuring ---------------------------------------------------------------------
+
+class Queries:
+    """Count the SQL statements run while it is active (peewee's execute_sql)."""
+
+    def __init__(self):
+        self.count = 0
+
+    @contextmanager
+    def counting(self):
+        target = database.obj
+        original = target.execute_sql
+
+        def counted(sql, params=None, *args, **kwargs):
+            self.count += 1
+            return original(sql, params, *args, **kwargs)
+
+        target.execute_sql = counted
+        try:
+            yield self
+        finally:
+            del target.execute_sql
+
+
+def timed(work, reps: int = REPS, warmup: int = WARMUP) -> dict:
+    """Median and 90th percentile in milliseconds of `work()`, after a warm-up."""
+    for _ in range(warmup):
+        work()
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return {"median_ms": round(statistics.median(samples), 2),
+            "p90_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.9))], 2),
+            "min_ms": round(samples[0], 2), "reps": reps}
+
+
+def queries_of(work) -> int:
+    counter = Queries()
+    with counter.counting():
+        work()
+    return counter.count
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- databases ---------------------------------------------------------------------
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def fresh_database(engine: str, tag: str, base_url: str) -> str:
+    """A URL for an empty database for one scale: a file, or a schema of its own."""
+    if engine == "sqlite":
+        TMP.mkdir(parents=True, exist_ok=True)
+        path = TMP / f"bench-{tag}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    schema = f"bench_{tag}"
+    with psycopg.connect(base_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in base_url else "?"
+    return base_url + joiner + urllib.parse.urlencode({"options": f"-c search_path={schema}"})
+
+
+def drop_database(engine: str, url: str, base_url: str) -> None:
+    if os.environ.get("BENCH_KEEP"):
+        return
+    database.close() if not database.is_closed() else None
+    if engine == "sqlite":
+        path = url[len("sqlite:///"):]
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+        return
+    import psycopg
+
+    schema = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["options"][0].split("=")[1]
+    with psycopg.connect(base_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def make_app(url: str, instance: Path) -> Flask:
+    shutil.rmtree(instance, ignore_errors=True)
+    os.environ["TRACKER_INSTANCE"] = str(instance)
+    app = create_app({
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET_KEY,
+        "WTF_CSRF_ENABLED": False,
+        "SCHEDULER_ENABLED": False,
+        "MAIL_SERVER": None,
+        "BASE_URL": "http://127.0.0.1:5000",
+        "FRONT_DOOR_EMAIL": "front-door@bench.example",
+    })
+    database.connect(reuse_if_open=True)
+    db.migrate()
+    return app
+
+
+def choose_now() -> dt.datetime:
+    """The seed's `now`: this minute, unless the ten minutes after it cross the
+    digest hour (07:30 London) or midnight, which would plant unintended work."""
+    now = utcnow().replace(second=0)
+    local = [(now + dt.timedelta(minutes=m)).replace(tzinfo=dt.UTC).astimezone(LONDON) for m in (0, 11)]
+    if local[0].date() != local[1].date() or (local[0].strftime("%H:%M") < "07:30" <= local[1].strftime("%H:%M")):
+        now -= dt.timedelta(minutes=15)
+    return now
+
+
+# --- sweeps ------------------------------------------------------------------------
+
+def sweep_once(now: dt.datetime) -> dict:
+    """Every sweep as of `now`, each timed and its queries counted."""
+    from jobs.sweeps import SWEEPS
+
+    by_job, queued, total_queries = {}, 0, 0
+    start = time.perf_counter()
+    for name, sweep in SWEEPS:
+        counter = Queries()
+        begun = time.perf_counter()
+        with counter.counting():
+            count = sweep(now)
+        by_job[name] = {"ms": round((time.perf_counter() - begun) * 1000, 2), "queued": count,
+                        "queries": counter.count}
+        queued += count
+        total_queries += counter.count
+    return {"ms": round((time.perf_counter() - start) * 1000, 2), "queued": queued, "queries": total_queries,
+            "by_job": by_job}
+
+
+def catch_up(service) -> dict:
+    """What a running job runner would already have done by `now`: queued and sent."""
+    start = time.perf_counter()
+    report = sweep_once(service.now)
+    Notification.update(status="sent", sent_at=service.now, claimed_until=None).where(
+        Notification.status == "pending").execute()
+    return {"seconds": round(time.perf_counter() - start, 1), "queued": report["queued"],
+            "by_job": {k: v["queued"] for k, v in report["by_job"].items() if v["queued"]}}
+
+
+def idle_sweeps(service, reps: int = SWEEP_REPS) -> dict:
+    """Sweeps at `now` after the catch-up: nothing new is due, so nothing is queued."""
+    runs = [sweep_once(service.now) for _ in range(reps + 1)][1:]  # the first warms the caches
+    queued = sum(r["queued"] for r in runs)
+    middle = sorted(runs, key=lambda r: r["ms"])[len(runs) // 2]
+    return {"median_ms": middle["ms"], "min_ms": min(r["ms"] for r in runs), "queries": middle["queries"],
+            "queued": queued, "reps": reps,
+            "by_job_ms": {k: statistics.median(r["by_job"][k]["ms"] for r in runs) for k in middle["by_job"]},
+            "by_job_queries": {k: v["queries"] for k, v in middle["by_job"].items()}}
+
+
+def due_sweep(service) -> dict:
+    """One sweep at now + 10 minutes, when the planted items have fallen due."""
+    report = sweep_once(service.due_at)
+    return {"ms": report["ms"], "queued": report["queued"], "queries": report["queries"],
+            "items": sum(service.counts[k] for k in ("due_reminders", "due_undertakings", "due_chases", "due_breaches")),
+            "by_job_ms": {k: v["ms"] for k, v in report["by_job"].items()},
+            "by_job_queued": {k: v["queued"] for k, v in report["by_job"].items()}}
+
+
+# --- web, in process ----------------------------------------------------------------
+
+BASELINE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Baseline</title></head><body>
+<table class="govuk-table">
+  <thead class="govuk-table__head"><tr class="govuk-table__row">
+    <th scope="col" class="govuk-table__header">Record</th><th scope="col" class="govuk-table__header">Kind</th>
+    <th scope="col" class="govuk-table__header">Status</th><th scope="col" class="govuk-table__header">Review</th>
+    <th scope="col" class="govuk-table__header">Purpose</th>
+  </tr></thead>
+  <tbody class="govuk-table__body">
+  {% for a in rows %}
+    <tr class="govuk-table__row">
+      <td class="govuk-table__cell"><a class="govuk-link" href="{{ url_for('show', agreement_id=a.id) }}">{{ a.reference }}</a></td>
+      <td class="govuk-table__cell">{{ a.kind }}</td>
+      <td class="govuk-table__cell">{{ a.status }}</td>
+      <td class="govuk-table__cell">{{ a.next_review_at.strftime('%d %B %Y at %H:%M') if a.next_review_at else '' }}</td>
+      <td class="govuk-table__cell">{{ a.purpose|truncate(120) }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table></body></html>"""
+
+
+def baseline_app(team_id: int, rows: int) -> Flask:
+    """A bare Flask view: one indexed query (Agreement team+status), `rows` rows, Jinja."""
+    app = Flask("bench_baseline")
+    app.jinja_loader = DictLoader({"baseline.html": BASELINE})
+
+    @app.before_request
+    def _connect():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not database.is_closed():
+            database.close()
+
+    @app.route("/")
+    def index():
+        found = (Agreement.select().where((Agreement.team == team_id) & (Agreement.status == "active"))
+                 .order_by(Agreement.id).limit(rows))
+        return render_template("baseline.html", rows=list(found))
+
+    @app.route("/agreements/<int:agreement_id>")
+    def show(agreement_id: int):
+        return ""
+
+    return app
+
+
+def signed_in(app: Flask, email: str):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": seeding.PASSWORD})
+    assert response.status_code == 302, response.data[:300]
+    return client
+
+
+def web_figures(app: Flask, service) -> dict:
+    from tracker import dashboard
+
+    figures: dict = {}
+    manager = signed_in(app, service.manager_email)
+
+    def get_dashboard():
+        response = manager.get("/")
+        assert response.status_code == 200 and b"Overdue reviews" in response.data, response.status_code
+
+    with app.app_context():
+        user = User.get(User.email == service.manager_email)
+        tables = dashboard.tables(user, dashboard.Filters(), utcnow())
+    rows = sum(len(t.rows) for t in tables)
+    figures["dashboard"] = {**timed(get_dashboard), "queries": queries_of(get_dashboard), "rows": rows,
+                            "counts": {t.key: t.count for t in tables}}
+    log(f"dashboard (team manager): {figures['dashboard']['median_ms']} ms, {rows} rows")
+
+    baseline = baseline_app(service.team_id, rows).test_client()
+
+    def get_baseline():
+        response = baseline.get("/")
+        assert response.status_code == 200 and response.data.count(b'<tr class="govuk-table__row">') == rows + 1
+
+    figures["baseline"] = {**timed(get_baseline), "queries": queries_of(get_baseline), "rows": rows}
+    log(f"baseline: {figures['baseline']['median_ms']} ms")
+
+    head = signed_in(app, service.service_manager_email)
+
+    def get_service_dashboard():
+        assert head.get("/").status_code == 200
+
+    figures["dashboard_service_manager"] = {**timed(get_service_dashboard, reps=max(10, REPS // 2)),
+                                            "queries": queries_of(get_service_dashboard)}
+    log(f"dashboard (service manager): {figures['dashboard_service_manager']['median_ms']} ms")
+
+    ids = iter(service.record_ids * 1000)
+
+    def get_record():
+        response = manager.get(f"/agreements/{next(ids)}")
+        assert response.status_code == 200, response.status_code
+
+    figures["record_page"] = {**timed(get_record), "queries": queries_of(get_record)}
+    log(f"record page: {figures['record_page']['median_ms']} ms")
+
+    def post_breach():
+        happened = dt.datetime.now(LONDON) - dt.timedelta(minutes=10)
+        response = manager.post(f"/agreements/{next(ids)}/breaches/new", data={
+            "immediate_risk": "no", "description": "Father came to the house after 9pm, against the agreement.",
+            "occurred_at-day": happened.day, "occurred_at-month": happened.month,
+            "occurred_at-year": happened.year, "occurred_at-time": happened.strftime("%H:%M"),
+            "action": "0", "term": "No visits after 9pm", "reported_by": "Neighbour, by phone"})
+        assert response.status_code == 302, response.data[:500]
+
+    figures["breach_post"] = {**timed(post_breach), "queries": queries_of(post_breach)}
+    log(f"breach POST: {figures['breach_post']['median_ms']} ms")
+    return figures
+
+
+# --- web, over HTTP through gunicorn ---------------------------------------------------
+
+def gunicorn_figures(url: str, instance: Path, service) -> dict:
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, TRACKER_INSTANCE=str(instance),
+               TRACKER_ENV="production", SESSION_COOKIE_SECURE="false", SCHEDULER_ENABLED="false")
+    env.pop("MAIL_SERVER", None)
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    logfile = open(TMP / "gunicorn.log", "w")
+    server = subprocess.Popen([str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                              cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    try:
+        for _ in range(200):
+            try:
+                page = opener.open(base + "/login", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gunicorn did not start; see {TMP / 'gunicorn.log'}")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"csrf_token": token, "email": service.manager_email,
+                                       "password": seeding.PASSWORD}).encode()
+        landing = opener.open(base + "/login", data=form, timeout=30)
+        assert landing.geturl().rstrip("/") == base, landing.geturl()
+
+        def get_dashboard():
+            with opener.open(base + "/", timeout=30) as response:
+                body = response.read()
+                assert response.status == 200 and b"Overdue reviews" in body
+
+        figures = {"dashboard_http": {**timed(get_dashboard, warmup=10), "workers": 2}}
+        workers = [int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+        memory = {}
+        for pid in workers:
+            status = Path(f"/proc/{pid}/status").read_text()
+            memory[pid] = {key: int(re.search(rf"^{key}:\s+(\d+) kB", status, re.M).group(1)) // 1024
+                           for key in ("VmRSS", "VmHWM")}
+        figures["worker_rss_mb"] = max(m["VmRSS"] for m in memory.values())
+        figures["worker_rss_peak_mb"] = max(m["VmHWM"] for m in memory.values())
+        log(f"dashboard over HTTP: {figures['dashboard_http']['median_ms']} ms; "
+            f"worker RSS {figures['worker_rss_mb']} MB")
+        return figures
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        logfile.close()
+
+
+# --- delivery --------------------------------------------------------------------------
+
+def delivery_figures(app: Flask, service) -> dict:
+    """Deliver everything pending to an SMTP sink on 127.0.0.1, in passes as the runner does."""
+    import inspect
+
+    from jobs import scheduler
+    from jobs.delivery import deliver_pending
+
+    # The sink runs in its own process, as a mail server would: in a thread of
+    # this one it would compete with delivery for the GIL and halve the figure.
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                             "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    limit = inspect.signature(deliver_pending).parameters["limit"].default
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False)
+    try:
+        moment = max(service.due_at, utcnow()) + dt.timedelta(minutes=1)
+        pending = Notification.select().where(Notification.status == "pending").count()
+        sent, failed, passes, pass_seconds = 0, 0, 0, []
+        start = time.perf_counter()
+        while True:
+            begun = time.perf_counter()
+            report = deliver_pending(moment)
+            pass_seconds.append(time.perf_counter() - begun)
+            passes += 1
+            sent += report.sent
+            failed += report.failed + report.retry
+            if report.sent + report.failed + report.retry + report.cancelled == 0 or report.errors:
+                break
+        seconds = time.perf_counter() - start
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+        app.config.update(MAIL_SERVER=None)
+    full_passes = [s for s in pass_seconds if s > 0][:-1] or pass_seconds
+    figures = {"messages": sent, "pending_before": pending, "failed_or_retry": failed, "passes": passes,
+               "seconds": round(seconds, 2), "per_second": round(sent / seconds, 1) if seconds else None,
+               "pass_limit": limit, "pass_interval_seconds": scheduler.DELIVERY_SECONDS,
+               "seconds_per_full_pass": round(statistics.median(full_passes), 2),
+               "runner_ceiling_per_second": round(limit / scheduler.DELIVERY_SECONDS, 1)}
+    log(f"delivery: {sent} messages in {seconds:.1f} s ({figures['per_second']}/s)")
+    return figures
+
+
+def delivery_breakdown(app: Flask, service) -> dict:
+    """Delivery again (at a tenth of the data), with each step of a message timed: where the time goes."""
+    from jobs import delivery
+
+    spent: dict[str, float] = {}
+    restore = []
+
+    def wrap(owner, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed_step(*args, **kwargs):
+            begun = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - begun
+
+        had_own = name in vars(owner)
+        setattr(owner, name, timed_step)
+        restore.append((owner, name, original if had_own else None))
+
+    wrap(delivery, "claim", "claim (conditional update)")
+    wrap(delivery.Notification, "get_by_id", "read the row")
+    wrap(delivery, "still_wanted", "still_wanted (reads the review or record)")
+    wrap(delivery, "build_message", "build the EmailMessage")
+    wrap(delivery.Outgoing, "send", "SMTP send")
+    wrap(delivery, "_finish", "record the outcome")
+    try:
+        figures = delivery_figures(app, service)
+    finally:
+        for owner, name, original in restore:
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+    messages = max(1, figures["messages"])
+    figures["ms_per_message"] = {k: round(v * 1000 / messages, 2) for k, v in spent.items()}
+    return figures
+
+
+# --- one engine ---------------------------------------------------------------------------
+
+def service_at(engine: str, tag: str, scale: float, base_url: str):
+    url = fresh_database(engine, tag, base_url)
+    instance = TMP / f"instance-{engine}-{tag}"
+    app = make_app(url, instance)
+    context = app.app_context()
+    context.push()
+    log(f"{engine}, scale {scale}: seeding")
+    start = time.perf_counter()
+    service = seeding.seed(scale, choose_now())
+    if engine == "postgresql":
+        database.execute_sql("ANALYZE")  # autovacuum would have, in ten years of service
+    service.seconds = round(time.perf_counter() - start, 1)
+    log(f"seeded {service.counts['agreements']} records in {service.seconds} s; catching up")
+    return app, context, url, instance, service
+
+
+def run_engine(engine: str, base_url: str) -> dict:
+    figures: dict = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+    app, context, url, instance, service = service_at(engine, "full", 1.0, base_url)
+    figures["seed"] = {"seconds": service.seconds, "counts": service.counts}
+    figures["catch_up"] = catch_up(service)
+    figures["sweep_idle"] = idle_sweeps(service)
+    log(f"sweep, nothing due: {figures['sweep_idle']['median_ms']} ms")
+    figures.update(web_figures(app, service))
+    figures.update(gunicorn_figures(url, instance, service))
+    figures["sweep_due"] = due_sweep(service)
+    log(f"sweep, {figures['sweep_due']['items']} due: {figures['sweep_due']['ms']} ms, "
+        f"{figures['sweep_due']['queued']} emails queued")
+    figures["delivery"] = delivery_figures(app, service)
+    context.pop()
+    drop_database(engine, url, base_url)
+
+    app, context, url, instance, service = service_at(engine, "tenth", 0.1, base_url)
+    figures["tenth"] = {"seed_seconds": service.seconds, "counts": service.counts,
+                        "catch_up": catch_up(service), "sweep_idle": idle_sweeps(service)}
+    figures["tenth"]["sweep_due"] = due_sweep(service)
+    figures["tenth"]["delivery_breakdown"] = delivery_breakdown(app, service)
+    log(f"tenth: sweep, nothing due: {figures['tenth']['sweep_idle']['median_ms']} ms; "
+        f"{figures['tenth']['sweep_due']['items']} due: {figures['tenth']['sweep_due']['ms']} ms")
+    context.pop()
+    drop_database(engine, url, base_url)
+
+    figures["ratios"] = {
+        "dashboard_vs_baseline": round(figures["dashboard"]["median_ms"] / figures["baseline"]["median_ms"], 2),
+        "dashboard_http_vs_test_client": round(
+            figures["dashboard_http"]["median_ms"] / figures["dashboard"]["median_ms"], 2),
+        "sweep_idle_full_vs_tenth": round(
+            figures["sweep_idle"]["median_ms"] / figures["tenth"]["sweep_idle"]["median_ms"], 2),
+        "sweep_due_full_vs_tenth": round(figures["sweep_due"]["ms"] / figures["tenth"]["sweep_due"]["ms"], 2),
+    }
+    figures["targets"] = targets(figures)
+    return figures
+
+
+def targets(f: dict) -> dict:
+    checks = {
+        "dashboard_vs_baseline": (f["ratios"]["dashboard_vs_baseline"], "<= 1.5", 1.5),
+        "dashboard_median_ms": (f["dashboard"]["median_ms"], "<= 25", 25),
+        "sweep_idle_ms": (f["sweep_idle"]["median_ms"], "<= 50", 50),
+        "sweep_idle_growth_10x": (f["ratios"]["sweep_idle_full_vs_tenth"], "< 1.5", 1.5),
+        "delivery_per_second": (f["delivery"]["per_second"], ">= 100", None),
+        "breach_post_median_ms": (f["breach_post"]["median_ms"], "<= 20", 20),
+        "worker_rss_mb": (f["worker_rss_mb"], "<= 150", 150),
+    }
+    out = {}
+    for name, (value, wanted, ceiling) in checks.items():
+        holds = value >= 100 if ceiling is None else (value < ceiling if wanted.startswith("< ") else value <= ceiling)
+        out[name] = {"value": value, "target": wanted, "holds": bool(holds)}
+    return out
+
+
+# --- the machine and the report --------------------------------------------------------------
+
+def machine(engine: str) -> dict:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    facts = {
+        "cpu": cpu, "cores": os.cpu_count(),
+        "memory_gb": round(int(memory.group(1)) / 1024 / 1024, 1) if memory else None,
+        "os": platform.platform(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        # Other work on the machine makes the figures noisier; say how busy it was.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    try:
+        facts["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                         text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return facts
+
+
+def postgres_version(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def table(results: dict) -> str:
+    engines = [e for e in ("sqlite", "postgresql") if e in results]
+    rows = [
+        ("Dashboard, team manager, test client (median ms)", lambda f: f["dashboard"]["median_ms"]),
+        ("Baseline: one query, same rows, Jinja (median ms)", lambda f: f["baseline"]["median_ms"]),
+        ("Dashboard / baseline (target <= 1.5)", lambda f: f["ratios"]["dashboard_vs_baseline"]),
+        ("Dashboard queries / rows", lambda f: f"{f['dashboard']['queries']} / {f['dashboard']['rows']}"),
+        ("Dashboard over HTTP, gunicorn -w 2 (median ms)", lambda f: f["dashboard_http"]["median_ms"]),
+        ("Dashboard, service manager (median ms)", lambda f: f["dashboard_service_manager"]["median_ms"]),
+        ("Record page (median ms)", lambda f: f["record_page"]["median_ms"]),
+        ("Breach form POST (median ms, target <= 20)", lambda f: f["breach_post"]["median_ms"]),
+        ("Web worker RSS after dashboards (MB, target <= 150)", lambda f: f["worker_rss_mb"]),
+        ("Sweep, nothing due (median ms, target <= 50)", lambda f: f["sweep_idle"]["median_ms"]),
+        ("Sweep, nothing due, queries", lambda f: f["sweep_idle"]["queries"]),
+        ("Sweep, nothing due, 1/10 data (median ms)", lambda f: f["tenth"]["sweep_idle"]["median_ms"]),
+        ("Sweep growth at 10x data (target < 1.5)", lambda f: f["ratios"]["sweep_idle_full_vs_tenth"]),
+        ("Sweep, 1,000 items due (ms)", lambda f: f["sweep_due"]["ms"]),
+        ("Sweep, 100 items due, 1/10 data (ms)", lambda f: f["tenth"]["sweep_due"]["ms"]),
+        ("Emails queued by the 1,000 items", lambda f: f["sweep_due"]["queued"]),
+        ("Delivery to local SMTP (messages/s, target >= 100)", lambda f: f["delivery"]["per_second"]),
+        ("Delivery ceiling of the runner (200 per 20 s pass)", lambda f: f["delivery"]["runner_ceiling_per_second"]),
+        ("Seeding 100,000 records (s)", lambda f: f["seed"]["seconds"]),
+    ]
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{'':{width}}  " + "  ".join(f"{e:>12}" for e in engines)]
+    for label, get in rows:
+        cells = []
+        for engine in engines:
+            try:
+                cells.append(f"{get(results[engine])!s:>12}")
+            except (KeyError, TypeError):
+                cells.append(f"{'-':>12}")
+        lines.append(f"{label:{width}}  " + "  ".join(cells))
+    lines.append("")
+    for engine in engines:
+        for name, check in results[engine].get("targets", {}).items():
+            lines.append(f"{engine:>10}  {'holds' if check['holds'] else 'MISSES':6}  {name}: "
+                         f"{check['value']} (target {check['target']})")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    base_url = os.environ.get("DATABASE_URL", "")
+    engine = "postgresql" if is_postgres(base_url) else "sqlite"
+    os.environ.pop("DATABASE_URL", None)  # the app is always given the bench's own database
+    TMP.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    facts = machine(engine)
+    if engine == "postgresql":
+        facts["postgresql"] = postgres_version(base_url)
+    results["machine"] = {**results.get("machine", {}), **facts}
+    results[engine] = run_engine(engine, base_url)
+    results[engine]["machine"] = facts
+    results[engine]["total_seconds"] = round(time.perf_counter() - started, 1)
+    results[engine]["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False, default=str) + "\n")
+    print()
+    print(table(results))
+    print(f"\nWritten to {RESULTS.relative_to(ROOT)} in {results[engine]['total_seconds']} s")
+
+
+if __name__ == "__main__":
+    main()
