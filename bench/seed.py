@@ -64,6 +64,7 @@ from tracker.models import (
     Team,
     User,
 )
+from tracker.rules import review_notice_moments
 
 PASSWORD = "bench-password-1"
 DUE_IN = dt.timedelta(minutes=5)  # the planted work falls due at now + 5 minutes
@@ -348,11 +349,13 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
             review_id += 1
             review_rows.append((review_id, s["id"], held, "Family centre", "held", held - 10 * DAY, held - 3 * DAY,
                                 held.date(), "Family, school, social worker", "continue", "Kept as it is.",
-                                manager_of[s["team"]], held + HOUR, s["created"]))
+                                manager_of[s["team"]], held + HOUR, s["created"], None, None, None, None))
         review_id += 1
         at = s["review_at"]
+        moments = review_notice_moments(at, reminder_days=[7, 1], request_days=10, due_days=3, overdue_hours=24)
         review_rows.append((review_id, s["id"], at, "Family centre", "scheduled", at - 10 * DAY, at - 3 * DAY,
-                            None, "", None, "", None, None, s["created"]))
+                            None, "", None, "", None, None, s["created"], moments["reminder_at"],
+                            moments["request_at"], moments["prompt_at"], moments["overdue_at"]))
         if s["status"] == "active" and at - 10 * DAY <= now:  # some agencies have answered
             for recipient in recipients_of.get(s["id"], []):
                 if rng.random() < 0.4:
@@ -360,7 +363,8 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
                     reports.append((review_id, recipient, rng.random() < 0.5, _text(rng, "Report", 20), answered,
                                     "link"))
     bulk(Review, ["id", "agreement", "scheduled_at", "venue", "status", "requests_open_at", "reports_due_at",
-                  "held_on", "attendees", "outcome", "notes", "recorded_by", "recorded_at", "created_at"],
+                  "held_on", "attendees", "outcome", "notes", "recorded_by", "recorded_at", "created_at",
+                  "reminder_at", "request_at", "prompt_at", "overdue_at"],
          review_rows, now)
     bulk(AgencyReport, ["review", "recipient", "nothing_to_share", "body", "submitted_at", "submitted_via"],
          reports, now)

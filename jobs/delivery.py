@@ -209,16 +209,19 @@ def deliver_pending(
     config = current_app.config
     sender = config.get("MAIL_DEFAULT_SENDER") or "agreement-tracker@localhost"
     report = DeliveryReport()
-    due = (
-        Notification.select(Notification.id)
-        .where(
-            ((Notification.status == "pending") & (Notification.next_attempt_at <= now))
-            | ((Notification.status == "sending") & (Notification.claimed_until < now))
-        )
-        .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(limit)
+    ready = ((Notification.status == "pending") & (Notification.next_attempt_at <= now)) | (
+        (Notification.status == "sending") & (Notification.claimed_until < now)
     )
-    ids = [row.id for row in due]
+    # Breach alerts go first: a backlog of reminders must not hold one up (R5).
+    urgent = [
+        row.id for row in Notification.select(Notification.id)
+        .where(ready & (Notification.kind == "breach_alert"))
+        .order_by(Notification.next_attempt_at, Notification.id).limit(limit)
+    ]
+    rest = Notification.select(Notification.id).where(ready).order_by(Notification.next_attempt_at, Notification.id)
+    if urgent:
+        rest = rest.where(Notification.id.not_in(urgent))
+    ids = urgent + [row.id for row in rest.limit(limit - len(urgent))] if len(urgent) < limit else urgent
     outgoing = Outgoing(config) if config.get("MAIL_SERVER") else None
     try:
         for row_id in ids:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from tracker import mailings, settings
+from tracker import mailings, rules, settings
 from tracker.db import database
 from tracker.models import (
     Agreement,
@@ -46,16 +46,20 @@ def london(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC).astimezone(LONDON)
 
 
-def _scheduled_reviews(*conditions):
-    """Scheduled reviews of active agreements meeting `conditions`, with their agreement."""
-    query = (
+def _due(column, now: dt.datetime):
+    """Scheduled reviews of active agreements whose `column` moment has come, by index."""
+    return (
         Review.select(Review, Agreement)
         .join(Agreement)
-        .where((Review.status == "scheduled") & (Agreement.status == "active"))
+        .where((column <= now) & (Review.status == "scheduled") & (Agreement.status == "active"))
+        .order_by(column)
     )
-    for condition in conditions:
-        query = query.where(condition)
-    return query.order_by(Review.scheduled_at)
+
+
+def _claim(review: Review, column, value) -> bool:
+    """Move a review's notice moment on; True for the one runner whose update matched."""
+    current = getattr(review, column.name)
+    return Review.update({column: value}).where((Review.id == review.id) & (column == current)).execute() == 1
 
 
 # --- reviews (R2, R3) -----------------------------------------------------------
@@ -67,51 +71,47 @@ def review_reminders(now: dt.datetime) -> int:
     down across both moments sends one reminder, not two at once.
     """
     offsets = settings.get("review_reminder_days")
-    horizon = now + dt.timedelta(days=max(offsets))
     count = 0
-    for review in _scheduled_reviews(Review.scheduled_at > now, Review.scheduled_at <= horizon):
-        days = min(d for d in offsets if review.scheduled_at - dt.timedelta(days=d) <= now)
+    for review in _due(Review.reminder_at, now):
         with database.atomic():
-            count += mailings.review_reminder(review, review.agreement, days, now)
+            if not _claim(review, Review.reminder_at, rules.next_reminder_at(review.scheduled_at, offsets, now)):
+                continue
+            if review.scheduled_at > now:
+                days = min(d for d in offsets if review.scheduled_at - dt.timedelta(days=d) <= now)
+                count += mailings.review_reminder(review, review.agreement, days, now)
     return count
 
 
 def overdue_reviews(now: dt.datetime) -> int:
     """The day after a review that nobody has recorded, say it is overdue (R2)."""
-    after = dt.timedelta(hours=current_app.config.get("OVERDUE_NOTICE_HOURS", 24))
     count = 0
-    for review in _scheduled_reviews(Review.scheduled_at <= now - after):
+    for review in _due(Review.overdue_at, now):
         with database.atomic():
-            count += mailings.review_overdue(review, review.agreement, now)
+            if _claim(review, Review.overdue_at, None):
+                count += mailings.review_overdue(review, review.agreement, now)
     return count
 
 
 def report_requests(now: dt.datetime) -> int:
     """When a review's window opens, ask every agency on the list for its report (R3).
 
-    The range on scheduled_at keeps the read to reviews in the next few days;
-    past the due moment the prompt below asks instead.
+    Past the due moment the prompt below asks instead.
     """
-    horizon = now + dt.timedelta(days=settings.get("report_request_days"))
     count = 0
-    for review in _scheduled_reviews(
-        Review.scheduled_at > now, Review.scheduled_at <= horizon,
-        Review.requests_open_at <= now, Review.reports_due_at > now,
-    ):
+    for review in _due(Review.request_at, now):
         with database.atomic():
-            count += mailings.report_requests(review, review.agreement, now)
+            if _claim(review, Review.request_at, None) and now < review.reports_due_at:
+                count += mailings.report_requests(review, review.agreement, now)
     return count
 
 
 def report_prompts(now: dt.datetime) -> int:
     """At the due moment, prompt the agencies yet to answer and tell the worker who has (R3)."""
-    horizon = now + dt.timedelta(days=settings.get("report_due_days"))
     count = 0
-    for review in _scheduled_reviews(
-        Review.scheduled_at > now, Review.scheduled_at <= horizon, Review.reports_due_at <= now
-    ):
+    for review in _due(Review.prompt_at, now):
         with database.atomic():
-            count += mailings.report_prompts(review, review.agreement, now)
+            if _claim(review, Review.prompt_at, None) and now < review.scheduled_at:
+                count += mailings.report_prompts(review, review.agreement, now)
     return count
 
 
@@ -120,11 +120,12 @@ def review_cancellations(now: dt.datetime) -> int:
     count = 0
     query = (
         Review.select(Review, Agreement).join(Agreement)
-        .where((Review.status == "cancelled") & (Review.scheduled_at > now))
+        .where((Review.cancel_notice_at <= now) & (Review.status == "cancelled"))
     )
     for review in query:
         with database.atomic():
-            count += mailings.review_cancelled(review, review.agreement, now)
+            if _claim(review, Review.cancel_notice_at, None) and review.scheduled_at > now:
+                count += mailings.review_cancelled(review, review.agreement, now)
     return count
 
 
@@ -224,7 +225,13 @@ def digest_items(team: Team, now: dt.datetime) -> dict[str, list]:
         .order_by(Breach.created_at)
     )
     missing = []
-    for review in _scheduled_reviews(Agreement.team == team, Review.reports_due_at <= now, Review.scheduled_at > now):
+    upcoming = (
+        Review.select(Review, Agreement).join(Agreement)
+        .where((Review.status == "scheduled") & (Agreement.status == "active") & (Agreement.team == team)
+               & (Review.reports_due_at <= now) & (Review.scheduled_at > now))
+        .order_by(Review.scheduled_at)
+    )
+    for review in upcoming:
         answered = mailings.reported(review)
         absent = [r for r in mailings.agency_recipients(review.agreement) if r.id not in answered]
         if absent:
@@ -245,16 +252,15 @@ def digests(now: dt.datetime) -> int:
     if (local.hour, local.minute) < (hour, minute):
         return 0
     day = local.date()
+    # Two queries whatever the number of teams: every team manager, and which
+    # of today's digests are already queued.
+    managers = list(User.select().where((User.role == "team_manager") & (User.active == True) & User.team.is_null(False)))
+    keys = {m: f"digest/{m.team_id}/{day.isoformat()}/{m.email}" for m in managers}
+    sent = {n.key for n in Notification.select(Notification.key).where(Notification.key.in_(list(keys.values())))}
     count = 0
-    teams = Team.select().join(User, on=(User.team == Team.id)).where(
-        (User.role == "team_manager") & (User.active == True)
-    ).distinct()
-    for team in teams:
-        keys = [f"digest/{team.id}/{day.isoformat()}/{m.email}" for m in mailings.team_managers(team.id)]
-        if Notification.select().where(Notification.key.in_(keys)).count() == len(keys):
-            continue
+    for team_id in sorted({m.team_id for m, key in keys.items() if key not in sent}):
         with database.atomic():
-            count += mailings.digest(team, digest_items(team, now), day, now)
+            count += mailings.digest(Team.get_by_id(team_id), digest_items(Team.get_by_id(team_id), now), day, now)
     return count
 
 

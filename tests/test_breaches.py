@@ -157,3 +157,20 @@ def test_breach_alert_reaches_worker_and_manager_over_smtp_after_one_tick(app, p
         assert received, address
         assert agreement.reference in received[0]["Subject"]
         assert "Ella Murphy" not in received[0].get_body(("plain",)).get_content()
+
+
+def test_breach_alerts_are_delivered_before_a_backlog_of_reminders(app, people, make_agreement, smtp):
+    from jobs.delivery import deliver_pending
+    from tracker.models import Notification
+
+    agreement = make_agreement(status="active")
+    for n in range(5):
+        Notification.create(key=f"backlog/{n}", kind="review_reminder", to_address=f"backlog{n}@council.example",
+                            subject="Reminder", body_text="Reminder", next_attempt_at=NOW - dt.timedelta(hours=1))
+    breaches.log(agreement, {"description": "Dad at the house", "reported_by": "School"}, NOW, user=people.worker)
+    pending_before = Notification.select().where(Notification.status == "pending").count()
+    report = deliver_pending(NOW, limit=2)
+    assert report.sent == 2
+    sent = Notification.select().where(Notification.status == "sent")
+    assert {n.kind for n in sent} == {"breach_alert"}
+    assert Notification.select().where(Notification.status == "pending").count() == pending_before - 2

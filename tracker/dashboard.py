@@ -68,8 +68,12 @@ def _rows(user, filters, key: str, now: dt.datetime):
     """The query behind one table, most overdue first."""
     visible = scope(user, filters)
     worker = User.alias("worker")
+    # Only the columns the tables show: loading whole rows (41 columns, and the
+    # worker's password hash) was most of the page's time.
+    shown = (Agreement.id, Agreement.reference, Agreement.kind, Agreement.next_review_at, Agreement.window_ends_at,
+             Agreement.social_worker, worker.id, worker.name)
     base = (
-        Agreement.select(Agreement, worker)
+        Agreement.select(*shown)
         .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
         .where(visible)
     )
@@ -86,7 +90,8 @@ def _rows(user, filters, key: str, now: dt.datetime):
             Agreement.window_ends_at, Agreement.id)
     if key == "breaches":
         return (
-            Breach.select(Breach, Agreement, worker)
+            Breach.select(Breach.id, Breach.created_at, Breach.immediate_risk, Breach.description, Breach.agreement,
+                          *shown)
             .join(Agreement)
             .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
             .where(Breach.acknowledged_at.is_null() & visible)
@@ -96,7 +101,8 @@ def _rows(user, filters, key: str, now: dt.datetime):
         answered = AgencyReport.select(AgencyReport.id).where(
             (AgencyReport.review == Review.id) & (AgencyReport.recipient == Recipient.id))
         return (
-            Recipient.select(Recipient, Review, Agreement, worker)
+            Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Recipient.agreement,
+                             Review.id, Review.scheduled_at, *shown)
             .join_from(Recipient, Review, on=(Review.agreement == Recipient.agreement), attr="review")
             .join_from(Recipient, Agreement, on=(Recipient.agreement == Agreement.id), attr="agreement")
             .join_from(Agreement, worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id), attr="social_worker")
@@ -107,7 +113,8 @@ def _rows(user, filters, key: str, now: dt.datetime):
         )
     if key == "unacknowledged":
         return (
-            Recipient.select(Recipient, Agreement, worker)
+            Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Recipient.copy_sent_at,
+                             Recipient.agreement, *shown)
             .join(Agreement, on=(Recipient.agreement == Agreement.id))
             .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
             .where(visible & Recipient.copy_sent_at.is_null(False)

@@ -162,6 +162,7 @@ def seed(now: dt.datetime | None = None) -> None:
             at = _dt(now, offset)
             Review.update(scheduled_at=at, requests_open_at=at - dt.timedelta(days=10),
                           reports_due_at=at - dt.timedelta(days=3)).where(Review.agreement == agreement).execute()
+            records.plan_review_notices(Review.get(Review.agreement == agreement).id)
             Agreement.update(next_review_at=at).where(Agreement.id == agreement.id).execute()
         if state == "active" and index % 4 == 1:
             Recipient.update(acknowledged_at=now - dt.timedelta(days=27), chase_at=None).where(

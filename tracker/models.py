@@ -306,6 +306,14 @@ class Review(BaseModel):
     previous_dates = pw.TextField(default="[]")  # JSON list of ISO datetimes it moved from
     requests_open_at = pw.DateTimeField(null=True, index=True)  # R3 first request
     reports_due_at = pw.DateTimeField(null=True, index=True)  # R3 prompt and summary
+    # The next moment each kind of notice about this review is due; a sweep
+    # clears or advances it, with a conditional update, when it queues the
+    # notice. NULL: nothing more of that kind is due. The sweeps read only these.
+    reminder_at = pw.DateTimeField(null=True, index=True)
+    request_at = pw.DateTimeField(null=True, index=True)
+    prompt_at = pw.DateTimeField(null=True, index=True)
+    overdue_at = pw.DateTimeField(null=True, index=True)
+    cancel_notice_at = pw.DateTimeField(null=True, index=True)
     held_on = pw.DateField(null=True)
     attendees = pw.TextField(default="")
     outcome = pw.CharField(max_length=32, null=True)

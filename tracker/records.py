@@ -169,6 +169,7 @@ def _schedule_review(agreement: Agreement, at: dt.datetime | None, venue: str, u
         review = Review.create(
             agreement=agreement, scheduled_at=at, venue=venue or "", requests_open_at=opens, reports_due_at=due, created_at=now
         )
+        plan_review_notices(review.id)
         audit.record("review_scheduled", user=user, agreement=agreement, entity="review", entity_id=review.id,
                      changes={"scheduled_at": [None, at], "venue": [None, venue]}, at=now)
     elif review.scheduled_at != at or review.venue != (venue or ""):
@@ -183,9 +184,23 @@ def _schedule_review(agreement: Agreement, at: dt.datetime | None, venue: str, u
             sequence=Review.sequence + (1 if review.scheduled_at != at else 0),
             previous_dates=json.dumps(previous),
         ).where(Review.id == review.id).execute()
+        plan_review_notices(review.id)
         audit.record("review_moved", user=user, agreement=agreement, entity="review", entity_id=review.id,
                      changes={"scheduled_at": [review.scheduled_at, at], "venue": [review.venue, venue]}, at=now)
     Agreement.update(next_review_at=at).where(Agreement.id == agreement.id).execute()
+
+
+def plan_review_notices(review_id: int) -> None:
+    """Set a scheduled review's notice moments from its date (R2, R3); call after it is made or moved."""
+    review = Review.get_by_id(review_id)
+    moments = rules.review_notice_moments(
+        review.scheduled_at,
+        reminder_days=settings.get("review_reminder_days"),
+        request_days=settings.get("report_request_days"),
+        due_days=settings.get("report_due_days"),
+        overdue_hours=settings.get("overdue_notice_hours"),
+    )
+    Review.update(**moments).where(Review.id == review_id).execute()
 
 
 def window_errors_for(data: dict, user: User) -> dict[str, str]:
@@ -356,7 +371,10 @@ def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: 
             status="ended", ended_at=now, ended_by=user, end_reason=reason, end_notes=notes.strip(),
             next_review_at=None, next_escalation_at=None, updated_at=now,
         ).where(Agreement.id == agreement.id).execute()
-        Review.update(status="cancelled").where((Review.agreement == agreement) & (Review.status == "scheduled")).execute()
+        # A cancelled review's calendar invitation is withdrawn by the next sweep.
+        Review.update(status="cancelled", reminder_at=None, request_at=None, prompt_at=None, overdue_at=None,
+                      cancel_notice_at=now).where(
+            (Review.agreement == agreement) & (Review.status == "scheduled")).execute()
         Recipient.update(chase_at=None).where(Recipient.agreement == agreement).execute()
         audit.record("ended", user=user, agreement=agreement, entity="agreement", entity_id=agreement.id,
                      changes={"status": [agreement.status, "ended"], "end_reason": [None, reason], "end_notes": [None, notes]},

@@ -47,7 +47,8 @@ def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Re
         valid_reports = {r.id for r in reports_for(review)}
         considered = [int(r) for r in data.get("reports") or [] if str(r).isdigit() and int(r) in valid_reports]
         Review.update(
-            status="held", held_on=data["held_on"], attendees=(data.get("attendees") or "").strip(),
+            status="held", reminder_at=None, request_at=None, prompt_at=None, overdue_at=None,
+            held_on=data["held_on"], attendees=(data.get("attendees") or "").strip(),
             outcome=outcome, notes=(data.get("notes") or "").strip(), reports_considered=json.dumps(considered),
             recorded_by=user, recorded_at=now,
         ).where(Review.id == review.id).execute()
@@ -60,6 +61,7 @@ def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Re
                                               due_days=settings.get("report_due_days"))
             following = Review.create(agreement=agreement, scheduled_at=at, venue=(data.get("next_venue") or "").strip(),
                                       requests_open_at=opens, reports_due_at=due, created_at=now)
+            records.plan_review_notices(following.id)
             Agreement.update(next_review_at=at, updated_at=now).where(Agreement.id == agreement.id).execute()
             audit.record("review_scheduled", user=user, agreement=agreement, entity="review", entity_id=following.id,
                          changes={"scheduled_at": [None, at]}, at=now)

@@ -43,6 +43,29 @@ def review_moments(
     return scheduled_at - dt.timedelta(days=request_days), scheduled_at - dt.timedelta(days=due_days)
 
 
+def review_notice_moments(
+    scheduled_at: dt.datetime,
+    *,
+    reminder_days: list[int],
+    request_days: int,
+    due_days: int,
+    overdue_hours: int,
+) -> dict[str, dt.datetime]:
+    """The first moment of each kind of notice about a review (R2, R3)."""
+    return {
+        "reminder_at": scheduled_at - dt.timedelta(days=max(reminder_days)),
+        "request_at": scheduled_at - dt.timedelta(days=request_days),
+        "prompt_at": scheduled_at - dt.timedelta(days=due_days),
+        "overdue_at": scheduled_at + dt.timedelta(hours=overdue_hours),
+    }
+
+
+def next_reminder_at(scheduled_at: dt.datetime, reminder_days: list[int], now: dt.datetime) -> dt.datetime | None:
+    """The next reminder moment after `now`, or None when the last has gone."""
+    later = [scheduled_at - dt.timedelta(days=d) for d in reminder_days if scheduled_at - dt.timedelta(days=d) > now]
+    return min(later) if later else None
+
+
 def first_escalation_at(ends_at: dt.datetime, *, warning_hours: int) -> dt.datetime:
     """The undertaking ladder starts with the warning before its end (R4)."""
     return ends_at - dt.timedelta(hours=warning_hours)

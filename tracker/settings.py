@@ -43,6 +43,7 @@ DEFINITIONS = [
     Definition("review_reminder_days", "Review reminders (days before)", "Comma-separated, for example 7, 1", "7, 1", _int_list),
     Definition("report_request_days", "First request to agencies (days before a review)", "", "10", _positive_int),
     Definition("report_due_days", "Agency reports due (days before a review)", "", "3", _positive_int),
+    Definition("overdue_notice_hours", "Say a review is overdue after (hours)", "", "24", _positive_int),
     Definition("ack_chase_days", "Chase unacknowledged copies after (days)", "", "5", _positive_int),
     Definition("undertaking_ceiling_hours", "Longest undertaking without a manager's reason (hours)", "", "72", _positive_int),
     Definition("undertaking_warning_hours", "Warn before an undertaking ends (hours)", "", "2", _positive_int),

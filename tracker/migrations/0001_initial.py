@@ -1,4 +1,4 @@
-# Generated from a schema diff on 2026-11-22 15:58.
+# Generated from a schema diff on 2026-11-22 16:34.
 # Python-side defaults (utcnow) live on the models, not in the schema.
 from peewee import *
 
@@ -109,6 +109,11 @@ def up(migrator, db):
         previous_dates = TextField(default='[]')
         requests_open_at = DateTimeField(index=True, null=True)
         reports_due_at = DateTimeField(index=True, null=True)
+        reminder_at = DateTimeField(index=True, null=True)
+        request_at = DateTimeField(index=True, null=True)
+        prompt_at = DateTimeField(index=True, null=True)
+        overdue_at = DateTimeField(index=True, null=True)
+        cancel_notice_at = DateTimeField(index=True, null=True)
         held_on = DateField(null=True)
         attendees = TextField(default='')
         outcome = CharField(null=True, max_length=32)
