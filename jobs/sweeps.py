@@ -47,13 +47,22 @@ def london(moment: dt.datetime) -> dt.datetime:
 
 
 def _due(column, now: dt.datetime):
-    """Scheduled reviews of active agreements whose `column` moment has come, by index."""
+    """Scheduled reviews whose `column` moment has come, by index.
+
+    Reviews of records not yet active are claimed too, and their moment moved
+    on without a notice, so they are not read again every minute; endorsement
+    plans a record's notices afresh (tracker.records.endorse).
+    """
     return (
         Review.select(Review, Agreement)
         .join(Agreement)
-        .where((column <= now) & (Review.status == "scheduled") & (Agreement.status == "active"))
+        .where((column <= now) & (Review.status == "scheduled"))
         .order_by(column)
     )
+
+
+def _active(review: Review) -> bool:
+    return review.agreement.status == "active"
 
 
 def _claim(review: Review, column, value) -> bool:
@@ -76,7 +85,7 @@ def review_reminders(now: dt.datetime) -> int:
         with database.atomic():
             if not _claim(review, Review.reminder_at, rules.next_reminder_at(review.scheduled_at, offsets, now)):
                 continue
-            if review.scheduled_at > now:
+            if review.scheduled_at > now and _active(review):
                 days = min(d for d in offsets if review.scheduled_at - dt.timedelta(days=d) <= now)
                 count += mailings.review_reminder(review, review.agreement, days, now)
     return count
@@ -87,7 +96,7 @@ def overdue_reviews(now: dt.datetime) -> int:
     count = 0
     for review in _due(Review.overdue_at, now):
         with database.atomic():
-            if _claim(review, Review.overdue_at, None):
+            if _claim(review, Review.overdue_at, None) and _active(review):
                 count += mailings.review_overdue(review, review.agreement, now)
     return count
 
@@ -100,7 +109,7 @@ def report_requests(now: dt.datetime) -> int:
     count = 0
     for review in _due(Review.request_at, now):
         with database.atomic():
-            if _claim(review, Review.request_at, None) and now < review.reports_due_at:
+            if _claim(review, Review.request_at, None) and now < review.reports_due_at and _active(review):
                 count += mailings.report_requests(review, review.agreement, now)
     return count
 
@@ -110,7 +119,7 @@ def report_prompts(now: dt.datetime) -> int:
     count = 0
     for review in _due(Review.prompt_at, now):
         with database.atomic():
-            if _claim(review, Review.prompt_at, None) and now < review.scheduled_at:
+            if _claim(review, Review.prompt_at, None) and now < review.scheduled_at and _active(review):
                 count += mailings.report_prompts(review, review.agreement, now)
     return count
 

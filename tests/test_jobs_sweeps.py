@@ -265,3 +265,12 @@ def test_digest_only_when_there_is_something_and_once_a_day(make_agreement, peop
     assert "Ella" not in digest.body_text and "(EM)" in digest.body_text
     assert sweeps.digests(morning + DAY) == 1  # the next day's
     assert people.other_manager.email not in addresses("digest")  # the other team has nothing
+
+
+def test_a_record_awaiting_endorsement_gets_its_reminders_once_endorsed(make_agreement, people):
+    agreement = make_agreement(status="awaiting_endorsement")
+    assert sweeps.review_reminders(REVIEW - 7 * DAY) == 0  # not active: passed over, not re-read
+    assert Review.get(Review.agreement == agreement).reminder_at == REVIEW - DAY
+    records.endorse(Agreement.get_by_id(agreement.id), people.manager, REVIEW - 6 * DAY, override="test")
+    assert sweeps.review_reminders(REVIEW - 6 * DAY) == 2
+    assert sweeps.review_reminders(REVIEW - 6 * DAY + HOUR) == 0

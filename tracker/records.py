@@ -351,6 +351,10 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         agreement = Agreement.get_by_id(agreement.id)
         if agreement.kind == "undertaking":
             _plan_undertaking(agreement)
+        review = next_review(agreement)
+        if review is not None:
+            # Notices that fell due while it was a draft were passed over; plan them now.
+            plan_review_notices(review.id)
         changes = {"status": ["awaiting_endorsement", "active"], "endorsed_by": [None, user.name]}
         if failing:
             changes["endorsed_despite"] = [None, ", ".join(c.title for c in failing)]

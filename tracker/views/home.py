@@ -42,7 +42,7 @@ def index():
     pages = {key: max(1, request.args.get(f"{key}_page", 1, type=int) or 1) for key in dashboard.TABLES}
     tables = dashboard.tables(current_user, filters, now, pages)
     ids = sorted({dashboard.agreement_of(row).id for t in tables for row in t.rows})
-    workers = User.select().where(User.role.in_(("social_worker", "team_manager")) & (User.active == True))
+    workers = User.select(User.id, User.name).where(User.role.in_(("social_worker", "team_manager")) & (User.active == True))
     if current_user.role != "service_manager":
         workers = workers.where(User.team == current_user.team_id)
     context = dict(
