@@ -33,6 +33,10 @@ def open_database(url: str) -> peewee.Database:
         return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        # A pool: each request "closes" its connection back into it, instead of
+        # paying for a new PostgreSQL connection (about 40 ms over TCP) every time.
+        return db_url.connect("postgresql+pool://" + url[len("postgresql://"):], max_connections=32, stale_timeout=300)
     return db_url.connect(url)
 
 
