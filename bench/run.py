@@ -452,7 +452,9 @@ def delivery_figures(app: Flask, service) -> dict:
                "seconds": round(seconds, 2), "per_second": round(sent / seconds, 1) if seconds else None,
                "pass_limit": limit, "pass_interval_seconds": scheduler.DELIVERY_SECONDS,
                "seconds_per_full_pass": round(statistics.median(full_passes), 2),
-               "runner_ceiling_per_second": round(limit / scheduler.DELIVERY_SECONDS, 1)}
+               # The runner starts another pass at once while the last was full
+               # (jobs.scheduler.delivery_job), so a backlog goes at the pass rate.
+               "runner_ceiling_per_second": round(limit / statistics.median(full_passes), 1)}
     log(f"delivery: {sent} messages in {seconds:.1f} s ({figures['per_second']}/s)")
     return figures
 
@@ -623,7 +625,7 @@ def table(results: dict) -> str:
         ("Sweep, 100 items due, 1/10 data (ms)", lambda f: f["tenth"]["sweep_due"]["ms"]),
         ("Emails queued by the 1,000 items", lambda f: f["sweep_due"]["queued"]),
         ("Delivery to local SMTP (messages/s, target >= 100)", lambda f: f["delivery"]["per_second"]),
-        ("Delivery ceiling of the runner (200 per 20 s pass)", lambda f: f["delivery"]["runner_ceiling_per_second"]),
+        ("Delivery by the runner with a backlog (passes back to back, /s)", lambda f: f["delivery"]["runner_ceiling_per_second"]),
         ("Seeding 100,000 records (s)", lambda f: f["seed"]["seconds"]),
     ]
     width = max(len(label) for label, _ in rows)
