@@ -134,6 +134,8 @@ def test_editing_keeps_history_and_retires_removed_rows(client, people, login, m
     agreement = make_agreement()
     login(people.worker)
     form = good_partnership(social_worker=str(people.worker.id), purpose="A clearer purpose, agreed with Ms Murphy.")
+    first = Action.select().where(Action.agreement == agreement).order_by(Action.position).first()
+    form["actions-0-id"] = str(first.id)  # as the edit page's hidden field carries it
     for key in [k for k in form if k.startswith("actions-1-")]:
         form.pop(key)
     response = client.post(f"/agreements/{agreement.id}/edit", data=form)
@@ -179,3 +181,58 @@ def test_impossible_register_filters_do_not_fail(client, people, login):
     login(people.worker)
     for query in ("?page=-4", "?page=abc", "?status=nonsense", "?worker=%27", "?q=" + "x" * 5000):
         assert client.get("/agreements" + query).status_code == 200
+
+
+def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, make_agreement):
+    """An agency's link, acknowledgement and reports, and a breach's action, stay with their own row."""
+    from tracker import breaches, links
+
+    second = {"name": "Dr Patel", "agency_name": "Market Street Surgery", "agency_kind": "gp", "role": "GP",
+              "email": "gp@surgery.example", "breach_contact": False}
+    agreement = make_agreement(status="active", recipients=[
+        {"name": "Jo Bloggs", "agency_name": "Riverside Primary School", "agency_kind": "school",
+         "role": "DSL", "email": "dsl@school.example", "breach_contact": False}, second])
+    school, gp = list(Recipient.select().where(Recipient.agreement == agreement).order_by(Recipient.position))
+    Recipient.update(acknowledged_at=dt.datetime(2026, 11, 24, 9, 0)).where(Recipient.id == gp.id).execute()
+    school_link, gp_link = links.token_for(school), links.token_for(gp)
+    first_action, second_action = list(Action.select().where(Action.agreement == agreement).order_by(Action.position))
+    breach = breaches.log(agreement, {"description": "Visit missed", "reported_by": "School",
+                                      "action": str(second_action.id)}, dt.datetime(2026, 11, 23, 10, 0),
+                          user=people.worker)
+    login(people.worker)
+    page = client.get(f"/agreements/{agreement.id}/edit").get_data(as_text=True)
+    assert f'name="recipients-1-id" value="{gp.id}"' in page
+    form = good_partnership(social_worker=str(people.worker.id), **{
+        "actions-0-id": str(second_action.id), "actions-0-what": second_action.what, "actions-0-who": second_action.who,
+        "actions-0-side": "professional", "actions-0-timescale": second_action.timescale,
+        "actions-1-what": None, "actions-1-who": None, "actions-1-side": None, "actions-1-timescale": None,
+        "recipients-0-id": str(gp.id), "recipients-0-name": "Dr Patel", "recipients-0-agency_name": "Market Street Surgery",
+        "recipients-0-agency_kind": "gp", "recipients-0-role": "GP", "recipients-0-email": "gp@surgery.example"})
+    assert client.post(f"/agreements/{agreement.id}/edit", data=form).status_code == 302
+    client.post("/logout")
+    assert client.get(f"/a/{school_link}").status_code == 404  # the removed agency's link stops
+    page = client.get(f"/a/{gp_link}").get_data(as_text=True)
+    assert "Your copy, Dr Patel" in page and "Acknowledged on" in page  # the GP keeps its own entry
+    assert Recipient.get_by_id(school.id).removed_at is not None
+    assert Action.get_by_id(first_action.id).removed_at is not None
+    assert breach.__class__.get_by_id(breach.id).action.what == second_action.what
+
+
+def test_someone_added_to_an_active_record_gets_their_copy(client, people, login, make_agreement):
+    from tracker.models import Notification
+
+    agreement = make_agreement(status="active")
+    school = Recipient.get(Recipient.agreement == agreement)
+    login(people.worker)
+    form = good_partnership(social_worker=str(people.worker.id), **{
+        "recipients-0-id": str(school.id),
+        "recipients-1-name": "Kim Hale", "recipients-1-agency_name": "Riverside Health Visiting Service",
+        "recipients-1-agency_kind": "health_visiting", "recipients-1-role": "Health visitor",
+        "recipients-1-email": "hv@health.example"})
+    assert client.post(f"/agreements/{agreement.id}/edit", data=form).status_code == 302
+    added = Recipient.get(Recipient.email == "hv@health.example")
+    assert added.copy_sent_at is not None and added.chase_at is not None
+    assert Notification.select().where((Notification.kind == "copy_issued")
+                                       & (Notification.to_address == "hv@health.example")).count() == 1
+    assert Notification.select().where((Notification.kind == "copy_issued")
+                                       & (Notification.to_address == "dsl@school.example")).count() == 1

@@ -11,6 +11,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -65,6 +66,7 @@ class ChildForm(Form):
 
 
 class ActionForm(Form):
+    id = HiddenField()  # the row's identity, so removing a row above it cannot move it
     what = long_text("What will be done", "Describe the action")
     who = short_text("Who is responsible")
     side = RadioField("Whose commitment is this", choices=options(PARTY_SIDES), default="family")
@@ -73,12 +75,14 @@ class ActionForm(Form):
 
 
 class PartyForm(Form):
+    id = HiddenField()
     name = short_text("Name of party", "Enter the party's name")
     role = short_text("Role or relationship")
     signed_on = DateField("Date signed")
 
 
 class RecipientForm(Form):
+    id = HiddenField()  # the entry's link, acknowledgement and reports stay with it
     name = short_text("Name", "Enter the name of the person receiving a copy")
     agency_name = short_text("Agency", "Enter the agency")
     agency_kind = SelectField("Type of agency", choices=options(AGENCY_KINDS), default="other")

@@ -91,12 +91,14 @@ def form_data(agreement: Agreement) -> dict:
     data["social_worker"] = agreement.social_worker_id or 0
     data["children"] = [{"name": c.name, "date_of_birth": c.date_of_birth} for c in children_of(agreement)]
     data["actions"] = [
-        {"what": a.what, "who": a.who, "side": a.side, "timescale": a.timescale, "due_on": a.due_on}
+        {"id": a.id, "what": a.what, "who": a.who, "side": a.side, "timescale": a.timescale, "due_on": a.due_on}
         for a in live_actions(agreement)
     ]
-    data["parties"] = [{"name": p.name, "role": p.role, "signed_on": p.signed_on} for p in live_parties(agreement)]
+    data["parties"] = [{"id": p.id, "name": p.name, "role": p.role, "signed_on": p.signed_on}
+                       for p in live_parties(agreement)]
     data["recipients"] = [
         {
+            "id": r.id,
             "name": r.name,
             "agency_name": r.agency_name,
             "agency_kind": r.agency_kind,
@@ -116,9 +118,29 @@ def _snapshot(rows: list[dict]) -> str:
     return json.dumps(rows, default=str, sort_keys=True)
 
 
-def _sync_rows(model, agreement, existing: list, rows: list[dict], fields: tuple[str, ...], now) -> None:
-    """Make the live rows match `rows` by position; surplus rows are retired, not deleted."""
+def _row_id(row: dict) -> int | None:
+    value = str(row.get("id") or "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _differs(row, name: str, value) -> bool:
+    if name == "agency":  # a foreign key: compare ids without loading the agency
+        return row.agency_id != (value.id if value is not None else None)
+    return getattr(row, name) != value
+
+
+def _sync_rows(model, agreement, existing: list, rows: list[dict], fields: tuple[str, ...], now) -> list:
+    """Make the live rows match `rows`, matched by their id; returns the rows created.
+
+    A row keeps its identity: an agency's link, acknowledgement and reports, or
+    the breaches logged against an action, stay with the row they belong to
+    when rows above it are removed. Rows no longer in the form are retired, not
+    deleted. An id that is not one of this record's live rows makes a new row.
+    """
     nullable = {"due_on", "signed_on", "agency"}
+    by_id = {current.id: current for current in existing}
+    kept: set[int] = set()
+    created = []
     for position, row in enumerate(rows):
         values = {name: row.get(name) for name in fields}
         for name, value in values.items():
@@ -126,14 +148,18 @@ def _sync_rows(model, agreement, existing: list, rows: list[dict], fields: tuple
                 values[name] = ""
             elif isinstance(value, str):
                 values[name] = value.strip()
-        if position < len(existing):
-            current = existing[position]
-            if any(getattr(current, k) != v for k, v in values.items()):
+        current = by_id.get(_row_id(row))
+        if current is not None and current.id not in kept:
+            kept.add(current.id)
+            values["position"] = position
+            if any(_differs(current, k, v) for k, v in values.items()):
                 model.update(**values).where(model.id == current.id).execute()
         else:
-            model.create(agreement=agreement, position=position, **values)
-    for surplus in existing[len(rows):]:
-        model.update(removed_at=now).where(model.id == surplus.id).execute()
+            created.append(model.create(agreement=agreement, position=position, **values))
+    for surplus in existing:
+        if surplus.id not in kept:
+            model.update(removed_at=now).where(model.id == surplus.id).execute()
+    return created
 
 
 def _sync_children(agreement: Agreement, rows: list[dict], now) -> None:
@@ -259,7 +285,11 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
                    ("what", "who", "side", "timescale", "due_on"), now)
         _sync_rows(Party, agreement, live_parties(agreement), data.get("parties") or [],
                    ("name", "role", "signed_on"), now)
-        _sync_recipients(agreement, data.get("recipients") or [], now)
+        added = _sync_recipients(agreement, data.get("recipients") or [], now)
+        if agreement.status == "active" and added:
+            # Someone added to the list of a record already in force gets their
+            # copy now, and is chased if they do not acknowledge it (R9).
+            _issue_copies(agreement, added, now)
         if kind == "partnership":
             _schedule_review(agreement, data.get("review_at"), data.get("review_venue") or "", user, now)
         agreement = Agreement.get_by_id(agreement.id)
@@ -281,14 +311,14 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
     return agreement
 
 
-def _sync_recipients(agreement: Agreement, rows: list[dict], now) -> None:
+def _sync_recipients(agreement: Agreement, rows: list[dict], now) -> list[Recipient]:
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
     for row in rows:
         row["agency"] = directory.get((row.get("agency_name") or "").strip().lower())
         row["email"] = (row.get("email") or "").strip() or (row["agency"].email if row["agency"] and row["agency"].email else "")
         row["breach_contact"] = bool(row.get("breach_contact"))
-    _sync_rows(Recipient, agreement, live_recipients(agreement), rows,
-               ("name", "agency_name", "agency_kind", "role", "email", "breach_contact", "agency"), now)
+    return _sync_rows(Recipient, agreement, live_recipients(agreement), rows,
+                      ("name", "agency_name", "agency_kind", "role", "email", "breach_contact", "agency"), now)
 
 
 def _plan_undertaking(agreement: Agreement) -> None:
@@ -297,6 +327,16 @@ def _plan_undertaking(agreement: Agreement) -> None:
         return
     first = rules.first_escalation_at(agreement.window_ends_at, warning_hours=settings.get("undertaking_warning_hours"))
     Agreement.update(next_escalation_at=first, escalation_level=0).where(Agreement.id == agreement.id).execute()
+
+
+def _issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.datetime) -> None:
+    from tracker import mailings
+
+    chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))
+    for recipient in recipients:
+        Recipient.update(copy_sent_at=now, chase_at=chase_at).where(
+            (Recipient.id == recipient.id) & Recipient.acknowledged_at.is_null()).execute()
+        mailings.copies_issued(agreement, now, only=Recipient.get_by_id(recipient.id))
 
 
 def submit(agreement: Agreement, user: User, now: dt.datetime) -> None:
