@@ -236,3 +236,16 @@ def test_someone_added_to_an_active_record_gets_their_copy(client, people, login
                                        & (Notification.to_address == "hv@health.example")).count() == 1
     assert Notification.select().where((Notification.kind == "copy_issued")
                                        & (Notification.to_address == "dsl@school.example")).count() == 1
+
+
+def test_an_active_undertakings_window_cannot_be_moved_through_the_edit_form(client, people, login, make_agreement):
+    from tests.conftest import NOW
+
+    agreement = make_agreement(kind="undertaking", status="active")
+    login(people.worker)
+    form = good_undertaking(social_worker=str(people.worker.id), **{
+        "window_ends_at-day": "26", "window_ends_at-time": "08:00"})
+    response = client.post(f"/agreements/{agreement.id}/edit", data=form)
+    assert response.status_code == 400
+    assert "only be changed by a manager, with a reason, on its Extend page" in response.get_data(as_text=True)
+    assert Agreement.get_by_id(agreement.id).window_ends_at == NOW + dt.timedelta(hours=48)

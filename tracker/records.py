@@ -246,6 +246,14 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
         raise RuleBroken(errors)
     if kind == "partnership" and agreement is not None and agreement.status == "active" and data.get("review_at") is None:
         raise RuleBroken({"review_at": "An active agreement must always have its next review date"})
+    if kind == "undertaking" and agreement is not None and agreement.status == "active" and (
+        data.get("window_starts_at") != agreement.window_starts_at
+        or data.get("window_ends_at") != agreement.window_ends_at
+    ):
+        # Otherwise a new window typed here would restart the escalation
+        # ladder with no manager's decision (R4). Extending is that decision.
+        raise RuleBroken({"window_ends_at": "An active undertaking's window can only be changed by a manager, "
+                                            "with a reason, on its Extend page"})
     with database.atomic():
         values = {name: data.get(name) for name in SCALAR_FIELDS}
         for name, value in values.items():
@@ -304,8 +312,6 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
                     changes[key] = [_snapshot(old or []) if old else None, _snapshot(new)]
             elif old != new:
                 changes[key] = [old, new]
-        if kind == "undertaking" and agreement.status == "active":
-            _plan_undertaking(agreement)
         audit.record(action, user=user, agreement=agreement, entity="agreement", entity_id=agreement.id,
                      changes=changes, at=now)
     return agreement
