@@ -207,3 +207,18 @@ def test_escalating_at_review_ends_the_agreement(client, people, login, make_agr
     assert response.status_code == 302
     ended = Agreement.get_by_id(agreement.id)
     assert ended.status == "ended" and ended.end_reason == "escalated" and ended.next_review_at is None
+
+
+def test_recording_the_same_review_twice_does_not_record_the_next_one(client, people, login, make_agreement):
+    agreement = make_agreement(status="active")
+    review = Review.get(Review.agreement == agreement)
+    login(people.manager)
+    form = {"review_id": str(review.id), "held_on-day": "21", "held_on-month": "11", "held_on-year": "2026",
+            "outcome": "continue", "next_review_at-day": "20", "next_review_at-month": "2",
+            "next_review_at-year": "2027", "next_review_at-time": "10:00"}
+    with time_machine.travel(NOW, tick=False):
+        assert client.post(f"/agreements/{agreement.id}/review", data=form).status_code == 302
+        second = client.post(f"/agreements/{agreement.id}/review", data=form)
+    assert second.status_code == 400 and "already been recorded" in second.get_data(as_text=True)
+    statuses = [r.status for r in Review.select().where(Review.agreement == agreement).order_by(Review.id)]
+    assert statuses == ["held", "scheduled"]

@@ -353,9 +353,10 @@ def submit(agreement: Agreement, user: User, now: dt.datetime) -> None:
     if problems:
         raise RuleBroken(problems)
     with database.atomic():
-        Agreement.update(status="awaiting_endorsement", submitted_at=now, updated_at=now).where(
-            Agreement.id == agreement.id
-        ).execute()
+        if Agreement.update(status="awaiting_endorsement", submitted_at=now, updated_at=now).where(
+            (Agreement.id == agreement.id) & (Agreement.status == "draft")
+        ).execute() != 1:
+            raise RuleBroken({"status": "Only a draft can be sent for endorsement"})
         audit.record("submitted", user=user, agreement=agreement, entity="agreement", entity_id=agreement.id,
                      changes={"status": ["draft", "awaiting_endorsement"]}, at=now)
 
@@ -376,6 +377,7 @@ def completeness(agreement: Agreement) -> dict[str, str]:
 
 def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = "") -> None:
     """A manager endorses: the record becomes active and its schedule starts."""
+    agreement = Agreement.get_by_id(agreement.id)  # its status now, not when the caller loaded it
     if agreement.status not in ("awaiting_endorsement", "draft"):
         raise RuleBroken({"status": "This record is not waiting for endorsement"})
     problems = completeness(agreement)
@@ -383,13 +385,15 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         raise RuleBroken(problems)
     from tracker.quality import failing_checks
 
+    previous_status = agreement.status
     failing = failing_checks(agreement, now)
     if failing and not override.strip():
         raise RuleBroken({"override": "Some quality checks fail: fix them, or give your reason for endorsing anyway"})
     with database.atomic():
-        Agreement.update(
+        if Agreement.update(
             status="active", endorsed_by=user, endorsed_at=now, endorsement_override=override.strip(), updated_at=now
-        ).where(Agreement.id == agreement.id).execute()
+        ).where((Agreement.id == agreement.id) & (Agreement.status == agreement.status)).execute() != 1:
+            raise RuleBroken({"status": "This record has changed since the page was opened"})
         chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))
         Recipient.update(copy_sent_at=now, chase_at=chase_at).where(
             (Recipient.agreement == agreement) & Recipient.removed_at.is_null() & Recipient.acknowledged_at.is_null()
@@ -401,7 +405,7 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         if review is not None:
             # Notices that fell due while it was a draft were passed over; plan them now.
             plan_review_notices(review.id)
-        changes = {"status": ["awaiting_endorsement", "active"], "endorsed_by": [None, user.name]}
+        changes = {"status": [previous_status, "active"], "endorsed_by": [None, user.name]}
         if failing:
             changes["endorsed_despite"] = [None, ", ".join(c.title for c in failing)]
             changes["override_reason"] = [None, override.strip()]
@@ -417,10 +421,11 @@ def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: 
     if agreement.status == "ended":
         raise RuleBroken({"reason": "This record has already ended"})
     with database.atomic():
-        Agreement.update(
+        if Agreement.update(
             status="ended", ended_at=now, ended_by=user, end_reason=reason, end_notes=notes.strip(),
             next_review_at=None, next_escalation_at=None, updated_at=now,
-        ).where(Agreement.id == agreement.id).execute()
+        ).where((Agreement.id == agreement.id) & (Agreement.status != "ended")).execute() != 1:
+            raise RuleBroken({"reason": "This record has already ended"})
         # A cancelled review's calendar invitation is withdrawn by the next sweep.
         Review.update(status="cancelled", reminder_at=None, request_at=None, prompt_at=None, overdue_at=None,
                       cancel_notice_at=now).where(

@@ -42,16 +42,23 @@ def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Re
         raise records.RuleBroken(errors)
     with database.atomic():
         review = records.next_review(agreement)
+        expected = data.get("review_id")
+        if review is not None and expected not in (None, "", str(review.id)):
+            # The form was for a review that has since been recorded (a second
+            # click, or a colleague first): never record the next one by mistake.
+            raise records.RuleBroken({"outcome": "This review has already been recorded"})
         if review is None:
             review = Review.create(agreement=agreement, scheduled_at=now, status="scheduled", created_at=now)
         valid_reports = {r.id for r in reports_for(review)}
         considered = [int(r) for r in data.get("reports") or [] if str(r).isdigit() and int(r) in valid_reports]
-        Review.update(
+        recorded = Review.update(
             status="held", reminder_at=None, request_at=None, prompt_at=None, overdue_at=None,
             held_on=data["held_on"], attendees=(data.get("attendees") or "").strip(),
             outcome=outcome, notes=(data.get("notes") or "").strip(), reports_considered=json.dumps(considered),
             recorded_by=user, recorded_at=now,
-        ).where(Review.id == review.id).execute()
+        ).where((Review.id == review.id) & (Review.status == "scheduled")).execute()
+        if recorded != 1:
+            raise records.RuleBroken({"outcome": "This review has already been recorded"})
         audit.record("review_recorded", user=user, agreement=agreement, entity="review", entity_id=review.id,
                      changes={"held_on": [None, data["held_on"]], "outcome": [None, outcome],
                               "reports_considered": [None, len(considered)]}, at=now)

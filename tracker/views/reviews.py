@@ -34,7 +34,7 @@ def record(agreement_id: int):
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            data = {**form.data, "reports": chosen}
+            data = {**form.data, "reports": chosen, "review_id": request.form.get("review_id")}
             try:
                 reviews.record(agreement, data, current_user, utcnow())
             except records.RuleBroken as broken:
