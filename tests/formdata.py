@@ -52,7 +52,7 @@ def good_undertaking(**overrides) -> dict[str, str]:
         "children-0-date_of_birth-day": "1",
         "children-0-date_of_birth-month": "2",
         "children-0-date_of_birth-year": "2018",
-        "completed_on-day": "23",
+        "completed_on-day": "20",
         "completed_on-month": "11",
         "completed_on-year": "2026",
         "purpose": "Ben's grandmother has agreed that his father will not have unsupervised contact.",

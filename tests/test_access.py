@@ -27,7 +27,8 @@ RECORD_ROUTES = [
 ]
 GENERAL_ROUTES = [
     ("/agreements", "GET", {"owner", "colleague", "other_team_worker", "manager", "other_team_manager", "service_manager"}),
-    ("/agreements/new?kind=partnership", "GET", {"owner", "colleague", "other_team_worker", "manager", "other_team_manager", "service_manager"}),
+    ("/agreements/new?kind=partnership", "GET", {"owner", "colleague", "other_team_worker", "manager", "other_team_manager"}),
+    ("/agreements/new?kind=undertaking", "POST", {"owner", "colleague", "other_team_worker", "manager", "other_team_manager"}),
     ("/admin/", "GET", {"admin"}),
     ("/admin/users/new", "GET", {"admin"}),
     ("/admin/agencies/new", "GET", {"admin"}),
@@ -72,7 +73,7 @@ def test_route_role_owner_matrix(client, people, login, make_agreement, route, m
         login(_user(people, role))
         response = client.get(url) if method == "GET" else client.post(url, data={"what": "revoke"})
         if role in allowed:
-            assert response.status_code in (200, 302, 303), f"{role} should reach {method} {url}"
+            assert response.status_code in (200, 302, 303, 400), f"{role} should reach {method} {url}"
         else:
             assert response.status_code == 403, f"{role} must not reach {method} {url}"
             assert "You do not have access to this page" in response.get_data(as_text=True)

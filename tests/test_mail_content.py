@@ -81,3 +81,15 @@ def test_review_reminder_carries_the_meeting_invitation(make_agreement):
     event = ics.parse(Notification.get(Notification.kind == "review_reminder").ics)
     assert event["METHOD"] == "REQUEST" and event["UID"].startswith("review-") and event["UID"].endswith("@tracker.test")
     assert event["LOCATION"] == "Riverside Family Centre" and "EM" in event["SUMMARY"]
+
+
+def test_a_late_reminder_says_the_real_time_to_the_review(make_agreement):
+    from tracker.models import Notification
+
+    make_agreement(status="active")
+    sweeps.review_reminders(REVIEW - 2 * DAY)  # the 7-day moment has passed: the runner catches up
+    subjects = {n.subject for n in Notification.select().where(Notification.kind == "review_reminder")}
+    assert subjects and all(" in 2 days: " in s for s in subjects), subjects
+    sweeps.review_reminders(REVIEW - 20 * HOUR)
+    later = {n.subject for n in Notification.select().where(Notification.kind == "review_reminder")} - subjects
+    assert later and all(" tomorrow: " in s for s in later), later

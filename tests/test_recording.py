@@ -249,3 +249,36 @@ def test_an_active_undertakings_window_cannot_be_moved_through_the_edit_form(cli
     assert response.status_code == 400
     assert "only be changed by a manager, with a reason, on its Extend page" in response.get_data(as_text=True)
     assert Agreement.get_by_id(agreement.id).window_ends_at == NOW + dt.timedelta(hours=48)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"review_at-year": "9999", "review_at-month": "12", "review_at-day": "31"}, "between 1900 and 2100"),
+        ({"review_at-year": "0001"}, "must be a real date"),
+        ({"completed_on-year": "2100"}, "Date completed must be today or in the past"),
+        ({"children-0-date_of_birth-year": "1850"}, "between 1900 and 2100"),
+    ],
+)
+def test_dates_far_out_are_refused_beside_the_field_not_with_a_500(client, people, login, overrides, message):
+    login(people.worker)
+    response = client.post("/agreements/new?kind=partnership",
+                           data=good_partnership(social_worker=str(people.worker.id), **overrides))
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_a_service_manager_oversees_records_but_does_not_create_them(client, people, login):
+    login(people.head)
+    assert client.post("/agreements/new?kind=undertaking", data=good_undertaking()).status_code == 403
+    assert "New agreement" not in client.get("/agreements").get_data(as_text=True)
+
+
+def test_huge_numbers_in_queries_and_forms_do_not_fail(client, people, login, make_agreement):
+    agreement = make_agreement(status="active")
+    login(people.worker)
+    assert client.get("/agreements?page=99999999999999999999999").status_code == 200
+    response = client.post(f"/agreements/{agreement.id}/breaches/new", data={
+        "immediate_risk": "no", "description": "Missed nursery", "reported_by": "Nursery",
+        "action": "99999999999999999999999"})
+    assert response.status_code == 302

@@ -30,7 +30,11 @@ def can(user: User, action: str, agreement: Agreement | None = None) -> bool:
         return role == "administrator"
     if action == "service_view":
         return role == "service_manager"
-    if action in ("create", "log_breach", "dashboard"):
+    if action == "create":
+        # A record belongs to a team: people without one (a service manager)
+        # oversee records rather than write them.
+        return role in ("social_worker", "team_manager") and user.team_id is not None
+    if action in ("log_breach", "dashboard"):
         return role in CASE_ROLES
     if agreement is None:
         return False

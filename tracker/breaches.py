@@ -42,7 +42,7 @@ def log(
     if occurred > now + dt.timedelta(minutes=5):
         raise RuleBroken({"occurred_at": "When it happened must be now or in the past"})
     action = None
-    if data.get("action"):
+    if str(data.get("action") or "").isdigit() and len(str(data["action"])) < 12:
         action = Action.get_or_none((Action.id == int(data["action"])) & (Action.agreement == agreement))
     hours = settings.get("breach_escalation_hours")
     with database.atomic():

@@ -18,6 +18,7 @@ from wtforms.validators import ValidationError
 LONDON = ZoneInfo("Europe/London")
 TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 def no_markup(form, field) -> None:
@@ -70,10 +71,16 @@ class DateField(Field):
             self.parse_error = f"{label} must be a real date, for example 27 3 2026"
             return None
         try:
-            return dt.date(int(year), int(month), int(day))
+            value = dt.date(int(year), int(month), int(day))
         except ValueError:
             self.parse_error = f"{label} must be a real date, for example 27 3 2026"
             return None
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            # Nothing here happens before 1900 or after 2100, and dates far out
+            # would overflow the reminder arithmetic.
+            self.parse_error = f"{label} must be a real date between {FIRST_YEAR} and {LAST_YEAR}"
+            return None
+        return value
 
     def _parse(self):
         return self._parse_date()

@@ -23,7 +23,8 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Validatio
 
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.fields import DateField, DateTimeField, no_markup
-from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES
+from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES, utcnow
+from tracker.rules import london_date
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -59,9 +60,7 @@ class ChildForm(Form):
     date_of_birth = DateField("Child's date of birth", required=True)
 
     def validate_date_of_birth(self, field):
-        from tracker.models import utcnow
-
-        if field.data and field.data > utcnow().date():
+        if field.data and field.data > london_date(utcnow()):
             raise ValidationError("Child's date of birth must be today or in the past")
 
 
@@ -129,6 +128,10 @@ class AgreementForm(FlaskForm):
         "Was legal advice taken?", choices=options({"yes": "Yes", "no": "No"}), validators=[Optional()]
     )
     legal_advice_notes = long_text("Legal advice notes")
+
+    def validate_completed_on(self, field):
+        if field.data and field.data > london_date(utcnow()):
+            raise ValidationError("Date completed must be today or in the past")
 
 
 class EndForm(FlaskForm):
@@ -201,9 +204,7 @@ class ReviewForm(FlaskForm):
     next_venue = short_text("Venue of the next review")
 
     def validate_held_on(self, field):
-        from tracker.models import utcnow
-
-        if field.data and field.data > utcnow().date():
+        if field.data and field.data > london_date(utcnow()):
             raise ValidationError("Date the review was held must be today or in the past")
 
 
@@ -222,8 +223,6 @@ class BreachForm(FlaskForm):
     reported_by = short_text("Who reported it", "Enter who reported it")
 
     def validate_occurred_at(self, field):
-        from tracker.models import utcnow
-
         if field.data and field.data > utcnow() + dt.timedelta(minutes=5):
             raise ValidationError("When it happened must be now or in the past")
 

@@ -156,6 +156,15 @@ def _invitation(review: Review, agreement: Agreement, attendee: str, now: dt.dat
     )
 
 
+def _days_until(moment: dt.datetime, now: dt.datetime) -> int:
+    """Whole days to go, as the email says them: a review 30 hours away is "tomorrow".
+
+    The reminder's offset (7 or 1) names its key, not its wording: one sent
+    late, after a record was endorsed or a runner was down, says the real time.
+    """
+    return max(1, round((moment - now).total_seconds() / 86400))
+
+
 def review_reminder(review: Review, agreement: Agreement, days: int, now: dt.datetime) -> int:
     """Remind the social worker and team managers of a review `days` ahead (R2)."""
     count = 0
@@ -163,7 +172,8 @@ def review_reminder(review: Review, agreement: Agreement, days: int, now: dt.dat
         count += enqueue(
             review_key(review, f"reminder-{days}d", address), "review_reminder", address,
             agreement=agreement, to_label=label,
-            context={"review": review, "days": days}, ics=_invitation(review, agreement, address, now), now=now,
+            context={"review": review, "days": _days_until(review.scheduled_at, now)},
+            ics=_invitation(review, agreement, address, now), now=now,
         )
     return count
 

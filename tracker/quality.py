@@ -65,7 +65,7 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
     if agreement.kind == "partnership":
         review = next_review(agreement)
         months = settings.get("review_policy_months")
-        start = agreement.completed_on or now.date()
+        start = agreement.completed_on or rules.london_date(now)
         within = review is not None and review.scheduled_at.date() <= rules.add_months(start, months)
         result.append(Check(
             "review_in_policy",
@@ -90,7 +90,7 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
             "" if agreement.child_views.strip() else "Record the child's views, or why they could not be given",
         ))
 
-    under_five = [c for c in children if rules.age_on(c.date_of_birth, now.date()) < 5]
+    under_five = [c for c in children if rules.age_on(c.date_of_birth, rules.london_date(now)) < 5]
     has_hv = any(r.agency_kind == "health_visiting" for r in recipients)
     result.append(Check(
         "health_visiting",
@@ -113,7 +113,7 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
     ))
 
     # Before endorsement, "now" stands for the endorsement about to be made.
-    endorsed_day = (agreement.endorsed_at or now).date()
+    endorsed_day = rules.london_date(agreement.endorsed_at or now)
     late = agreement.issued_on is not None and endorsed_day > agreement.issued_on
     result.append(Check(
         "endorsed_before_issue",

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def london_date(moment: dt.datetime) -> dt.date:
+    """The date in England at a naive UTC moment: "today" for people, not for the server."""
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(LONDON).date()
 
 
 def window_errors(
@@ -74,12 +82,8 @@ def first_escalation_at(ends_at: dt.datetime, *, warning_hours: int) -> dt.datet
 def add_months(day: dt.date, months: int) -> dt.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError("unreachable")
+    last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last_day))
 
 
 def age_on(date_of_birth: dt.date, on: dt.date) -> int:

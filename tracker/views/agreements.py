@@ -9,6 +9,7 @@ from peewee import JOIN
 from tracker import audit, records
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
+from tracker.dashboard import children_names
 from tracker.db import database
 from tracker.forms import AgreementForm, EndForm, EndorseForm, options
 from tracker.models import (
@@ -63,41 +64,25 @@ def register():
         query = query.where(Agreement.kind == kind)
     if worker.isdigit():
         query = query.where(Agreement.social_worker == int(worker))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     total = query.count()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
     rows = list(
         query.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
         .order_by(Agreement.updated_at.desc(), Agreement.id.desc())
         .paginate(page, PAGE_SIZE)
     )
-    names = _children_names([a.id for a in rows])
+    names = children_names([a.id for a in rows])
     workers = User.select().where(User.role == "social_worker").order_by(User.name)
     if current_user.role != "service_manager":
         workers = workers.where(User.team == current_user.team_id)
     context = dict(
-        rows=rows, names=names, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+        rows=rows, names=names, total=total, page=page, pages=pages,
         q=q, status=status, kind=kind, worker=worker, workers=list(workers),
     )
     template = "agreements/_register_table.html" if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "register-results" else "agreements/register.html"
     return render_template(template, **context)
-
-
-def _children_names(agreement_ids: list[int]) -> dict[int, str]:
-    """Children's names for a page of records, in one query."""
-    names: dict[int, list[str]] = {}
-    if not agreement_ids:
-        return {}
-    links = (
-        AgreementChild.select(AgreementChild.agreement, Child.name)
-        .join(Child)
-        .where(AgreementChild.agreement.in_(agreement_ids) & AgreementChild.removed_at.is_null())
-        .order_by(AgreementChild.position)
-        .tuples()
-    )
-    for agreement_id, name in links:
-        names.setdefault(agreement_id, []).append(name)
-    return {k: ", ".join(v) for k, v in names.items()}
 
 
 def _worker_choices(kind: str, team_id: int | None) -> list:

@@ -37,7 +37,8 @@ def form_data(form: BreachForm) -> dict:
     return {
         "occurred_at": form.occurred_at.data,
         "description": form.description.data,
-        "action": form.action.data if (form.action.data or "").isdigit() else None,
+        # Only one of the record's own actions; anything else is "something else".
+        "action": form.action.data if form.action.data in {c.value for c in form.action.choices} - {"0"} else None,
         "term": form.term.data,
         "reported_by": form.reported_by.data,
         "immediate_risk": form.immediate_risk.data == "yes",

@@ -9,6 +9,7 @@ from tracker import records, reviews
 from tracker.access import get_agreement
 from tracker.forms import ReviewForm
 from tracker.models import utcnow
+from tracker.rules import london_date
 
 bp = Blueprint("reviews", __name__, url_prefix="/agreements")
 
@@ -28,7 +29,7 @@ def record(agreement_id: int):
     review = records.next_review(agreement)
     form = ReviewForm()
     if request.method == "GET":
-        form.held_on.process(None, utcnow().date())
+        form.held_on.process(None, london_date(utcnow()))
     chosen = request.form.getlist("reports")
     status = 200
     if request.method == "POST":
