@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -223,9 +224,15 @@ def deliver_pending(
         rest = rest.where(Notification.id.not_in(urgent))
     ids = urgent + [row.id for row in rest.limit(limit - len(urgent))] if len(urgent) < limit else urgent
     outgoing = Outgoing(config) if config.get("MAIL_SERVER") else None
+    started = time.monotonic()
     try:
         for row_id in ids:
             if should_stop is not None and should_stop():
+                break
+            if time.monotonic() - started > LEASE.total_seconds() / 2:
+                # Claims below are leased from `now`, the start of the pass: on a
+                # slow mail server, stop before a lease could lapse mid-send and
+                # let another runner send the same message (R10).
                 break
             if not claim(row_id, now):
                 continue

@@ -117,3 +117,13 @@ def test_admin_settings_validate_and_save(client, people, login):
     assert response.status_code == 302
     assert Setting.get_by_id("undertaking_ceiling_hours").value == "48"
     assert "TAF" in Setting.get_by_id("jargon").value
+
+
+def test_admin_settings_refuse_values_that_would_break_the_schedule(client, people, login):
+    login(people.admin)
+    response = client.post("/admin/settings", data={"report_request_days": "1000000"})
+    assert response.status_code == 400 and "between 0 and 365" in response.get_data(as_text=True)
+    response = client.post("/admin/settings", data={"report_request_days": "3", "report_due_days": "5"})
+    assert response.status_code == 400
+    assert "fewer days before a review than they are first asked for" in response.get_data(as_text=True)
+    assert not Setting.select().exists()

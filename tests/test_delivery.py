@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jobs import ics, sweeps
 from jobs.delivery import LEASE, deliver_pending
-from tests.conftest import NOW, agreement_data, free_port
+from tests.conftest import NOW, free_port
 from tracker import records
 from tracker.db import database
 from tracker.models import Notification, Review
@@ -38,8 +38,9 @@ def test_review_invitation_arrives_with_a_stable_uid_and_raised_sequence(smtp, m
     assert event["DTSTART"] == "20270115T100000Z"
 
     moved = REVIEW + DAY
-    records.save(agreement, "partnership", agreement_data(social_worker=people.worker.id, review_at=moved),
-                 people.worker, REVIEW - 9 * DAY)
+    data = records.form_data(agreement)  # the record as its edit page shows it, rows and all
+    data["review_at"] = moved
+    records.save(agreement, "partnership", data, people.worker, REVIEW - 9 * DAY)
     sweeps.report_requests(REVIEW - 9 * DAY)
     deliver_pending(REVIEW - 9 * DAY)
     second = smtp.to("dsl@school.example")[-1]

@@ -64,8 +64,9 @@ def test_moved_review_replans_its_reminders(make_agreement, people):
     sweeps.review_reminders(REVIEW - 7 * DAY)
     old_keys = {n.key for n in queued("review_reminder")}
     moved = REVIEW + 14 * DAY
-    records.save(agreement, "partnership", agreement_data(social_worker=people.worker.id, review_at=moved),
-                 people.worker, REVIEW - 7 * DAY + MINUTE)
+    data = records.form_data(agreement)  # the record as its edit page shows it, rows and all
+    data["review_at"] = moved
+    records.save(agreement, "partnership", data, people.worker, REVIEW - 7 * DAY + MINUTE)
     report = deliver_pending(REVIEW - 7 * DAY + 2 * MINUTE)
     cancelled = Notification.select().where(Notification.key.in_(old_keys))
     assert {n.status for n in cancelled} == {"cancelled"}  # the old date's reminders never go

@@ -63,10 +63,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
 
     from tracker import security
-    from tracker.notify import mail
     from tracker.views import register_blueprints
 
-    mail.init_app(app)
     security.init_app(app)
     register_blueprints(app)
     register_filters(app)

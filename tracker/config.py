@@ -43,6 +43,17 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_time(name: str, default: str) -> str:
+    value = env_str(name, default) or default
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+    except ValueError:
+        raise ConfigError(f"{name} must be a time like 07:30, not {value!r}") from None
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise ConfigError(f"{name} must be a time like 07:30, not {value!r}")
+    return f"{hour:02d}:{minute:02d}"
+
+
 def development_secret_key(instance_path: Path) -> str:
     """Read, or create on first run, a secret key kept in instance/ (git-ignored).
 
@@ -93,6 +104,8 @@ def from_environment(instance_path: Path) -> dict:
         "PERMANENT_SESSION_LIFETIME": env_int("SESSION_MINUTES", 8 * 60) * 60,
         "TRUST_PROXY": env_int("TRUST_PROXY", 0),
         "LOGIN_RATE_LIMIT": env_int("LOGIN_RATE_LIMIT", 20),
+        "AGENCY_RATE_LIMIT": env_int("AGENCY_RATE_LIMIT", 60),
+        "DIGEST_AT": env_time("DIGEST_AT", "07:30"),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,

@@ -40,7 +40,8 @@ def extend_undertaking(agreement: Agreement, user: User, new_end: dt.datetime | 
     first = rules.first_escalation_at(new_end, warning_hours=settings.get("undertaking_warning_hours"))
     with database.atomic():
         old_end, old_reason = agreement.window_ends_at, agreement.window_reason
-        note = f"Extended by {user.name} on {now:%Y-%m-%d %H:%M} UTC: {reason}"
+        local = now.replace(tzinfo=dt.timezone.utc).astimezone(rules.LONDON)
+        note = f"Extended by {user.name} on {local:%-d %B %Y at %H:%M}: {reason}"
         window_reason = f"{old_reason}\n{note}".strip() if old_reason else note
         Agreement.update(
             window_ends_at=new_end, window_reason=window_reason, next_escalation_at=first,

@@ -16,6 +16,7 @@ import datetime as dt
 from flask import current_app
 
 from jobs import ics
+from tracker import links
 from tracker.db import database
 from tracker.models import (
     AgencyReport,
@@ -29,12 +30,6 @@ from tracker.models import (
 )
 from tracker.notify import enqueue, initials
 from tracker.records import live_recipients
-
-try:  # Signed agency links arrive with another issue; until then agencies get no link.
-    from tracker import links  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on what is installed
-    links = None
-
 
 # --- who ----------------------------------------------------------------------
 
@@ -80,12 +75,6 @@ def agency_recipients(agreement: Agreement) -> list[Recipient]:
     return [r for r in live_recipients(agreement) if r.email]
 
 
-def _agency_url(recipient: Recipient) -> str | None:
-    if links is None or not hasattr(links, "agency_url"):
-        return None
-    return links.agency_url(recipient)
-
-
 def _worker_name(agreement: Agreement) -> str:
     worker = User.get_or_none(User.id == agreement.social_worker_id)
     return worker.name if worker else "the duty team"
@@ -105,7 +94,7 @@ def still_wanted(notification: Notification) -> str | None:
     """None when the message should go; otherwise why it no longer should.
 
     Reads the key written by the functions below. Kinds not listed here (a
-    copy, a breach alert, a digest, a cancellation) are always wanted.
+    breach alert, a digest, a cancellation) are always wanted.
     """
     parts = notification.key.split("/")
     family = parts[0]
@@ -123,10 +112,15 @@ def still_wanted(notification: Notification) -> str | None:
             return "Not sent: the undertaking ended before this went out"
         if agreement.window_ends_at is None or agreement.window_ends_at.isoformat() != parts[2]:
             return "Not sent: the undertaking's end changed before this went out"
-    elif family == "chase" and len(parts) >= 2:
+    elif family in ("copy", "chase") and len(parts) >= 3:
         recipient = Recipient.get_or_none(Recipient.id == int(parts[1]))
-        if recipient is None or recipient.removed_at is not None or recipient.acknowledged_at is not None:
-            return "Not sent: the copy was acknowledged, or the agency taken off the list"
+        if recipient is None or recipient.removed_at is not None:
+            return "Not sent: the agency was taken off the list"
+        if family == "chase" and recipient.acknowledged_at is not None:
+            return "Not sent: the copy was acknowledged"
+        if parts[2] != f"v{recipient.link_version}" or recipient.link_revoked_at is not None:
+            # It carries a link that no longer works; a re-issue sends its own.
+            return "Not sent: the agency's link was revoked or re-issued before this went out"
         if Agreement.get_by_id(recipient.agreement_id).status != "active":
             return "Not sent: the agreement ended before this went out"
     elif family == "breach" and len(parts) >= 3 and parts[2] == "escalation":
@@ -205,7 +199,7 @@ def report_requests(review: Review, agreement: Agreement, now: dt.datetime) -> i
             review_key(review, "request", str(recipient.id)), "report_request", recipient.email,
             agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
             context={"review": review, "recipient": recipient, "worker_name": _worker_name(agreement),
-                     "agency_url": _agency_url(recipient)},
+                     "agency_url": links.agency_url(recipient)},
             ics=_invitation(review, agreement, recipient.email, now), now=now,
         )
     return count
@@ -224,7 +218,7 @@ def report_prompts(review: Review, agreement: Agreement, now: dt.datetime) -> in
             review_key(review, "prompt", str(recipient.id)), "report_prompt", recipient.email,
             agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
             context={"review": review, "recipient": recipient, "worker_name": _worker_name(agreement),
-                     "agency_url": _agency_url(recipient)},
+                     "agency_url": links.agency_url(recipient)},
             ics=_invitation(review, agreement, recipient.email, now), now=now,
         )
     if agencies:
@@ -279,7 +273,7 @@ def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None
             agreement=agreement,
             to_label=f"{recipient.name}, {recipient.agency_name}",
             context={"recipient": recipient, "worker_name": _worker_name(agreement),
-                     "agency_url": _agency_url(recipient)},
+                     "agency_url": links.agency_url(recipient)},
             now=now,
         )
     return count
@@ -290,7 +284,7 @@ def copy_chase(recipient: Recipient, agreement: Agreement, now: dt.datetime) -> 
     return enqueue(
         f"chase/{recipient.id}/v{recipient.link_version}", "copy_chase", recipient.email,
         agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
-        context={"recipient": recipient, "worker_name": _worker_name(agreement), "agency_url": _agency_url(recipient)},
+        context={"recipient": recipient, "worker_name": _worker_name(agreement), "agency_url": links.agency_url(recipient)},
         now=now,
     )
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app, render_template
-from flask_mail import Mail
 
 from tracker.models import Agreement, Notification, utcnow
-
-mail = Mail()
 
 
 def initials(agreement: Agreement) -> str:

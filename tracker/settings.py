@@ -12,15 +12,23 @@ from typing import Callable
 from tracker.models import Setting, utcnow
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, most: int = 365 * 24) -> int:
     value = int(str(text).strip())
-    if value < 0:
-        raise ValueError("must not be negative")
+    if value < 0 or value > most:
+        raise ValueError(f"must be between 0 and {most}")
     return value
 
 
+def _days(text: str) -> int:
+    return _positive_int(text, 365)
+
+
+def _hours(text: str) -> int:
+    return _positive_int(text, 24 * 365)
+
+
 def _int_list(text: str) -> list[int]:
-    values = sorted({_positive_int(part) for part in str(text).split(",") if part.strip()}, reverse=True)
+    values = sorted({_days(part) for part in str(text).split(",") if part.strip()}, reverse=True)
     if not values:
         raise ValueError("needs at least one number")
     return values
@@ -41,15 +49,15 @@ class Definition:
 
 DEFINITIONS = [
     Definition("review_reminder_days", "Review reminders (days before)", "Comma-separated, for example 7, 1", "7, 1", _int_list),
-    Definition("report_request_days", "First request to agencies (days before a review)", "", "10", _positive_int),
-    Definition("report_due_days", "Agency reports due (days before a review)", "", "3", _positive_int),
-    Definition("overdue_notice_hours", "Say a review is overdue after (hours)", "", "24", _positive_int),
-    Definition("ack_chase_days", "Chase unacknowledged copies after (days)", "", "5", _positive_int),
-    Definition("undertaking_ceiling_hours", "Longest undertaking without a manager's reason (hours)", "", "72", _positive_int),
-    Definition("undertaking_warning_hours", "Warn before an undertaking ends (hours)", "", "2", _positive_int),
-    Definition("escalation_interval_hours", "Repeat undertaking escalations every (hours)", "", "4", _positive_int),
-    Definition("breach_escalation_hours", "Escalate a breach with no response after (hours)", "", "24", _positive_int),
-    Definition("review_policy_months", "Longest time to a review (months)", "", "3", _positive_int),
+    Definition("report_request_days", "First request to agencies (days before a review)", "", "10", _days),
+    Definition("report_due_days", "Agency reports due (days before a review)", "", "3", _days),
+    Definition("overdue_notice_hours", "Say a review is overdue after (hours)", "", "24", _hours),
+    Definition("ack_chase_days", "Chase unacknowledged copies after (days)", "", "5", _days),
+    Definition("undertaking_ceiling_hours", "Longest undertaking without a manager's reason (hours)", "", "72", _hours),
+    Definition("undertaking_warning_hours", "Warn before an undertaking ends (hours)", "", "2", _hours),
+    Definition("escalation_interval_hours", "Repeat undertaking escalations every (hours)", "", "4", _hours),
+    Definition("breach_escalation_hours", "Escalate a breach with no response after (hours)", "", "24", _hours),
+    Definition("review_policy_months", "Longest time to a review (months)", "", "3", lambda text: _positive_int(text, 24)),
     Definition(
         "jargon",
         "Acronyms and jargon to flag",
@@ -81,3 +89,15 @@ def put(key: str, text: str) -> None:
         .on_conflict(conflict_target=[Setting.key], update={Setting.value: text, Setting.updated_at: utcnow()})
         .execute()
     )
+
+
+def problems(values: dict[str, str]) -> dict[str, str]:
+    """Settings that parse but do not make sense together."""
+    try:
+        if BY_KEY["report_due_days"].parse(values["report_due_days"]) >= BY_KEY["report_request_days"].parse(
+            values["report_request_days"]
+        ):
+            return {"report_due_days": "Agency reports must be due fewer days before a review than they are first asked for"}
+    except (KeyError, ValueError):
+        pass
+    return {}

@@ -131,8 +131,12 @@ def service_settings():
             text = (values[d.key] or "").strip()[:2000]
             try:
                 d.parse(text)
-            except ValueError:
-                errors[d.key] = f"{d.label}: enter {'numbers separated by commas' if 'days' in d.key and ',' in d.default else 'a whole number' if d.default.isdigit() else 'words separated by commas'}"
+            except ValueError as exc:
+                kind = ("numbers separated by commas" if "days" in d.key and "," in d.default
+                        else "a whole number" if d.default.isdigit() else "words separated by commas")
+                limit = f" ({exc})" if "between" in str(exc) else ""
+                errors[d.key] = f"{d.label}: enter {kind}{limit}"
+        errors = errors or settings.problems(values)
         if not errors:
             with database.atomic():
                 for d in settings.DEFINITIONS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import dashboard
+from tracker import dashboard, to_london
 from tracker.access import require
 from tracker.models import Team, User, utcnow
 from tracker.spreadsheet import csv_response
@@ -77,7 +77,8 @@ def export(key: str):
             due, detail = row.review.scheduled_at, f"{row.name}, {row.agency_name}"
         else:
             due, detail = row.copy_sent_at, f"{row.name}, {row.agency_name}"
-        rows.append([agreement.reference, names.get(agreement.id, ""), worker, due.isoformat(sep=" ") if due else "",
+        rows.append([agreement.reference, names.get(agreement.id, ""), worker,
+                     to_london(due).strftime("%Y-%m-%d %H:%M") if due else "",
                      dashboard.overdue_by(due, now) if key != "missing_reports" else "", detail])
-    header = ["Reference", "Children", "Social worker", "Due", "How overdue", "Detail"]
+    header = ["Reference", "Children", "Social worker", "Due (London time)", "How overdue", "Detail"]
     return csv_response(f"{key}.csv", header, rows)
