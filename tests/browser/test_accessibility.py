@@ -68,6 +68,15 @@ def test_every_page_has_no_serious_accessibility_violation(browser, live, size):
     assert checked >= 30
 
 
+def tab_to(page, name: str, most: int = 60) -> None:
+    """Press Tab until the field called `name` has the focus, as a keyboard user would."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == name:
+            return
+    raise AssertionError(f"could not reach {name} by Tab")
+
+
 def test_breach_form_by_keyboard_alone(page, live):
     people = live.people
     agreement, *_ = _caseload(people)
@@ -75,20 +84,14 @@ def test_breach_form_by_keyboard_alone(page, live):
     page.goto(f"{live.url}/agreements/{agreement.id}/breaches/new")
     page.locator("body").focus()
     # Tab to the first control; arrow keys move between radios, space selects.
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.name") == "immediate_risk":
-            break
+    tab_to(page, "immediate_risk")
     page.keyboard.press("ArrowDown")  # to "No"
     assert page.evaluate("document.activeElement.value") == "no"
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.name") == "description"
     page.keyboard.type("Reported by phone: Ella missed nursery today.")
-    for _ in range(30):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.name") == "reported_by":
-            break
+    tab_to(page, "reported_by")
     page.keyboard.press("Control+A")
     page.keyboard.type("Ms Murphy, by phone")
     page.keyboard.press("Enter")  # submits the form
@@ -103,21 +106,13 @@ def test_review_form_by_keyboard_alone(page, live):
     sign_in(page, live, people.manager)
     page.goto(f"{live.url}/agreements/{agreement.id}/review")
     page.locator("body").focus()
-
-    def tab_to(name: str) -> None:
-        for _ in range(60):
-            page.keyboard.press("Tab")
-            if page.evaluate("document.activeElement.name") == name:
-                return
-        raise AssertionError(f"could not reach {name} by Tab")
-
-    tab_to("attendees")
+    tab_to(page, "attendees")
     page.keyboard.type("Ms Murphy, Sam Worker")
-    tab_to("outcome")
+    tab_to(page, "outcome")
     page.keyboard.press("Space")  # the first outcome: continue
     assert page.evaluate("document.activeElement.value") == "continue"
     later = utcnow() + dt.timedelta(days=50)
-    tab_to("next_review_at-day")
+    tab_to(page, "next_review_at-day")
     page.keyboard.type(str(later.day))
     page.keyboard.press("Tab")
     page.keyboard.type(str(later.month))
