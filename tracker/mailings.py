@@ -188,15 +188,15 @@ def reported(review: Review) -> set[int]:
     return {row.recipient_id for row in AgencyReport.select(AgencyReport.recipient).where(AgencyReport.review == review)}
 
 
-def report_requests(review: Review, agreement: Agreement, now: dt.datetime) -> int:
-    """Ask each agency on the list for its report when the window opens (R3)."""
+def _ask_agencies(review: Review, agreement: Agreement, agencies: list[Recipient], answered: set[int],
+                  what: str, kind: str, now: dt.datetime) -> int:
+    """Ask each agency yet to answer for its report, with the meeting invitation."""
     count = 0
-    answered = reported(review)
-    for recipient in agency_recipients(agreement):
+    for recipient in agencies:
         if recipient.id in answered:
             continue
         count += enqueue(
-            review_key(review, "request", str(recipient.id)), "report_request", recipient.email,
+            review_key(review, what, str(recipient.id)), kind, recipient.email,
             agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
             context={"review": review, "recipient": recipient, "worker_name": _worker_name(agreement),
                      "agency_url": links.agency_url(recipient)},
@@ -205,22 +205,18 @@ def report_requests(review: Review, agreement: Agreement, now: dt.datetime) -> i
     return count
 
 
+def report_requests(review: Review, agreement: Agreement, now: dt.datetime) -> int:
+    """Ask each agency on the list for its report when the window opens (R3)."""
+    return _ask_agencies(review, agreement, agency_recipients(agreement), reported(review), "request",
+                         "report_request", now)
+
+
 def report_prompts(review: Review, agreement: Agreement, now: dt.datetime) -> int:
     """At the due moment, prompt every agency that has not answered, and tell the
     social worker who has and has not (R3)."""
-    count = 0
     answered = reported(review)
     agencies = agency_recipients(agreement)
-    for recipient in agencies:
-        if recipient.id in answered:
-            continue
-        count += enqueue(
-            review_key(review, "prompt", str(recipient.id)), "report_prompt", recipient.email,
-            agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
-            context={"review": review, "recipient": recipient, "worker_name": _worker_name(agreement),
-                     "agency_url": links.agency_url(recipient)},
-            ics=_invitation(review, agreement, recipient.email, now), now=now,
-        )
+    count = _ask_agencies(review, agreement, agencies, answered, "prompt", "report_prompt", now)
     if agencies:
         have = [r for r in agencies if r.id in answered]
         have_not = [r for r in agencies if r.id not in answered]
