@@ -129,6 +129,7 @@ def register_filters(app: Flask) -> None:
         from tracker.access import can
         from tracker.breaches import RESPONSES as BREACH_RESPONSES
         from tracker.models import END_REASONS, KINDS, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
+        from tracker.settings import contacts as service_contacts
 
         return {
             "can": lambda action, agreement=None: can(current_user, action, agreement),
@@ -138,6 +139,8 @@ def register_filters(app: Flask) -> None:
             "PLAN_TYPES": PLAN_TYPES,
             "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
             "BREACH_RESPONSES": BREACH_RESPONSES,
+            # service_contacts().front_door_phone and so on; read only when a page asks.
+            "service_contacts": service_contacts,
         }
 
 

@@ -6,6 +6,7 @@ parser before it is stored, so a stored value always parses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,6 +33,37 @@ def _int_list(text: str) -> list[int]:
     if not values:
         raise ValueError("needs at least one number")
     return values
+
+
+def _line(text: str, most: int = 200) -> str:
+    """One line of plain text: it may end up in an email header, so no CR/LF."""
+    value = str(text).strip()
+    if any(ch in value for ch in "\r\n") or "<" in value or ">" in value:
+        raise ValueError("must be one line of plain text")
+    if len(value) > most:
+        raise ValueError(f"must be {most} characters or fewer")
+    return value
+
+
+def _required_line(text: str) -> str:
+    value = _line(text)
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _phone(text: str) -> str:
+    value = _line(text, 40)
+    if value and not re.fullmatch(r"[0-9 +()-]{3,40}", value):
+        raise ValueError("must be a telephone number: digits, spaces, +, ( ) and -")
+    return value
+
+
+def _email(text: str) -> str:
+    value = _line(text, 254)
+    if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+        raise ValueError("must be an email address")
+    return value
 
 
 def _word_list(text: str) -> list[str]:
@@ -66,6 +98,17 @@ DEFINITIONS = [
         _word_list,
     ),
 ]
+# Who the service is and whom to call: shown on pages, emails and printed copies
+# that tell someone to contact the front door or the out-of-hours team.
+DEFINITIONS += [
+    Definition("council_name", "The council's name", "As families and agencies know it", "Example Council", _required_line),
+    Definition("service_name", "The service's name", "", "Children's Social Care", _required_line),
+    Definition("front_door_term", "What the front door is called", "One term, used everywhere", "Front door", _required_line),
+    Definition("front_door_phone", "Front door telephone", "", "0100 000 0000", _phone),
+    Definition("front_door_email", "Front door email", "", "front-door@example.org", _email),
+    Definition("out_of_hours_phone", "Out-of-hours (emergency duty) team telephone", "", "0100 000 0999", _phone),
+    Definition("out_of_hours_email", "Out-of-hours (emergency duty) team email", "", "out-of-hours@example.org", _email),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
@@ -74,6 +117,14 @@ def get(key: str):
     definition = BY_KEY[key]
     row = Setting.get_or_none(Setting.key == key)
     return definition.parse(row.value if row else definition.default)
+
+
+def contacts() -> dict[str, str]:
+    """The council and whom to call, for pages, emails and printed copies."""
+    keys = ("council_name", "service_name", "front_door_term", "front_door_phone", "front_door_email",
+            "out_of_hours_phone", "out_of_hours_email")
+    stored = {row.key: row.value for row in Setting.select().where(Setting.key.in_(keys))}
+    return {key: BY_KEY[key].parse(stored.get(key, BY_KEY[key].default)) for key in keys}
 
 
 def raw(key: str) -> str:
