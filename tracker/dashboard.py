@@ -1,20 +1,34 @@
 """The overdue dashboard: what needs acting on, for a team or a caseload.
 
-Each table is one query on indexed due columns (next_review_at,
-window_ends_at, Review.scheduled_at, Breach.acknowledged_at, Recipient
-copy_sent_at), joined to the worker, plus one query for the page's children's
-names: never a query per row.
+Each table is one named query function on indexed due columns
+(next_review_at, window_ends_at, Review.scheduled_at, and partial indexes on
+unacknowledged breaches and copies; migration 0008), joined to the worker.
+The page runs one statement for every table's count (`counts`), one per
+table for its page of rows, and one for the children's names: never a query
+per row.
+
+Adding a table: write one query function taking `(p, visible)` (the
+parameters and the scope condition) that selects its own columns followed by
+`SHOWN`, and register it with `@dashboard_table(key, title, row=...)`. It
+joins the grouped count and the page by itself. Values that change from one
+request to the next (now, a bound, a team id) come from `p`, never from
+Python arithmetic inside the function, so the SQL is generated once per kind
+of query (tracker.prepared).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from dataclasses import dataclass, field
+from typing import Callable
 
-from peewee import JOIN, fn
+from peewee import JOIN, SQL, Select, fn
 
 from tracker.access import visibility
-from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, User
+from tracker.db import database
+from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, Team, User
+from tracker.prepared import Prepared
 
 PAGE_SIZE = 20
 
@@ -40,123 +54,288 @@ class Table:
     columns: list[str] = field(default_factory=list)
 
 
-TABLES = {
-    "overdue_reviews": "Overdue reviews",
-    "reviews_soon": "Reviews in the next 14 days",
-    "undertakings": "Undertakings past their end or ending within 24 hours",
-    "breaches": "Breaches awaiting acknowledgement",
-    "missing_reports": "Agency reports missing for reviews in the next 7 days",
-    "unacknowledged": "Copies not acknowledged",
-}
+# --- rows: tuples shaped as the templates read them --------------------------------
+
+Worker = namedtuple("Worker", "id name")
+AgreementRow = namedtuple("AgreementRow", "id reference kind next_review_at window_ends_at social_worker_id social_worker")
+ReviewRef = namedtuple("ReviewRef", "id scheduled_at")
+Named = namedtuple("Named", "id name")
+
+_worker = User.alias("worker")
+# Only the columns the tables show: loading whole rows (41 columns, and the
+# worker's password hash) was most of the page's time.
+SHOWN = (Agreement.id, Agreement.reference, Agreement.kind, Agreement.next_review_at, Agreement.window_ends_at,
+         Agreement.social_worker, _worker.name)
 
 
-def scope(user: User, filters: Filters):
-    """The condition for active records the user may see, narrowed by the filters."""
-    condition = visibility(user) & (Agreement.status == "active")
-    if user.role == "social_worker":
-        condition &= Agreement.social_worker == user.id
+def _agreement(values: tuple) -> AgreementRow:
+    *columns, worker_name = values
+    worker_id = columns[5]
+    return AgreementRow(*columns, Worker(worker_id, worker_name) if worker_id is not None else None)
+
+
+def _row_type(name: str, fields: str, extra: dict | None = None):
+    """A tuple of a table's own columns, then `agreement` (and any properties in `extra`)."""
+    return type(name, (namedtuple(name + "Tuple", fields + " agreement"),), {"__slots__": (), **(extra or {})})
+
+
+@dataclass
+class Kind:
+    key: str
+    title: str
+    query: Callable  # (p, visible) -> peewee query selecting the row's columns, then SHOWN
+    row: type | None  # None: the row is the agreement itself
+
+    def make(self, values: tuple):
+        if self.row is None:
+            return _agreement(values)
+        own = len(self.row._fields) - 1
+        return self.row(*values[:own], _agreement(values[own:]))
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def dashboard_table(key: str, title: str, row: type | None = None):
+    def register(function):
+        KINDS[key] = Kind(key, title, function, row)
+        return function
+
+    return register
+
+
+def _agreements(p, visible):
+    return (Agreement.select(*SHOWN)
+            .join(_worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
+            .where(visible))
+
+
+# --- the tables, one query function each ----------------------------------------------
+
+@dashboard_table("overdue_reviews", "Overdue reviews")
+def overdue_reviews(p, visible):
+    return (_agreements(p, visible)
+            .where((Agreement.kind == "partnership") & (Agreement.next_review_at < p.now))
+            .order_by(Agreement.next_review_at, Agreement.id))
+
+
+@dashboard_table("reviews_soon", "Reviews in the next 14 days")
+def reviews_soon(p, visible):
+    return (_agreements(p, visible)
+            .where((Agreement.kind == "partnership") & (Agreement.next_review_at >= p.now)
+                   & (Agreement.next_review_at < p.fortnight))
+            .order_by(Agreement.next_review_at, Agreement.id))
+
+
+@dashboard_table("undertakings", "Undertakings past their end or ending within 24 hours")
+def undertakings(p, visible):
+    return (_agreements(p, visible)
+            .where((Agreement.kind == "undertaking") & (Agreement.window_ends_at < p.day_ahead))
+            .order_by(Agreement.window_ends_at, Agreement.id))
+
+
+@dashboard_table("breaches", "Breaches awaiting acknowledgement",
+                 row=_row_type("BreachRow", "id created_at immediate_risk description"))
+def breaches(p, visible):
+    return (Breach.select(Breach.id, Breach.created_at, Breach.immediate_risk, Breach.description, *SHOWN)
+            .join(Agreement)
+            .join(_worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
+            .where(Breach.acknowledged_at.is_null() & visible)
+            .order_by(Breach.created_at, Breach.id))
+
+
+@dashboard_table("missing_reports", "Agency reports missing for reviews in the next 7 days",
+                 row=_row_type("MissingReportRow", "id name agency_name review_id scheduled_at", {
+                     "review": property(lambda self: ReviewRef(self.review_id, self.scheduled_at))}))
+def missing_reports(p, visible):
+    answered = AgencyReport.select(AgencyReport.id).where(
+        (AgencyReport.review == Review.id) & (AgencyReport.recipient == Recipient.id))
+    return (Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Review.id, Review.scheduled_at,
+                             *SHOWN)
+            .join_from(Recipient, Review, on=(Review.agreement == Recipient.agreement))
+            .join_from(Recipient, Agreement, on=(Recipient.agreement == Agreement.id))
+            .join_from(Agreement, _worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
+            .where(visible & (Review.status == "scheduled") & (Review.scheduled_at >= p.now)
+                   & (Review.scheduled_at < p.week_ahead) & Recipient.removed_at.is_null()
+                   & ~fn.EXISTS(answered))
+            .order_by(Review.scheduled_at, Recipient.id))
+
+
+@dashboard_table("unacknowledged", "Copies not acknowledged",
+                 row=_row_type("CopyRow", "id name agency_name copy_sent_at"))
+def unacknowledged(p, visible):
+    return (Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Recipient.copy_sent_at, *SHOWN)
+            .join(Agreement, on=(Recipient.agreement == Agreement.id))
+            .join(_worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
+            .where(visible & Recipient.copy_sent_at.is_null(False)
+                   & Recipient.acknowledged_at.is_null() & Recipient.removed_at.is_null())
+            .order_by(Recipient.copy_sent_at, Recipient.id))
+
+
+TABLES = {key: kind.title for key, kind in KINDS.items()}
+
+
+# --- scope, parameters and the prepared queries ---------------------------------------
+
+@dataclass
+class _Viewer:
+    """A stand-in user for `visibility`: the role decides the shape, the ids are parameters."""
+
+    role: str
+    team_id: object
+    id: object
+
+
+def _shape(user: User, filters: Filters) -> tuple:
+    return (user.role, user.team_id is None, bool(filters.team), bool(filters.worker), filters.kind)
+
+
+def _values(user: User, filters: Filters, now: dt.datetime) -> dict:
+    values = {"now": now, "fortnight": now + dt.timedelta(days=14), "day_ahead": now + dt.timedelta(hours=24),
+              "week_ahead": now + dt.timedelta(days=7), "user_id": user.id}
+    if user.team_id is not None:
+        values["user_team"] = user.team_id
     if filters.team:
-        condition &= Agreement.team == filters.team
+        values["team"] = filters.team
     if filters.worker:
-        condition &= Agreement.social_worker == filters.worker
-    if filters.kind in ("partnership", "undertaking"):
-        condition &= Agreement.kind == filters.kind
+        values["worker"] = filters.worker
+    return values
+
+
+def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | None):
+    """The condition for active records the user may see, narrowed by the filters."""
+    viewer = _Viewer(role, None if no_team else p.user_team, p.user_id)
+    condition = visibility(viewer) & (Agreement.status == "active")
+    if role == "social_worker":
+        condition &= Agreement.social_worker == p.user_id
+    if team:
+        condition &= Agreement.team == p.team
+    if worker:
+        condition &= Agreement.social_worker == p.worker
+    if kind in ("partnership", "undertaking"):
+        condition &= Agreement.kind == kind
     return condition
 
 
-def _rows(user, filters, key: str, now: dt.datetime):
-    """The query behind one table, most overdue first."""
-    visible = scope(user, filters)
-    worker = User.alias("worker")
-    # Only the columns the tables show: loading whole rows (41 columns, and the
-    # worker's password hash) was most of the page's time.
-    shown = (Agreement.id, Agreement.reference, Agreement.kind, Agreement.next_review_at, Agreement.window_ends_at,
-             Agreement.social_worker, worker.id, worker.name)
-    base = (
-        Agreement.select(*shown)
-        .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
-        .where(visible)
-    )
-    if key == "overdue_reviews":
-        return base.where((Agreement.kind == "partnership") & (Agreement.next_review_at < now)).order_by(
-            Agreement.next_review_at, Agreement.id)
-    if key == "reviews_soon":
-        return base.where((Agreement.kind == "partnership") & (Agreement.next_review_at >= now)
-                          & (Agreement.next_review_at < now + dt.timedelta(days=14))).order_by(
-            Agreement.next_review_at, Agreement.id)
-    if key == "undertakings":
-        return base.where((Agreement.kind == "undertaking")
-                          & (Agreement.window_ends_at < now + dt.timedelta(hours=24))).order_by(
-            Agreement.window_ends_at, Agreement.id)
-    if key == "breaches":
-        return (
-            Breach.select(Breach.id, Breach.created_at, Breach.immediate_risk, Breach.description, Breach.agreement,
-                          *shown)
-            .join(Agreement)
-            .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
-            .where(Breach.acknowledged_at.is_null() & visible)
-            .order_by(Breach.created_at, Breach.id)
-        )
-    if key == "missing_reports":
-        answered = AgencyReport.select(AgencyReport.id).where(
-            (AgencyReport.review == Review.id) & (AgencyReport.recipient == Recipient.id))
-        return (
-            Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Recipient.agreement,
-                             Review.id, Review.scheduled_at, *shown)
-            .join_from(Recipient, Review, on=(Review.agreement == Recipient.agreement), attr="review")
-            .join_from(Recipient, Agreement, on=(Recipient.agreement == Agreement.id), attr="agreement")
-            .join_from(Agreement, worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id), attr="social_worker")
-            .where(visible & (Review.status == "scheduled") & (Review.scheduled_at >= now)
-                   & (Review.scheduled_at < now + dt.timedelta(days=7)) & Recipient.removed_at.is_null()
-                   & ~fn.EXISTS(answered))
-            .order_by(Review.scheduled_at, Recipient.id)
-        )
-    if key == "unacknowledged":
-        return (
-            Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Recipient.copy_sent_at,
-                             Recipient.agreement, *shown)
-            .join(Agreement, on=(Recipient.agreement == Agreement.id))
-            .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
-            .where(visible & Recipient.copy_sent_at.is_null(False)
-                   & Recipient.acknowledged_at.is_null() & Recipient.removed_at.is_null())
-            .order_by(Recipient.copy_sent_at, Recipient.id)
-        )
-    raise KeyError(key)
+def _page(key: str, everything: bool):
+    def build(p, *shape):
+        query = KINDS[key].query(p, _visible(p, *shape)).tuples()
+        return query if everything else query.limit(p.limit).offset(p.offset)
+    return Prepared(build)
+
+
+_PAGES = {(key, everything): _page(key, everything) for key in KINDS for everything in (False, True)}
+
+
+def _count_all(p, *shape):
+    """Every table's count in one statement: SELECT (SELECT COUNT(*) ...), (...)."""
+    visible = _visible(p, *shape)
+    return Select(columns=[kind.query(p, visible).order_by().select(fn.COUNT(SQL("*"))).alias(key)
+                           for key, kind in KINDS.items()]).bind(database).tuples()
+
+
+_COUNTS = Prepared(_count_all)
+
+
+def counts(user: User, filters: Filters, now: dt.datetime) -> dict[str, int]:
+    """How many rows each table has, in one statement."""
+    (row,) = _COUNTS.execute(_shape(user, filters), **_values(user, filters, now))
+    return dict(zip(KINDS, row, strict=True))
+
+
+def rows(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> list:
+    values = _values(user, filters, now)
+    if not everything:
+        values.update(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    kind = KINDS[key]
+    return [kind.make(r) for r in _PAGES[key, everything].execute(_shape(user, filters), **values)]
+
+
+def page_sql(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1) -> tuple[str, list]:
+    """The SQL of one table's page and its values (for EXPLAIN in the tests)."""
+    values = {**_values(user, filters, now), "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
+    return _PAGES[key, False].sql(_shape(user, filters), **values)
+
+
+def count_sql(user: User, filters: Filters, now: dt.datetime) -> tuple[str, list]:
+    return _COUNTS.sql(_shape(user, filters), **_values(user, filters, now))
+
+
+def _pages(count: int, page: int) -> tuple[int, int]:
+    pages = max(1, -(-count // PAGE_SIZE))
+    return min(max(1, page), pages), pages
+
+
+def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> Table:
+    found = rows(user, filters, key, now, everything=True) if everything else None
+    count = len(found) if everything else counts(user, filters, now)[key]
+    page, pages = _pages(count, page)
+    if found is None:
+        found = rows(user, filters, key, now, page) if count else []
+    return Table(key, TABLES[key], count, found, page, pages)
+
+
+def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int] | None = None) -> list[Table]:
+    """Every table: one statement for the counts, then one per table that has rows."""
+    pages = pages or {}
+    out = []
+    for key, count in counts(user, filters, now).items():
+        page, last = _pages(count, pages.get(key, 1))
+        out.append(Table(key, TABLES[key], count, rows(user, filters, key, now, page) if count else [], page, last))
+    return out
 
 
 def agreement_of(row):
     """The agreement a dashboard row is about, whatever the table."""
-    return row if isinstance(row, Agreement) else row.agreement
+    return row if isinstance(row, (Agreement, AgreementRow)) else row.agreement
+
+
+def _children(p, size: int):
+    return (AgreementChild.select(AgreementChild.agreement, Child.name)
+            .join(Child)
+            .where(AgreementChild.agreement.in_([getattr(p, f"a{i}") for i in range(size)])
+                   & AgreementChild.removed_at.is_null())
+            .order_by(AgreementChild.position)
+            .tuples())
+
+
+_CHILDREN = Prepared(_children)
 
 
 def children_names(agreement_ids: list[int]) -> dict[int, str]:
     """Children's names for many records in one query."""
     if not agreement_ids:
         return {}
+    ids = list(dict.fromkeys(agreement_ids))
     names: dict[int, list[str]] = {}
-    for agreement_id, name in (
-        AgreementChild.select(AgreementChild.agreement, Child.name)
-        .join(Child)
-        .where(AgreementChild.agreement.in_(agreement_ids) & AgreementChild.removed_at.is_null())
-        .order_by(AgreementChild.position)
-        .tuples()
-    ):
+    for agreement_id, name in _CHILDREN.execute((len(ids),), **{f"a{i}": v for i, v in enumerate(ids)}):
         names.setdefault(agreement_id, []).append(name)
     return {k: ", ".join(v) for k, v in names.items()}
 
 
-def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> Table:
-    query = _rows(user, filters, key, now)
-    count = query.count()
-    pages = max(1, -(-count // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    rows = list(query) if everything else list(query.paginate(page, PAGE_SIZE))
-    return Table(key, TABLES[key], count, rows, page, pages)
+def _workers(p, whole_service: bool):
+    query = User.select(User.id, User.name).where(User.role.in_(("social_worker", "team_manager"))
+                                                  & (User.active == True))  # noqa: E712
+    if not whole_service:
+        query = query.where(User.team == p.team)
+    return query.order_by(User.name).tuples()
 
 
-def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int] | None = None) -> list[Table]:
-    pages = pages or {}
-    return [table(user, filters, key, now, pages.get(key, 1)) for key in TABLES]
+_WORKERS = Prepared(_workers)
+_TEAMS = Prepared(lambda p: Team.select(Team.id, Team.name).order_by(Team.name).tuples())
+
+
+def workers(user: User) -> list[Named]:
+    """The social worker filter's choices: the user's team, or everyone for a service manager."""
+    if user.role == "service_manager":
+        return [Named(*r) for r in _WORKERS.execute((True,))]
+    if user.team_id is None:
+        return [Named(*r) for r in _WORKERS.execute((False,), team=-1)]
+    return [Named(*r) for r in _WORKERS.execute((False,), team=user.team_id)]
+
+
+def teams() -> list[Named]:
+    return [Named(*r) for r in _TEAMS.execute()]
 
 
 def overdue_by(moment: dt.datetime | None, now: dt.datetime) -> str:

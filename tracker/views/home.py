@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from tracker import dashboard, to_london
 from tracker.access import require
-from tracker.models import Team, User, utcnow
+from tracker.models import utcnow
 from tracker.spreadsheet import csv_response
 
 bp = Blueprint("home", __name__)
@@ -42,13 +42,10 @@ def index():
     pages = {key: max(1, request.args.get(f"{key}_page", 1, type=int) or 1) for key in dashboard.TABLES}
     tables = dashboard.tables(current_user, filters, now, pages)
     ids = sorted({dashboard.agreement_of(row).id for t in tables for row in t.rows})
-    workers = User.select(User.id, User.name).where(User.role.in_(("social_worker", "team_manager")) & (User.active == True))
-    if current_user.role != "service_manager":
-        workers = workers.where(User.team == current_user.team_id)
     context = dict(
         tables=tables, names=dashboard.children_names(ids), now=now, filters=filters,
-        teams=list(Team.select().order_by(Team.name)) if current_user.role == "service_manager" else [],
-        workers=list(workers.order_by(User.name)), overdue_by=dashboard.overdue_by, pages=pages,
+        teams=dashboard.teams() if current_user.role == "service_manager" else [],
+        workers=dashboard.workers(current_user), overdue_by=dashboard.overdue_by, pages=pages,
     )
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dashboard-tables":
         return render_template("dashboard/_tables.html", **context)
