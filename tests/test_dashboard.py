@@ -160,18 +160,6 @@ def test_dashboard_queries_do_not_grow_with_rows(app, people, make_agreement):
     assert few == many, (few, many)
 
 
-def test_overdue_reviews_use_the_next_review_index(app, people, make_agreement):
-    from tracker import db
-
-    if not isinstance(db.database.obj, __import__("peewee").SqliteDatabase):
-        return  # the query plan check is SQLite's; PostgreSQL chooses by statistics
-    query = dashboard._rows(people.head, dashboard.Filters(), "overdue_reviews", NOW)
-    sql, params = query.sql()
-    plan = " ".join(str(row) for row in db.database.obj.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
-    assert "agreement_status_kind_next_review_at (status=? AND kind=? AND next_review_at<?)" in plan, plan
-    assert "SCAN" not in plan, plan
-
-
 def test_recording_a_review_moves_the_item_off_the_overdue_table(client, people, login, make_agreement):
     agreement = make_agreement(status="active")
     _set_review(agreement, NOW - dt.timedelta(days=2))

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from peewee import JOIN
 
-from tracker.models import Agreement, User
+from tracker.models import Agreement, Team, User
 
 CASE_ROLES = ("social_worker", "team_manager", "service_manager")
 
@@ -61,9 +62,22 @@ def require(action: str, agreement: Agreement | None = None) -> None:
         abort(403)
 
 
-def get_agreement(agreement_id: int, action: str = "view") -> Agreement:
-    """The agreement, or 404 when it does not exist, or 403 when not allowed."""
-    agreement = Agreement.get_or_none(Agreement.id == agreement_id)
+def get_agreement(agreement_id: int, action: str = "view", with_people: bool = False) -> Agreement:
+    """The agreement, or 404 when it does not exist, or 403 when not allowed.
+
+    With `with_people`, its team, social worker and endorsing manager come in the
+    same statement (the record page shows all three)."""
+    if with_people:
+        worker, endorser = User.alias(), User.alias()
+        agreement = (Agreement.select(Agreement, Team, worker, endorser)
+                     .join_from(Agreement, Team)
+                     .join_from(Agreement, worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id),
+                                attr="social_worker")
+                     .join_from(Agreement, endorser, JOIN.LEFT_OUTER, on=(Agreement.endorsed_by == endorser.id),
+                                attr="endorsed_by")
+                     .where(Agreement.id == agreement_id).first())
+    else:
+        agreement = Agreement.get_or_none(Agreement.id == agreement_id)
     if agreement is None:
         abort(404)
     require(action, agreement)

@@ -57,28 +57,58 @@ class RuleBroken(Exception):
         self.errors = errors
 
 
+def read_once(agreement: Agreement) -> Agreement:
+    """Mark an agreement read-only for this request: the functions below read each
+    of its lists once and hand back the same list when asked again (the record
+    page asks for its children, recipients and next review three times over).
+    Only for pages that change nothing of the record; never in a form's POST."""
+    agreement._read_once = {}
+    return agreement
+
+
+def _once(agreement: Agreement, name: str, load):
+    memo = getattr(agreement, "_read_once", None)
+    if memo is None:
+        return load()
+    if name not in memo:
+        memo[name] = load()
+    return memo[name]
+
+
 def children_of(agreement: Agreement) -> list[Child]:
-    return list(
+    return _once(agreement, "children", lambda: list(
         Child.select()
         .join(AgreementChild)
         .where((AgreementChild.agreement == agreement) & AgreementChild.removed_at.is_null())
         .order_by(AgreementChild.position)
-    )
+    ))
 
 
 def live_actions(agreement: Agreement) -> list[Action]:
-    return list(agreement.actions.where(Action.removed_at.is_null()).order_by(Action.position))
+    return _once(agreement, "actions", lambda: list(
+        agreement.actions.where(Action.removed_at.is_null()).order_by(Action.position)))
 
 
 def live_parties(agreement: Agreement) -> list[Party]:
-    return list(agreement.parties.where(Party.removed_at.is_null()).order_by(Party.position))
+    return _once(agreement, "parties", lambda: list(
+        agreement.parties.where(Party.removed_at.is_null()).order_by(Party.position)))
 
 
 def live_recipients(agreement: Agreement) -> list[Recipient]:
-    return list(agreement.recipients.where(Recipient.removed_at.is_null()).order_by(Recipient.position))
+    return _once(agreement, "recipients", lambda: list(
+        agreement.recipients.where(Recipient.removed_at.is_null()).order_by(Recipient.position)))
+
+
+def all_reviews(agreement: Agreement) -> list[Review]:
+    """Every review of the record, latest first."""
+    return _once(agreement, "reviews", lambda: list(agreement.reviews.order_by(Review.scheduled_at.desc())))
 
 
 def next_review(agreement: Agreement) -> Review | None:
+    memo = getattr(agreement, "_read_once", None)
+    if memo is not None:
+        scheduled = [r for r in all_reviews(agreement) if r.status == "scheduled"]
+        return min(scheduled, key=lambda r: r.scheduled_at) if scheduled else None
     return (
         agreement.reviews.where(Review.status == "scheduled").order_by(Review.scheduled_at).first()
     )

@@ -112,11 +112,27 @@ DEFINITIONS += [
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
+def _read_cache() -> dict | None:
+    """Within a GET request, settings read once (a page asks for some three times)."""
+    from flask import has_request_context, request
+
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    # On the request itself (not `g`, which can outlive a request in tests).
+    return request.environ.setdefault("tracker.settings_read", {})
+
+
 def get(key: str):
     """The parsed value of a setting: the administrator's, else the default."""
     definition = BY_KEY[key]
+    cache = _read_cache()
+    if cache is not None and key in cache:
+        return cache[key]
     row = Setting.get_or_none(Setting.key == key)
-    return definition.parse(row.value if row else definition.default)
+    value = definition.parse(row.value if row else definition.default)
+    if cache is not None:
+        cache[key] = value
+    return value
 
 
 def contacts() -> dict[str, str]:

@@ -175,7 +175,7 @@ def edit(agreement_id: int):
 
 @bp.route("/<int:agreement_id>")
 def show(agreement_id: int):
-    agreement = get_agreement(agreement_id, "view")
+    agreement = records.read_once(get_agreement(agreement_id, "view", with_people=True))
     _viewed(agreement)
     return render_template(
         "agreements/show.html",
@@ -185,7 +185,7 @@ def show(agreement_id: int):
         parties=records.live_parties(agreement),
         recipients=records.live_recipients(agreement),
         review=records.next_review(agreement),
-        reviews=list(agreement.reviews.order_by(agreement.reviews.model.scheduled_at.desc())),
+        reviews=records.all_reviews(agreement),
         checks=checks(agreement, utcnow()),
         breaches=breach_timeline(agreement),
         readiness=readiness(agreement, records.next_review(agreement)),

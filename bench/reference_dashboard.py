@@ -1,0 +1,165 @@
+"""The dashboard as it was built before issue 13: peewee model instances, a count
+and a page query per table, SQL generated afresh every time.
+
+Kept as the reference the fast dashboard (tracker.dashboard) must match byte
+for byte: `make bench` and tests/test_performance.py render the page both ways
+and compare. `swapped_in()` makes the dashboard view use this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+
+from peewee import JOIN, fn
+
+from tracker.access import visibility
+from tracker.dashboard import Filters, Table, overdue_by  # noqa: F401 - the view reads them from here
+from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, Team, User
+
+PAGE_SIZE = 20
+
+
+TABLES = {
+    "overdue_reviews": "Overdue reviews",
+    "reviews_soon": "Reviews in the next 14 days",
+    "undertakings": "Undertakings past their end or ending within 24 hours",
+    "breaches": "Breaches awaiting acknowledgement",
+    "missing_reports": "Agency reports missing for reviews in the next 7 days",
+    "unacknowledged": "Copies not acknowledged",
+}
+
+
+def scope(user: User, filters: Filters):
+    """The condition for active records the user may see, narrowed by the filters."""
+    condition = visibility(user) & (Agreement.status == "active")
+    if user.role == "social_worker":
+        condition &= Agreement.social_worker == user.id
+    if filters.team:
+        condition &= Agreement.team == filters.team
+    if filters.worker:
+        condition &= Agreement.social_worker == filters.worker
+    if filters.kind in ("partnership", "undertaking"):
+        condition &= Agreement.kind == filters.kind
+    return condition
+
+
+def _rows(user, filters, key: str, now: dt.datetime):
+    """The query behind one table, most overdue first."""
+    visible = scope(user, filters)
+    worker = User.alias("worker")
+    # Only the columns the tables show: loading whole rows (41 columns, and the
+    # worker's password hash) was most of the page's time.
+    shown = (Agreement.id, Agreement.reference, Agreement.kind, Agreement.next_review_at, Agreement.window_ends_at,
+             Agreement.social_worker, worker.id, worker.name)
+    base = (
+        Agreement.select(*shown)
+        .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
+        .where(visible)
+    )
+    if key == "overdue_reviews":
+        return base.where((Agreement.kind == "partnership") & (Agreement.next_review_at < now)).order_by(
+            Agreement.next_review_at, Agreement.id)
+    if key == "reviews_soon":
+        return base.where((Agreement.kind == "partnership") & (Agreement.next_review_at >= now)
+                          & (Agreement.next_review_at < now + dt.timedelta(days=14))).order_by(
+            Agreement.next_review_at, Agreement.id)
+    if key == "undertakings":
+        return base.where((Agreement.kind == "undertaking")
+                          & (Agreement.window_ends_at < now + dt.timedelta(hours=24))).order_by(
+            Agreement.window_ends_at, Agreement.id)
+    if key == "breaches":
+        return (
+            Breach.select(Breach.id, Breach.created_at, Breach.immediate_risk, Breach.description, Breach.agreement,
+                          *shown)
+            .join(Agreement)
+            .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
+            .where(Breach.acknowledged_at.is_null() & visible)
+            .order_by(Breach.created_at, Breach.id)
+        )
+    if key == "missing_reports":
+        answered = AgencyReport.select(AgencyReport.id).where(
+            (AgencyReport.review == Review.id) & (AgencyReport.recipient == Recipient.id))
+        return (
+            Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Recipient.agreement,
+                             Review.id, Review.scheduled_at, *shown)
+            .join_from(Recipient, Review, on=(Review.agreement == Recipient.agreement), attr="review")
+            .join_from(Recipient, Agreement, on=(Recipient.agreement == Agreement.id), attr="agreement")
+            .join_from(Agreement, worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id), attr="social_worker")
+            .where(visible & (Review.status == "scheduled") & (Review.scheduled_at >= now)
+                   & (Review.scheduled_at < now + dt.timedelta(days=7)) & Recipient.removed_at.is_null()
+                   & ~fn.EXISTS(answered))
+            .order_by(Review.scheduled_at, Recipient.id)
+        )
+    if key == "unacknowledged":
+        return (
+            Recipient.select(Recipient.id, Recipient.name, Recipient.agency_name, Recipient.copy_sent_at,
+                             Recipient.agreement, *shown)
+            .join(Agreement, on=(Recipient.agreement == Agreement.id))
+            .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
+            .where(visible & Recipient.copy_sent_at.is_null(False)
+                   & Recipient.acknowledged_at.is_null() & Recipient.removed_at.is_null())
+            .order_by(Recipient.copy_sent_at, Recipient.id)
+        )
+    raise KeyError(key)
+
+
+def agreement_of(row):
+    """The agreement a dashboard row is about, whatever the table."""
+    return row if isinstance(row, Agreement) else row.agreement
+
+
+def children_names(agreement_ids: list[int]) -> dict[int, str]:
+    """Children's names for many records in one query."""
+    if not agreement_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    for agreement_id, name in (
+        AgreementChild.select(AgreementChild.agreement, Child.name)
+        .join(Child)
+        .where(AgreementChild.agreement.in_(agreement_ids) & AgreementChild.removed_at.is_null())
+        .order_by(AgreementChild.position)
+        .tuples()
+    ):
+        names.setdefault(agreement_id, []).append(name)
+    return {k: ", ".join(v) for k, v in names.items()}
+
+
+def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> Table:
+    query = _rows(user, filters, key, now)
+    count = query.count()
+    pages = max(1, -(-count // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = list(query) if everything else list(query.paginate(page, PAGE_SIZE))
+    return Table(key, TABLES[key], count, rows, page, pages)
+
+
+def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int] | None = None) -> list[Table]:
+    pages = pages or {}
+    return [table(user, filters, key, now, pages.get(key, 1)) for key in TABLES]
+
+
+def teams():
+    return list(Team.select().order_by(Team.name))
+
+
+def workers(user):
+    found = User.select(User.id, User.name).where(User.role.in_(("social_worker", "team_manager")) & (User.active == True))  # noqa: E712
+    if user.role != "service_manager":
+        found = found.where(User.team == user.team_id)
+    return list(found.order_by(User.name))
+
+
+@contextmanager
+def swapped_in():
+    """The dashboard view renders with this module while inside."""
+    import sys
+
+    from tracker.views import home
+
+    module = sys.modules[__name__]
+    fast, home.dashboard = home.dashboard, module
+    try:
+        yield
+    finally:
+        home.dashboard = fast

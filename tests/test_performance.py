@@ -1,0 +1,132 @@
+"""Issue 13: the dashboard and record page at the limit (statements, plans, the same HTML).
+
+Timings belong to `make bench`; here are the parts that must hold on every
+machine, on SQLite and PostgreSQL: how many statements a page runs, that the
+planner uses the dashboard's indexes, and that the fast dashboard renders the
+page byte for byte as the plain-ORM reference does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import peewee
+import pytest
+
+from bench import reference_dashboard
+from bench import seed as seeding
+from tracker import dashboard, db
+from tracker.models import Agreement, User, utcnow
+
+SCALE = 0.01  # 1,000 records: enough rows for the planner to choose by statistics
+
+
+@pytest.fixture
+def service(app):
+    found = seeding.seed(SCALE, utcnow().replace(second=0, microsecond=0))
+    db.database.execute_sql("ANALYZE")
+    return found
+
+
+def _signed_in(app, email):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": seeding.PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+class Statements:
+    def __init__(self):
+        self.sql: list[str] = []
+
+    def __enter__(self):
+        target = db.database.obj
+        self.original = target.execute_sql
+
+        def spy(sql, params=None, *args, **kwargs):
+            self.sql.append(sql)
+            return self.original(sql, params, *args, **kwargs)
+
+        target.execute_sql = spy
+        return self
+
+    def __exit__(self, *exc):
+        del db.database.obj.execute_sql
+
+
+def _without_token(html: str) -> str:
+    return re.sub(r'name="csrf_token" (type="hidden" )?value="[^"]*"', "", html)
+
+
+def test_the_dashboard_is_the_reference_page_in_few_statements(app, service):
+    """Byte for byte, for a team manager, a service manager, filtered, and a later page."""
+    manager = _signed_in(app, service.manager_email)
+    head = _signed_in(app, service.service_manager_email)
+    team = User.get(User.email == service.manager_email).team_id
+    for client, path in ((manager, "/"), (manager, "/?kind=partnership"), (head, "/"),
+                         (head, f"/?team={team}&overdue_reviews_page=2"), (head, "/?kind=undertaking&worker=3")):
+        fast = client.get(path).get_data(as_text=True)
+        with reference_dashboard.swapped_in():
+            plain = client.get(path).get_data(as_text=True)
+        assert "Overdue reviews" in fast
+        assert _without_token(fast) == _without_token(plain), path
+    # At most eleven statements a request, one of them the grouped count.
+    with Statements() as seen:
+        assert manager.get("/").status_code == 200
+    assert len(seen.sql) <= 11, seen.sql
+    assert sum("COUNT(" in s for s in seen.sql) == 1  # one grouped count for every table
+
+
+def test_the_record_page_runs_few_statements_and_still_audits(app, service):
+    from tracker.models import AuditEvent
+
+    manager = _signed_in(app, service.manager_email)
+    record = service.record_ids[0]
+    manager.get(f"/agreements/{record}")
+    before = AuditEvent.select().where((AuditEvent.agreement == record) & (AuditEvent.action == "viewed")).count()
+    with Statements() as seen:
+        assert manager.get(f"/agreements/{record}").status_code == 200
+    after = AuditEvent.select().where((AuditEvent.agreement == record) & (AuditEvent.action == "viewed")).count()
+    assert after == before + 1  # written in the request
+    # Was 27. The target is 12: see the README's table for what is left.
+    assert len(seen.sql) <= 16, seen.sql
+
+
+def _plan(sql: str, params: list) -> str:
+    database = db.database.obj
+    if isinstance(database, peewee.SqliteDatabase):
+        rows = database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+        return "\n".join(str(row[-1]) for row in rows)
+    # At this test's size PostgreSQL rightly reads a few hundred breaches by a
+    # sequential scan; with it ruled out, the plan shows the index fits the
+    # query. At full size (make bench, 100,000 records) it chooses them itself.
+    with database.atomic():
+        database.execute_sql("SET LOCAL enable_seqscan = off")
+        (row,) = database.execute_sql("EXPLAIN (FORMAT JSON) " + sql, params).fetchall()
+    return json.dumps(row[0])
+
+
+INDEXES = {
+    "overdue_reviews": "agreement_team_status_kind_next_review",
+    "reviews_soon": "agreement_team_status_kind_next_review",
+    "undertakings": "agreement_team_status_kind_window_ends",
+    "breaches": "breach_unacknowledged",
+    "missing_reports": "review_status_scheduled_agreement",
+    "unacknowledged": "recipient_unacknowledged",
+}
+
+
+def test_the_planner_uses_the_dashboards_indexes(app, service):
+    manager = User.get(User.email == service.manager_email)
+    head = User.get(User.role == "service_manager")
+    for key, index in INDEXES.items():
+        # The breaches and copies tables are read for the whole service by a service manager.
+        user = head if key in ("breaches", "unacknowledged") else manager
+        plan = _plan(*dashboard.page_sql(user, dashboard.Filters(), key, utcnow()))
+        assert index in plan, (key, plan)
+        assert not re.search(r"SCAN (t\d|agreement|review)\b(?! USING)", plan), (key, plan)
+    plan = _plan(*dashboard.count_sql(manager, dashboard.Filters(), utcnow()))
+    for index in ("agreement_team_status_kind_next_review", "agreement_team_status_kind_window_ends"):
+        assert index in plan, plan
+    assert Agreement.select().count() >= 1000
