@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from tracker import mailings, rules, settings
+from tracker import mailings, notify, rules, settings
 from tracker.db import database
 from tracker.models import (
     Agreement,
@@ -64,6 +64,32 @@ def _active(review: Review) -> bool:
     return review.status == "scheduled" and review.agreement.status == "active"
 
 
+BATCH = 100
+
+
+def _in_batches(items: list, agreement_of, work) -> int:
+    """Do `work(item)` for every item, about BATCH items to a transaction.
+
+    Each item keeps its own conditional claim inside `work`, and the emails it
+    queues are written in the same transaction (notify.collecting). A runner
+    killed mid-batch loses the whole uncommitted batch, claims and emails
+    together, so nothing is left half-claimed: the next sweep finds those items
+    due again. People and children's initials are looked up once per sweep
+    (mailings.people_once, notify.initials_once).
+    """
+    if not items:
+        return 0
+    count = 0
+    with mailings.people_once(), notify.initials_once(agreement_of(item) for item in items):
+        for start in range(0, len(items), BATCH):
+            with database.atomic():
+                for item in items[start:start + BATCH]:
+                    with notify.collecting() as outbox:
+                        work(item)
+                        count += outbox.flush()
+    return count
+
+
 def _claim(review: Review, column, value) -> bool:
     """Move a review's notice moment on; True for the one runner whose update matched."""
     current = getattr(review, column.name)
@@ -79,25 +105,28 @@ def review_reminders(now: dt.datetime) -> int:
     down across both moments sends one reminder, not two at once.
     """
     offsets = settings.get("review_reminder_days")
-    count = 0
-    for review in _due(Review.reminder_at, now):
-        with database.atomic():
-            if not _claim(review, Review.reminder_at, rules.next_reminder_at(review.scheduled_at, offsets, now)):
-                continue
-            if review.scheduled_at > now and _active(review):
-                days = min(d for d in offsets if review.scheduled_at - dt.timedelta(days=d) <= now)
-                count += mailings.review_reminder(review, review.agreement, days, now)
-    return count
+
+    def remind(review: Review) -> None:
+        if not _claim(review, Review.reminder_at, rules.next_reminder_at(review.scheduled_at, offsets, now)):
+            return
+        if review.scheduled_at > now and _active(review):
+            days = min(d for d in offsets if review.scheduled_at - dt.timedelta(days=d) <= now)
+            mailings.review_reminder(review, review.agreement, days, now)
+
+    return _in_batches(list(_due(Review.reminder_at, now)), _review_agreement, remind)
+
+
+def _review_agreement(review: Review) -> int:
+    return review.agreement_id
 
 
 def overdue_reviews(now: dt.datetime) -> int:
     """The day after a review that nobody has recorded, say it is overdue (R2)."""
-    count = 0
-    for review in _due(Review.overdue_at, now):
-        with database.atomic():
-            if _claim(review, Review.overdue_at, None) and _active(review):
-                count += mailings.review_overdue(review, review.agreement, now)
-    return count
+    def overdue(review: Review) -> None:
+        if _claim(review, Review.overdue_at, None) and _active(review):
+            mailings.review_overdue(review, review.agreement, now)
+
+    return _in_batches(list(_due(Review.overdue_at, now)), _review_agreement, overdue)
 
 
 def report_requests(now: dt.datetime) -> int:
@@ -105,56 +134,54 @@ def report_requests(now: dt.datetime) -> int:
 
     Past the due moment the prompt below asks instead.
     """
-    count = 0
-    for review in _due(Review.request_at, now):
-        with database.atomic():
-            if _claim(review, Review.request_at, None) and now < review.reports_due_at and _active(review):
-                count += mailings.report_requests(review, review.agreement, now)
-    return count
+    def request(review: Review) -> None:
+        if _claim(review, Review.request_at, None) and now < review.reports_due_at and _active(review):
+            mailings.report_requests(review, review.agreement, now)
+
+    return _in_batches(list(_due(Review.request_at, now)), _review_agreement, request)
 
 
 def report_prompts(now: dt.datetime) -> int:
     """At the due moment, prompt the agencies yet to answer and tell the worker who has (R3)."""
-    count = 0
-    for review in _due(Review.prompt_at, now):
-        with database.atomic():
-            if _claim(review, Review.prompt_at, None) and now < review.scheduled_at and _active(review):
-                count += mailings.report_prompts(review, review.agreement, now)
-    return count
+    def prompt(review: Review) -> None:
+        if _claim(review, Review.prompt_at, None) and now < review.scheduled_at and _active(review):
+            mailings.report_prompts(review, review.agreement, now)
+
+    return _in_batches(list(_due(Review.prompt_at, now)), _review_agreement, prompt)
 
 
 def review_cancellations(now: dt.datetime) -> int:
     """Withdraw the calendar invitation of a cancelled review that had not yet happened."""
-    count = 0
     query = (
         Review.select(Review, Agreement).join(Agreement)
         .where(Review.cancel_notice_at <= now)
     )
-    for review in query:
-        with database.atomic():
-            if _claim(review, Review.cancel_notice_at, None) and review.scheduled_at > now:
-                count += mailings.review_cancelled(review, review.agreement, now)
-    return count
+
+    def cancel(review: Review) -> None:
+        if _claim(review, Review.cancel_notice_at, None) and review.scheduled_at > now:
+            mailings.review_cancelled(review, review.agreement, now)
+
+    return _in_batches(list(query), _review_agreement, cancel)
 
 
 # --- copies (R9) ----------------------------------------------------------------
 
 def copy_chases(now: dt.datetime) -> int:
     """Chase, once, each copy still unacknowledged after its chase moment (R9)."""
-    count = 0
     # By the moment alone (see _due); ending a record clears its chases.
     query = Recipient.select(Recipient, Agreement).join(Agreement).where(Recipient.chase_at <= now)
-    for recipient in query:
-        with database.atomic():
-            # Clearing chase_at is the claim: of two runners, one matches the old value.
-            won = Recipient.update(chase_at=None, chased_at=now).where(
-                (Recipient.id == recipient.id) & (Recipient.chase_at == recipient.chase_at)
-            ).execute() == 1
-            wanted = (recipient.acknowledged_at is None and recipient.removed_at is None and recipient.email
-                      and recipient.agreement.status == "active")
-            if won and wanted:
-                count += mailings.copy_chase(recipient, recipient.agreement, now)
-    return count
+
+    def chase(recipient: Recipient) -> None:
+        # Clearing chase_at is the claim: of two runners, one matches the old value.
+        won = Recipient.update(chase_at=None, chased_at=now).where(
+            (Recipient.id == recipient.id) & (Recipient.chase_at == recipient.chase_at)
+        ).execute() == 1
+        wanted = (recipient.acknowledged_at is None and recipient.removed_at is None and recipient.email
+                  and recipient.agreement.status == "active")
+        if won and wanted:
+            mailings.copy_chase(recipient, recipient.agreement, now)
+
+    return _in_batches(list(query), lambda r: r.agreement_id, chase)
 
 
 # --- undertakings (R4) ----------------------------------------------------------
@@ -174,42 +201,42 @@ def undertaking_ladder(now: dt.datetime) -> int:
     extension (tracker.decisions) moves the end and starts it again.
     """
     interval = dt.timedelta(hours=max(1, settings.get("escalation_interval_hours")))
-    count = 0
     # By the moment alone (see _due); ending a record clears next_escalation_at.
     query = Agreement.select().where(Agreement.next_escalation_at <= now)
-    for agreement in query:
+
+    def climb(agreement: Agreement) -> None:
         ends = agreement.window_ends_at
         if ends is None or agreement.status != "active" or agreement.kind != "undertaking":
             Agreement.update(next_escalation_at=None).where(Agreement.id == agreement.id).execute()
-            continue
+            return
         if now < ends:
             rung, next_at, level = 0, ends, agreement.escalation_level
         else:
             rung = 1 + int((now - ends) // interval)
             next_at, level = ends + rung * interval, rung
-        with database.atomic():
-            won = Agreement.update(next_escalation_at=next_at, escalation_level=level).where(
-                (Agreement.id == agreement.id) & (Agreement.next_escalation_at == agreement.next_escalation_at)
-            ).execute() == 1
-            if won:
-                count += mailings.undertaking_rung(agreement, rung, now)
-    return count
+        won = Agreement.update(next_escalation_at=next_at, escalation_level=level).where(
+            (Agreement.id == agreement.id) & (Agreement.next_escalation_at == agreement.next_escalation_at)
+        ).execute() == 1
+        if won:
+            mailings.undertaking_rung(agreement, rung, now)
+
+    return _in_batches(list(query), lambda a: a.id, climb)
 
 
 # --- breaches (R5) --------------------------------------------------------------
 
 def breach_escalations(now: dt.datetime) -> int:
     """Escalate a breach with no recorded response by its escalate_at moment (R5)."""
-    count = 0
-    for breach in Breach.select(Breach, Agreement).join(Agreement).where(Breach.escalate_at <= now):
-        with database.atomic():
-            won = Breach.update(escalate_at=None, escalated_at=now).where(
-                (Breach.id == breach.id) & (Breach.escalate_at == breach.escalate_at)
-            ).execute() == 1
-            # A breach's response is owed even when its agreement has since ended.
-            if won and breach.response is None:
-                count += mailings.breach_escalation(breach, breach.agreement, now)
-    return count
+    def escalate(breach: Breach) -> None:
+        won = Breach.update(escalate_at=None, escalated_at=now).where(
+            (Breach.id == breach.id) & (Breach.escalate_at == breach.escalate_at)
+        ).execute() == 1
+        # A breach's response is owed even when its agreement has since ended.
+        if won and breach.response is None:
+            mailings.breach_escalation(breach, breach.agreement, now)
+
+    query = Breach.select(Breach, Agreement).join(Agreement).where(Breach.escalate_at <= now)
+    return _in_batches(list(query), lambda b: b.agreement_id, escalate)
 
 
 # --- the managers' daily digest (R2) ----------------------------------------------

@@ -11,7 +11,9 @@ ended) is cancelled instead of sent.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+from contextlib import contextmanager
 
 from flask import current_app
 
@@ -33,16 +35,68 @@ from tracker.records import live_recipients
 
 # --- who ----------------------------------------------------------------------
 
+class People:
+    """The people a sweep writes to, each looked up once per sweep: users by id,
+    managers by team, the service managers. See `people_once`."""
+
+    def __init__(self):
+        self.users: dict[int, User | None] = {}
+        self.managers: dict[int, list[User]] = {}
+        self.service: list[User] | None = None
+
+    def user(self, user_id: int | None) -> User | None:
+        if user_id is None:
+            return None
+        if user_id not in self.users:
+            self.users[user_id] = User.get_or_none(User.id == user_id)
+        return self.users[user_id]
+
+
+_people: contextvars.ContextVar[People | None] = contextvars.ContextVar("people", default=None)
+
+
+@contextmanager
+def people_once():
+    """For the length of a sweep, look each person up once (nested uses share one cache)."""
+    if _people.get() is not None:
+        yield _people.get()
+        return
+    token = _people.set(People())
+    try:
+        yield _people.get()
+    finally:
+        _people.reset(token)
+
+
 def _active_users(query) -> list[User]:
     return list(query.where(User.active == True).order_by(User.id))
 
 
 def team_managers(team_id: int) -> list[User]:
-    return _active_users(User.select().where((User.team == team_id) & (User.role == "team_manager")))
+    people = _people.get()
+    if people is not None and team_id in people.managers:
+        return people.managers[team_id]
+    found = _active_users(User.select().where((User.team == team_id) & (User.role == "team_manager")))
+    if people is not None:
+        people.managers[team_id] = found
+    return found
 
 
 def service_managers() -> list[User]:
-    return _active_users(User.select().where(User.role == "service_manager"))
+    people = _people.get()
+    if people is not None and people.service is not None:
+        return people.service
+    found = _active_users(User.select().where(User.role == "service_manager"))
+    if people is not None:
+        people.service = found
+    return found
+
+
+def _user(user_id: int | None) -> User | None:
+    people = _people.get()
+    if people is not None:
+        return people.user(user_id)
+    return User.get_or_none(User.id == user_id) if user_id is not None else None
 
 
 def staff(
@@ -54,8 +108,8 @@ def staff(
     (active) social worker, as for an undertaking left in place at case closure.
     """
     people: list[tuple[str, str]] = []
-    worker = User.get_or_none((User.id == agreement.social_worker_id) & (User.active == True))
-    if worker is not None:
+    worker = _user(agreement.social_worker_id)
+    if worker is not None and worker.active:
         people.append((worker.email, f"{worker.name}, social worker"))
     elif front_door:
         people.append((current_app.config["FRONT_DOOR_EMAIL"], "Front door"))
@@ -76,7 +130,7 @@ def agency_recipients(agreement: Agreement) -> list[Recipient]:
 
 
 def _worker_name(agreement: Agreement) -> str:
-    worker = User.get_or_none(User.id == agreement.social_worker_id)
+    worker = _user(agreement.social_worker_id)
     return worker.name if worker else "the duty team"
 
 

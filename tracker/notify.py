@@ -7,18 +7,117 @@ recipient. Delivery lives in `jobs.delivery`; web requests never send mail.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+from contextlib import contextmanager
 
 from flask import current_app, render_template
 
 from tracker.models import Agreement, Notification, utcnow
 
+# Set while a sweep collects its emails (see `collecting`).
+_outbox: contextvars.ContextVar[Outbox | None] = contextvars.ContextVar("outbox", default=None)
+# Set for the length of a sweep: each record's initials read once (see `initials_once`).
+_initials: contextvars.ContextVar[dict | None] = contextvars.ContextVar("initials", default=None)
+
 
 def initials(agreement: Agreement) -> str:
     """The children's initials, for emails: never a full name with a date of birth."""
+    known = _initials.get()
+    if known is not None and agreement.id in known:
+        return known[agreement.id]
     from tracker.records import children_of
 
-    return ", ".join(child.initials() for child in children_of(agreement)) or "-"
+    found = ", ".join(child.initials() for child in children_of(agreement)) or "-"
+    if known is not None:
+        known[agreement.id] = found
+    return found
+
+
+@contextmanager
+def initials_once(agreement_ids=()):
+    """For a sweep: initials read in one query for `agreement_ids`, and once for any other."""
+    from tracker.models import AgreementChild, Child
+
+    known: dict[int, str] = {}
+    ids = list(dict.fromkeys(agreement_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        parts: dict[int, list[str]] = {i: [] for i in chunk}
+        rows = (AgreementChild.select(AgreementChild.agreement, Child.name).join(Child)
+                .where(AgreementChild.agreement.in_(chunk) & AgreementChild.removed_at.is_null())
+                .order_by(AgreementChild.agreement, AgreementChild.position).tuples())
+        for agreement_id, name in rows:
+            parts[agreement_id].append(Child(name=name).initials())
+        known.update({i: ", ".join(p) or "-" for i, p in parts.items()})
+    outer = _initials.get()
+    token = _initials.set({**(outer or {}), **known})
+    try:
+        yield
+    finally:
+        _initials.reset(token)
+
+
+class Outbox:
+    """The emails one item of a sweep queues, written together by `flush`.
+
+    Instead of a look-up and an insert per email: one look-up of which keys
+    exist, each template rendered once per distinct context (the same text to
+    the worker and both managers), and one insert_many ... ON CONFLICT DO
+    NOTHING on the unique key, which still decides between two runners.
+    """
+
+    def __init__(self):
+        self.pending: list[dict] = []
+
+    def add(self, row: dict, context: dict) -> None:
+        self.pending.append({"row": row, "context": context})
+
+    def flush(self) -> int:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return 0
+        keys = [p["row"]["key"] for p in pending]
+        existing = {k for (k,) in Notification.select(Notification.key).where(Notification.key.in_(keys)).tuples()}
+        rendered: dict[tuple, tuple[str, str, str]] = {}
+        rows, seen = [], set()
+        for item in pending:
+            row = item["row"]
+            if row["key"] in existing or row["key"] in seen:
+                continue
+            seen.add(row["key"])
+            context = item["context"]
+            same = (row["kind"], tuple(sorted((k, _identity(v)) for k, v in context.items())))
+            if same not in rendered:
+                rendered[same] = _render(row["kind"], context)
+            subject, body_text, body_html = rendered[same]
+            rows.append({**row, "subject": subject[:300], "body_text": body_text, "body_html": body_html})
+        if not rows:
+            return 0
+        return Notification.insert_many(rows).on_conflict_ignore().as_rowcount().execute()
+
+
+def _identity(value):
+    """What makes two contexts the same: equal plain values, or the very same object."""
+    if value is None or isinstance(value, (str, int, float, bool, dt.date)):
+        return (0, value)
+    return (1, id(value))
+
+
+def _render(kind: str, context: dict) -> tuple[str, str, str]:
+    subject = render_template(f"email/{kind}.subject.txt", **context).strip()
+    return subject, render_template(f"email/{kind}.txt", **context), render_template(f"email/{kind}.html", **context)
+
+
+@contextmanager
+def collecting():
+    """Within, `enqueue` collects (and returns 0); the caller writes them with `outbox.flush()`."""
+    box = Outbox()
+    token = _outbox.set(box)
+    try:
+        yield box
+    finally:
+        _outbox.reset(token)
 
 
 def enqueue(
@@ -39,11 +138,12 @@ def enqueue(
     """
     now = now or utcnow()
     key = key[:255]
+    box = _outbox.get()
     # The sweeps offer the same due work every minute until its moment passes;
     # looking the key up first (an indexed read) spares rendering three
     # templates each time. The insert below still decides, so two runners
     # racing past this check still make one row.
-    if Notification.select(Notification.id).where(Notification.key == key).exists():
+    if box is None and Notification.select(Notification.id).where(Notification.key == key).exists():
         return False
     context = dict(context or {})
     context.setdefault("agreement", agreement)
@@ -51,6 +151,11 @@ def enqueue(
     if agreement is not None:
         context.setdefault("initials", initials(agreement))
         context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
+    if box is not None:
+        box.add({"key": key, "kind": kind, "agreement": agreement.id if agreement is not None else None,
+                 "to_address": to_address, "to_label": to_label, "ics": ics, "status": "pending",
+                 "next_attempt_at": now, "created_at": now}, context)
+        return False
     subject = render_template(f"email/{kind}.subject.txt", **context).strip()
     body_text = render_template(f"email/{kind}.txt", **context)
     body_html = render_template(f"email/{kind}.html", **context)
