@@ -28,6 +28,7 @@ from tracker.models import (
     User,
     utcnow,
 )
+from tracker.prepared import Prepared
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -70,8 +71,9 @@ BATCH = 100
 def _in_batches(items: list, agreement_of, work) -> int:
     """Do `work(item)` for every item, about BATCH items to a transaction.
 
-    Each item keeps its own conditional claim inside `work`, and the emails it
-    queues are written in the same transaction (notify.collecting). A runner
+    Each item keeps its own conditional claim inside `work`; the emails the
+    batch queues are written at its end, in the same transaction, by one key
+    look-up and one insert (notify.collecting). A runner
     killed mid-batch loses the whole uncommitted batch, claims and emails
     together, so nothing is left half-claimed: the next sweep finds those items
     due again. People and children's initials are looked up once per sweep
@@ -82,18 +84,36 @@ def _in_batches(items: list, agreement_of, work) -> int:
     count = 0
     with mailings.people_once(), notify.initials_once(agreement_of(item) for item in items):
         for start in range(0, len(items), BATCH):
-            with database.atomic():
+            with database.atomic(), notify.collecting() as outbox:
                 for item in items[start:start + BATCH]:
-                    with notify.collecting() as outbox:
-                        work(item)
-                        count += outbox.flush()
+                    work(item)
+                count += outbox.flush()
     return count
+
+
+def _review_claim(p, name: str, clear: bool):
+    column = getattr(Review, name)
+    return Review.update({column: None if clear else p.value}).where((Review.id == p.id) & (column == p.current))
+
+
+# Claims are the one statement a sweep runs per item: their SQL is made once (tracker.prepared).
+_REVIEW_CLAIM = Prepared(_review_claim)
+_CHASE_CLAIM = Prepared(lambda p: Recipient.update(chase_at=None, chased_at=p.now).where(
+    (Recipient.id == p.id) & (Recipient.chase_at == p.current)))
+_RUNG_CLAIM = Prepared(lambda p: Agreement.update(next_escalation_at=p.next_at, escalation_level=p.level).where(
+    (Agreement.id == p.id) & (Agreement.next_escalation_at == p.current)))
+_BREACH_CLAIM = Prepared(lambda p: Breach.update(escalate_at=None, escalated_at=p.now).where(
+    (Breach.id == p.id) & (Breach.escalate_at == p.current)))
 
 
 def _claim(review: Review, column, value) -> bool:
     """Move a review's notice moment on; True for the one runner whose update matched."""
     current = getattr(review, column.name)
-    return Review.update({column: value}).where((Review.id == review.id) & (column == current)).execute() == 1
+    if current is None:
+        return Review.update({column: value}).where((Review.id == review.id) & column.is_null()).execute() == 1
+    values = {"id": review.id, "current": current} if value is None else {"id": review.id, "current": current,
+                                                                          "value": value}
+    return _REVIEW_CLAIM.rowcount((column.name, value is None), **values) == 1
 
 
 # --- reviews (R2, R3) -----------------------------------------------------------
@@ -173,9 +193,7 @@ def copy_chases(now: dt.datetime) -> int:
 
     def chase(recipient: Recipient) -> None:
         # Clearing chase_at is the claim: of two runners, one matches the old value.
-        won = Recipient.update(chase_at=None, chased_at=now).where(
-            (Recipient.id == recipient.id) & (Recipient.chase_at == recipient.chase_at)
-        ).execute() == 1
+        won = _CHASE_CLAIM.rowcount(id=recipient.id, current=recipient.chase_at, now=now) == 1
         wanted = (recipient.acknowledged_at is None and recipient.removed_at is None and recipient.email
                   and recipient.agreement.status == "active")
         if won and wanted:
@@ -214,9 +232,8 @@ def undertaking_ladder(now: dt.datetime) -> int:
         else:
             rung = 1 + int((now - ends) // interval)
             next_at, level = ends + rung * interval, rung
-        won = Agreement.update(next_escalation_at=next_at, escalation_level=level).where(
-            (Agreement.id == agreement.id) & (Agreement.next_escalation_at == agreement.next_escalation_at)
-        ).execute() == 1
+        won = _RUNG_CLAIM.rowcount(id=agreement.id, current=agreement.next_escalation_at, next_at=next_at,
+                                   level=level) == 1
         if won:
             mailings.undertaking_rung(agreement, rung, now)
 
@@ -228,9 +245,7 @@ def undertaking_ladder(now: dt.datetime) -> int:
 def breach_escalations(now: dt.datetime) -> int:
     """Escalate a breach with no recorded response by its escalate_at moment (R5)."""
     def escalate(breach: Breach) -> None:
-        won = Breach.update(escalate_at=None, escalated_at=now).where(
-            (Breach.id == breach.id) & (Breach.escalate_at == breach.escalate_at)
-        ).execute() == 1
+        won = _BREACH_CLAIM.rowcount(id=breach.id, current=breach.escalate_at, now=now) == 1
         # A breach's response is owed even when its agreement has since ended.
         if won and breach.response is None:
             mailings.breach_escalation(breach, breach.agreement, now)

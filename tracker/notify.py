@@ -59,7 +59,7 @@ def initials_once(agreement_ids=()):
 
 
 class Outbox:
-    """The emails one item of a sweep queues, written together by `flush`.
+    """The emails a batch of a sweep queues, written together by `flush`.
 
     Instead of a look-up and an insert per email: one look-up of which keys
     exist, each template rendered once per distinct context (the same text to
@@ -94,7 +94,8 @@ class Outbox:
             rows.append({**row, "subject": subject[:300], "body_text": body_text, "body_html": body_html})
         if not rows:
             return 0
-        return Notification.insert_many(rows).on_conflict_ignore().as_rowcount().execute()
+        return sum(Notification.insert_many(rows[i:i + 200]).on_conflict_ignore().as_rowcount().execute()
+                   for i in range(0, len(rows), 200))
 
 
 def _identity(value):

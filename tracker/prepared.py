@@ -95,3 +95,9 @@ class Prepared:
         """The SQL and its values, as they would run (for EXPLAIN in the tests)."""
         query, sql, slots = self._entry(shape, values)
         return sql, [values[name] if name is not None else constant for name, constant in slots]
+
+    def rowcount(self, shape: tuple = (), **values) -> int:
+        """Run an UPDATE or DELETE; how many rows it changed."""
+        query, sql, slots = self._entry(shape, values)
+        args = [values[name] if name is not None else constant for name, constant in slots]
+        return database.execute_sql(sql, args).rowcount
