@@ -127,6 +127,10 @@ def test_the_planner_uses_the_dashboards_indexes(app, service):
         assert index in plan, (key, plan)
         assert not re.search(r"SCAN (t\d|agreement|review)\b(?! USING)", plan), (key, plan)
     plan = _plan(*dashboard.count_sql(manager, dashboard.Filters(), utcnow()))
-    for index in ("agreement_team_status_kind_next_review", "agreement_team_status_kind_window_ends"):
-        assert index in plan, plan
+    assert "Seq Scan" not in plan and not re.search(r"SCAN (t\d|agreement|review)\b(?! USING)", plan), plan
+    if isinstance(db.database.obj, peewee.SqliteDatabase):
+        for index in ("agreement_team_status_kind_next_review", "agreement_team_status_kind_window_ends"):
+            assert index in plan, plan
+    # A count needs no order, and at this size PostgreSQL may as well count a team's
+    # few rows through the older (status, kind, moment) index; either is an index.
     assert Agreement.select().count() >= 1000

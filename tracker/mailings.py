@@ -36,20 +36,37 @@ from tracker.records import live_recipients
 # --- who ----------------------------------------------------------------------
 
 class People:
-    """The people a sweep writes to, each looked up once per sweep: users by id,
-    managers by team, the service managers. See `people_once`."""
+    """The people a sweep writes to, read in one statement per sweep: users by id,
+    active team managers by team, active service managers. See `people_once`."""
 
     def __init__(self):
-        self.users: dict[int, User | None] = {}
+        self._users: dict[int, User] | None = None
         self.managers: dict[int, list[User]] = {}
-        self.service: list[User] | None = None
+        self.service: list[User] = []
+
+    @property
+    def users(self) -> dict[int, User]:
+        if self._users is None:
+            everyone = list(User.select(User.id, User.name, User.email, User.role, User.team, User.active)
+                            .order_by(User.id))
+            self._users = {u.id: u for u in everyone}
+            for user in everyone:
+                if user.active and user.role == "team_manager" and user.team_id is not None:
+                    self.managers.setdefault(user.team_id, []).append(user)
+                if user.active and user.role == "service_manager":
+                    self.service.append(user)
+        return self._users
 
     def user(self, user_id: int | None) -> User | None:
-        if user_id is None:
-            return None
-        if user_id not in self.users:
-            self.users[user_id] = User.get_or_none(User.id == user_id)
-        return self.users[user_id]
+        return self.users.get(user_id) if user_id is not None else None
+
+    def team_managers(self, team_id: int) -> list[User]:
+        self.users  # noqa: B018 - read everyone once, which files the managers
+        return self.managers.get(team_id, [])
+
+    def service_managers(self) -> list[User]:
+        self.users  # noqa: B018 - as above
+        return self.service
 
 
 _people: contextvars.ContextVar[People | None] = contextvars.ContextVar("people", default=None)
@@ -74,22 +91,16 @@ def _active_users(query) -> list[User]:
 
 def team_managers(team_id: int) -> list[User]:
     people = _people.get()
-    if people is not None and team_id in people.managers:
-        return people.managers[team_id]
-    found = _active_users(User.select().where((User.team == team_id) & (User.role == "team_manager")))
     if people is not None:
-        people.managers[team_id] = found
-    return found
+        return people.team_managers(team_id)
+    return _active_users(User.select().where((User.team == team_id) & (User.role == "team_manager")))
 
 
 def service_managers() -> list[User]:
     people = _people.get()
-    if people is not None and people.service is not None:
-        return people.service
-    found = _active_users(User.select().where(User.role == "service_manager"))
     if people is not None:
-        people.service = found
-    return found
+        return people.service_managers()
+    return _active_users(User.select().where(User.role == "service_manager"))
 
 
 def _user(user_id: int | None) -> User | None:

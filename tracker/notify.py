@@ -94,8 +94,33 @@ class Outbox:
             rows.append({**row, "subject": subject[:300], "body_text": body_text, "body_html": body_html})
         if not rows:
             return 0
-        return sum(Notification.insert_many(rows[i:i + 200]).on_conflict_ignore().as_rowcount().execute()
-                   for i in range(0, len(rows), 200))
+        return sum(_insert(rows[i:i + INSERT_ROWS]) for i in range(0, len(rows), INSERT_ROWS))
+
+
+INSERT_ROWS = 50
+_COLUMNS = ("key", "kind", "agreement", "to_address", "to_label", "subject", "body_text", "body_html", "ics",
+            "status", "next_attempt_at", "created_at")
+
+
+def _insert_many(p, size: int):
+    rows = [{column: getattr(p, f"{column}{i}") for column in _COLUMNS} for i in range(size)]
+    return Notification.insert_many(rows).on_conflict_ignore().as_rowcount()
+
+
+_INSERT = None
+
+
+def _insert(rows: list[dict]) -> int:
+    """insert_many ... ON CONFLICT DO NOTHING on the unique key; its SQL made once per row count."""
+    global _INSERT
+    if any(row["agreement"] is None for row in rows):
+        return Notification.insert_many(rows).on_conflict_ignore().as_rowcount().execute()
+    if _INSERT is None:
+        from tracker.prepared import Prepared
+
+        _INSERT = Prepared(_insert_many)
+    values = {f"{column}{i}": row[column] for i, row in enumerate(rows) for column in _COLUMNS}
+    return _INSERT.rowcount((len(rows),), **values)
 
 
 def _identity(value):

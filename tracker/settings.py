@@ -113,7 +113,7 @@ BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
 def _read_cache() -> dict | None:
-    """Within a GET request, settings read once (a page asks for some three times)."""
+    """Within a GET request, the stored settings as text, read once (a page asks for several)."""
     from flask import has_request_context, request
 
     if not has_request_context() or request.method not in ("GET", "HEAD"):
@@ -126,13 +126,13 @@ def get(key: str):
     """The parsed value of a setting: the administrator's, else the default."""
     definition = BY_KEY[key]
     cache = _read_cache()
-    if cache is not None and key in cache:
-        return cache[key]
-    row = Setting.get_or_none(Setting.key == key)
-    value = definition.parse(row.value if row else definition.default)
     if cache is not None:
-        cache[key] = value
-    return value
+        if not cache:  # every stored setting in one statement, once a request
+            cache.update({row.key: row.value for row in Setting.select(Setting.key, Setting.value)})
+            cache[None] = True  # read, even when nothing is stored
+        return definition.parse(cache.get(key, definition.default))
+    row = Setting.get_or_none(Setting.key == key)
+    return definition.parse(row.value if row else definition.default)
 
 
 def contacts() -> dict[str, str]:

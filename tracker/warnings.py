@@ -165,6 +165,8 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
             Agreement.submitted_at,
             Agreement.end_reason,
             Agreement.ended_at,
+            # Each record's breaches, counted in the same statement.
+            Breach.select(fn.COUNT(Breach.id)).where(Breach.agreement == Agreement.id),
         )
         .join(Agreement, on=(AgreementChild.agreement == Agreement.id))
         .switch(AgreementChild)
@@ -176,33 +178,28 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
     children_of: dict[int, set[int]] = {}
     records_of_child: dict[int, set[int]] = {}
     names: dict[int, str] = {}
-    for agreement_id, child_id, name, reference, kind, created_at, completed_on, submitted_at, end_reason, ended_at in rows:
-        records.setdefault(agreement_id, _Past(
-            agreement_id, reference, kind, created_at, _dated(completed_on, created_at),
-            submitted_at is not None, end_reason, ended_at,
-        ))
+    for (agreement_id, child_id, name, reference, kind, created_at, completed_on, submitted_at, end_reason, ended_at,
+         breaches) in rows:
+        if agreement_id not in records:
+            records[agreement_id] = _Past(
+                agreement_id, reference, kind, created_at, _dated(completed_on, created_at),
+                submitted_at is not None, end_reason, ended_at,
+            )
+            records[agreement_id].breaches = breaches or 0
         children_of.setdefault(agreement_id, set()).add(child_id)
         records_of_child.setdefault(child_id, set()).add(agreement_id)
         names[child_id] = name
 
-    # 2. Breach counts for all of those records, in one grouped query.
-    related = AgreementChild.select(AgreementChild.agreement).where(
-        AgreementChild.child.in_(their_children) & AgreementChild.removed_at.is_null()
-    )
-    counts = (
-        Breach.select(Breach.agreement, fn.COUNT(Breach.id))
-        .where(Breach.agreement.in_(related))
-        .group_by(Breach.agreement)
-        .tuples()
-    )
-    for agreement_id, count in counts:
-        if agreement_id in records:
-            records[agreement_id].breaches = count
-
     # 3. Which of these records have had a review held.
     partnership_ids = [a.id for a in agreements if a.kind == "partnership" and a.status == "active"]
     reviewed: set[int] = set()
-    if partnership_ids:
+    if partnership_ids and all(getattr(a, "_read_once", None) is not None for a in agreements):
+        # A record page has read the record's reviews already (records.read_once).
+        from tracker.records import all_reviews
+
+        reviewed = {a.id for a in agreements if a.id in partnership_ids
+                    and any(r.status == "held" for r in all_reviews(a))}
+    elif partnership_ids:
         reviewed = {
             agreement_id
             for (agreement_id,) in Review.select(Review.agreement)
