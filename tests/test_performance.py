@@ -89,8 +89,9 @@ def test_the_record_page_runs_few_statements_and_still_audits(app, service):
         assert manager.get(f"/agreements/{record}").status_code == 200
     after = AuditEvent.select().where((AuditEvent.agreement == record) & (AuditEvent.action == "viewed")).count()
     assert after == before + 1  # written in the request
-    # Was 27. The target is 12: see the README's table for what is left.
-    assert len(seen.sql) <= 16, seen.sql
+    # Was 27. The target is 12, missed by one: see the README's table. (A request
+    # that has not yet loaded the signed-in user runs one more.)
+    assert len(seen.sql) <= 13, seen.sql
 
 
 def _plan(sql: str, params: list) -> str:
