@@ -67,9 +67,9 @@ class Prepared:
         self._lock = threading.Lock()
 
     def _entry(self, shape: tuple, values: dict[str, Any]):
-        # The database object is part of the key: the same kind of query is
-        # different SQL on SQLite and PostgreSQL, and tests rebind the proxy.
-        key = (id(database.obj), shape, tuple(values))
+        # The engine is part of the key: the same kind of query is different SQL
+        # on SQLite and PostgreSQL (and the tests switch between them).
+        key = (type(database.obj), shape, tuple(values))
         entry = self._cache.get(key)
         if entry is None:
             stand_ins = {name: _stand_in(i, value) for i, (name, value) in enumerate(values.items())}
