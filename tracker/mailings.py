@@ -122,9 +122,7 @@ def still_wanted(notification: Notification) -> str | None:
             return "Not sent: the agency was taken off the list"
         if family == "chase" and recipient.acknowledged_at is not None:
             return "Not sent: the copy was acknowledged"
-        if parts[2] != f"v{recipient.link_version}" or recipient.link_revoked_at is not None:
-            # It carries a link that no longer works; a re-issue sends its own.
-            return "Not sent: the agency's link was revoked or re-issued before this went out"
+        # The link it carries is checked by check_agency_link, next.
         if Agreement.get_by_id(recipient.agreement_id).status != "active":
             return "Not sent: the agreement ended before this went out"
     elif family == "breach" and len(parts) >= 3 and parts[2] == "escalation":
