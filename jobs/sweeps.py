@@ -142,8 +142,10 @@ def review_cancellations(now: dt.datetime) -> int:
 def copy_chases(now: dt.datetime) -> int:
     """Chase, once, each copy still unacknowledged after its chase moment (R9)."""
     count = 0
-    # By the moment alone (see _due); ending a record clears its chases.
-    query = Recipient.select(Recipient, Agreement).join(Agreement).where(Recipient.chase_at <= now)
+    # By the moment (see _due); ending a record clears its chases. A revoked or
+    # removed entry is left out by the query itself: it is sent nothing more (R10).
+    query = Recipient.select(Recipient, Agreement).join(Agreement).where(
+        (Recipient.chase_at <= now) & Recipient.link_revoked_at.is_null() & Recipient.removed_at.is_null())
     for recipient in query:
         with database.atomic():
             # Clearing chase_at is the claim: of two runners, one matches the old value.

@@ -210,7 +210,7 @@ def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, m
         "recipients-0-agency_kind": "gp", "recipients-0-role": "GP", "recipients-0-email": "gp@surgery.example"})
     assert client.post(f"/agreements/{agreement.id}/edit", data=form).status_code == 302
     client.post("/logout")
-    assert client.get(f"/a/{school_link}").status_code == 404  # the removed agency's link stops
+    assert client.get(f"/a/{school_link}").status_code == 410  # the removed agency's link stops (and offers a new one)
     page = client.get(f"/a/{gp_link}").get_data(as_text=True)
     assert "Your copy, Dr Patel" in page and "Acknowledged on" in page  # the GP keeps its own entry
     assert Recipient.get_by_id(school.id).removed_at is not None

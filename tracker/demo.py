@@ -72,6 +72,9 @@ def seed(now: dt.datetime | None = None) -> None:
             users[email] = create_user(email, name, PASSWORD, role, team)
         for name, kind, email in AGENCIES:
             Agency.create(name=name, kind=kind, email=email, phone="01234 567890")
+        # Agencies' copies show the social worker's number.
+        for number, email in enumerate(("sam.worker@example.org", "priya.worker@example.org", "tom.worker@example.org")):
+            User.update(phone=f"0100 000 010{number}").where(User.id == users[email].id).execute()
 
     workers = [users["sam.worker@example.org"], users["priya.worker@example.org"], users["tom.worker@example.org"]]
     managers = {north.id: users["maria.manager@example.org"], south.id: users["dev.manager@example.org"]}

@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.fields import DateField, DateTimeField, no_markup
@@ -151,6 +151,7 @@ class LoginForm(FlaskForm):
 class UserForm(FlaskForm):
     name = short_text("Full name", "Enter the person's full name")
     email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    phone = StringField("Telephone (optional)", [Optional(), Regexp(r"^[0-9 +()-]{3,40}$", message="Enter a telephone number, like 0100 000 0000")])
     role = SelectField("Role", choices=options(ROLES))
     team = SelectField("Team", coerce=int)
     password = PasswordField("New password", [Optional(), Length(min=12, max=200, message="Password must be 12 characters or more")])

@@ -96,6 +96,7 @@ class User(BaseModel):
     active = pw.BooleanField(default=True)
     failed_logins = pw.IntegerField(default=0)
     locked_until = pw.DateTimeField(null=True)
+    phone = pw.CharField(max_length=40, default="")  # shown to agencies as whom to call
     created_at = pw.DateTimeField(default=utcnow)
 
     # Flask-Login protocol.
@@ -288,6 +289,9 @@ class Recipient(BaseModel):
     chased_at = pw.DateTimeField(null=True)
     link_version = pw.IntegerField(default=1)  # raising it revokes the agency's signed link
     link_revoked_at = pw.DateTimeField(null=True)
+    # When the current link version was issued; with the record's endorsement
+    # it sets when the link expires (tracker.links.expires_at).
+    link_issued_at = pw.DateTimeField(null=True)
     removed_at = pw.DateTimeField(null=True)
 
     @property
@@ -390,9 +394,14 @@ class Notification(BaseModel):
     attempts = pw.IntegerField(default=0)
     next_attempt_at = pw.DateTimeField(default=utcnow)
     claimed_until = pw.DateTimeField(null=True)
-    last_error = pw.TextField(default="")
+    last_error = pw.TextField(default="")  # or, for a cancelled email, why it was not sent
     created_at = pw.DateTimeField(default=utcnow)
     sent_at = pw.DateTimeField(null=True)
+    # An email that carries an agency's link names the distribution entry and
+    # the link version it was written with, so delivery can check the link is
+    # still the one that works just before sending (tracker.mailings.check_agency_link).
+    recipient = pw.ForeignKeyField(Recipient, null=True, backref="+", on_delete="RESTRICT")
+    link_version = pw.IntegerField(null=True)
 
     class Meta:
         indexes = ((("status", "next_attempt_at"), False),)

@@ -11,7 +11,7 @@ import datetime as dt
 
 from flask import current_app, render_template
 
-from tracker.models import Agreement, Notification, utcnow
+from tracker.models import Agreement, Notification, Recipient, utcnow
 
 
 def initials(agreement: Agreement) -> str:
@@ -19,6 +19,18 @@ def initials(agreement: Agreement) -> str:
     from tracker.records import children_of
 
     return ", ".join(child.initials() for child in children_of(agreement)) or "-"
+
+
+def render(kind: str, context: dict | None, agreement: Agreement | None) -> tuple[str, str, str]:
+    """An email's subject, text and HTML bodies from its three templates."""
+    context = dict(context or {})
+    context.setdefault("agreement", agreement)
+    context.setdefault("base_url", current_app.config["BASE_URL"])
+    if agreement is not None:
+        context.setdefault("initials", initials(agreement))
+        context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
+    subject = render_template(f"email/{kind}.subject.txt", **context).strip()
+    return subject[:300], render_template(f"email/{kind}.txt", **context), render_template(f"email/{kind}.html", **context)
 
 
 def enqueue(
@@ -31,11 +43,14 @@ def enqueue(
     context: dict | None = None,
     ics: str = "",
     now: dt.datetime | None = None,
+    link_for: Recipient | None = None,
 ) -> bool:
     """Queue one email; returns False when a message with this key already exists.
 
     Insert-or-ignore on the unique key is what makes every sweep safe to run
-    twice, or on two runners at once: the second insert does nothing.
+    twice, or on two runners at once: the second insert does nothing. An email
+    that carries an agency's link names its entry (`link_for`), so the link is
+    checked again just before sending.
     """
     now = now or utcnow()
     key = key[:255]
@@ -45,15 +60,7 @@ def enqueue(
     # racing past this check still make one row.
     if Notification.select(Notification.id).where(Notification.key == key).exists():
         return False
-    context = dict(context or {})
-    context.setdefault("agreement", agreement)
-    context.setdefault("base_url", current_app.config["BASE_URL"])
-    if agreement is not None:
-        context.setdefault("initials", initials(agreement))
-        context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
-    subject = render_template(f"email/{kind}.subject.txt", **context).strip()
-    body_text = render_template(f"email/{kind}.txt", **context)
-    body_html = render_template(f"email/{kind}.html", **context)
+    subject, body_text, body_html = render(kind, context, agreement)
     inserted = (
         Notification.insert(
             key=key,
@@ -61,13 +68,15 @@ def enqueue(
             agreement=agreement,
             to_address=to_address,
             to_label=to_label,
-            subject=subject[:300],
+            subject=subject,
             body_text=body_text,
             body_html=body_html,
             ics=ics,
             status="pending",
             next_attempt_at=now,
             created_at=now,
+            recipient=link_for.id if link_for is not None else None,
+            link_version=link_for.link_version if link_for is not None else None,
         )
         .on_conflict_ignore()
         .as_rowcount()

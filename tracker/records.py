@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import uuid
 
-from tracker import audit, rules, settings
+from tracker import audit, links, rules, settings
 from tracker.db import database
 from tracker.models import (
     Action,
@@ -293,7 +293,7 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
                    ("what", "who", "side", "timescale", "due_on"), now)
         _sync_rows(Party, agreement, live_parties(agreement), data.get("parties") or [],
                    ("name", "role", "signed_on"), now)
-        added = _sync_recipients(agreement, data.get("recipients") or [], now)
+        added = _sync_recipients(agreement, data.get("recipients") or [], now, user)
         if agreement.status == "active" and added:
             # Someone added to the list of a record already in force gets their
             # copy now, and is chased if they do not acknowledge it (R9).
@@ -317,14 +317,37 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
     return agreement
 
 
-def _sync_recipients(agreement: Agreement, rows: list[dict], now) -> list[Recipient]:
+def _addressed(recipient: Recipient) -> tuple:
+    """What a distribution entry's link is for: its address and its agency, as typed.
+
+    Not the directory's agency id: an administrator retiring a directory entry
+    must not stop every link that named it.
+    """
+    return (recipient.email.strip().lower(), recipient.agency_name.strip().lower())
+
+
+def _sync_recipients(agreement: Agreement, rows: list[dict], now, user: User | None = None) -> list[Recipient]:
+    """Make the distribution list match the form; returns the entries added.
+
+    An entry whose email address or agency changed gets a fresh link (the old
+    one stops) and, on an active record, its copy at once; a removed entry's
+    link stops with it and its chase is dropped (tracker.links).
+    """
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
     for row in rows:
         row["agency"] = directory.get((row.get("agency_name") or "").strip().lower())
         row["email"] = (row.get("email") or "").strip() or (row["agency"].email if row["agency"] and row["agency"].email else "")
         row["breach_contact"] = bool(row.get("breach_contact"))
-    return _sync_rows(Recipient, agreement, live_recipients(agreement), rows,
-                      ("name", "agency_name", "agency_kind", "role", "email", "breach_contact", "agency"), now)
+    existing = live_recipients(agreement)
+    added = _sync_rows(Recipient, agreement, existing, rows,
+                       ("name", "agency_name", "agency_kind", "role", "email", "breach_contact", "agency"), now)
+    for before in existing:
+        after = Recipient.get_by_id(before.id)
+        if after.removed_at is not None:
+            Recipient.update(chase_at=None).where(Recipient.id == after.id).execute()
+        elif _addressed(after) != _addressed(before):
+            links.readdressed(after, agreement, {"email": before.email, "agency_name": before.agency_name}, user, now)
+    return added
 
 
 def _plan_undertaking(agreement: Agreement) -> None:

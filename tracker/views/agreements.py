@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, records
+from tracker import audit, links, records
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -177,13 +177,16 @@ def edit(agreement_id: int):
 def show(agreement_id: int):
     agreement = get_agreement(agreement_id, "view")
     _viewed(agreement)
+    recipients = records.live_recipients(agreement)
     return render_template(
         "agreements/show.html",
+        now=utcnow(),
+        link_expiry={r.id: links.expires_at(r, agreement) for r in recipients},
         agreement=agreement,
         children=records.children_of(agreement),
         actions=records.live_actions(agreement),
         parties=records.live_parties(agreement),
-        recipients=records.live_recipients(agreement),
+        recipients=recipients,
         review=records.next_review(agreement),
         reviews=list(agreement.reviews.order_by(agreement.reviews.model.scheduled_at.desc())),
         checks=checks(agreement, utcnow()),
@@ -288,21 +291,8 @@ def agency_link(agreement_id: int, recipient_id: int):
     what = request.form.get("what")
     if what not in ("revoke", "reissue"):
         abort(400)
-    now = utcnow()
     with database.atomic():
-        if what == "revoke":
-            Recipient.update(link_revoked_at=now).where(Recipient.id == recipient.id).execute()
-            changes = {"agency_link": ["working", "revoked"]}
-        else:
-            Recipient.update(link_version=Recipient.link_version + 1, link_revoked_at=None).where(
-                Recipient.id == recipient.id).execute()
-            changes = {"agency_link": [f"version {recipient.link_version}", f"version {recipient.link_version + 1}"]}
-            if agreement.status == "active":
-                from tracker import mailings
-
-                mailings.copies_issued(agreement, now, only=Recipient.get_by_id(recipient.id))
-        audit.record(f"agency_link_{what}d", user=current_user, agreement=agreement, entity="recipient",
-                     entity_id=recipient.id, changes=changes, at=now)
+        (links.revoke if what == "revoke" else links.reissue)(recipient, agreement, current_user, utcnow())
     flash(f"{recipient.name}'s link {'revoked' if what == 'revoke' else 'replaced; the new one has been emailed'}",
           "success")
     return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#distribution"), 303
