@@ -109,6 +109,12 @@ DEFINITIONS += [
     Definition("out_of_hours_phone", "Out-of-hours (emergency duty) team telephone", "", "0100 000 0999", _phone),
     Definition("out_of_hours_email", "Out-of-hours (emergency duty) team email", "", "out-of-hours@example.org", _email),
 ]
+# Endorsement and issue (R11, R8a).
+DEFINITIONS += [
+    Definition("endorsement_escalation_hours", "Tell the service managers when an undertaking waits for endorsement (hours)",
+               "", "2", _hours),
+    Definition("issue_within_days", "List endorsed records whose family copy is not issued after (days)", "", "2", _days),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
