@@ -233,7 +233,7 @@ def time_left(moment: dt.datetime | None, now: dt.datetime) -> str:
     if seconds <= 0:
         return "past its end"
     hours = int(seconds // 3600)
-    if hours < 48:
+    if hours < 72:
         return f"{hours} hour{'s' if hours != 1 else ''} left" if hours else "less than an hour left"
     return f"{hours // 24} days left"
 

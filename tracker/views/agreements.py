@@ -156,7 +156,7 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
             flash(message, "success")
-            return redirect(url_for("agreements.show", agreement_id=saved.id), 303)
+            return redirect(url_for("agreements.show", agreement_id=saved.id))
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
 
@@ -166,6 +166,11 @@ def _save_active(agreement: Agreement, form: AgreementForm) -> str:
     now = utcnow()
     typed = form.data
     current = records.form_data(agreement)
+    if agreement.kind == "undertaking":
+        # The service's ceiling applies to a new window as to the first (R4).
+        errors = records.window_errors_for(typed, current_user)
+        if errors:
+            raise records.RuleBroken(errors)
     with database.atomic():
         versions.claim(agreement.id, form.revision.data)
         variation = versions.in_progress(agreement)
@@ -270,7 +275,7 @@ def submit(agreement_id: int):
     except records.RuleBroken as broken:
         flash("Not sent for endorsement: " + "; ".join(broken.errors.values()), "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
-    flash(f"{agreement.reference} sent to the team's managers for endorsement", "success")
+    flash(f"{agreement.reference} sent to the team manager for endorsement", "success")
     return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
 
 
@@ -314,7 +319,8 @@ def endorse(agreement_id: int):
     if request.method == "GET":
         form.open_on(agreement)
     else:
-        decision = request.form.get("decision")
+        # Without a button's value (a bare POST), a reason typed means "endorse anyway".
+        decision = request.form.get("decision") or ("endorse_anyway" if (form.override.data or "").strip() else "endorse")
         status = 400
         if form.validate_on_submit():
             now = utcnow()
@@ -343,9 +349,9 @@ def endorse(agreement_id: int):
                 if decision == "return":
                     flash(f"{agreement.reference} returned to the social worker with your comments", "success")
                 else:
-                    flash(f"{agreement.reference} endorsed: version {Agreement.get_by_id(agreement.id).version} is in force. "
+                    flash(f"{agreement.reference} endorsed and active: version {Agreement.get_by_id(agreement.id).version} is in force. "
                           "Copies have been sent to the distribution list.", "success")
-                return redirect(url_for("agreements.show", agreement_id=agreement.id), 303)
+                return redirect(url_for("agreements.show", agreement_id=agreement.id))
     context = _as_the_family_reads_it(agreement)
     failing = [c for c in context["checks"] if not c.passed]
     return render_template("agreements/endorse.html", agreement=agreement, form=form, failing=failing,
