@@ -211,14 +211,14 @@ def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, m
     assert client.post(f"/agreements/{agreement.id}/edit", data=form).status_code == 302
     # Removing an action from an active record is a variation: in force once a manager endorses it (R11).
     assert Action.get_by_id(first_action.id).removed_at is None
-    from tracker import records
-
-    records.endorse(Agreement.get_by_id(agreement.id), people.manager, dt.datetime(2026, 11, 23, 11, 0), "test")
     client.post("/logout")
     assert client.get(f"/a/{school_link}").status_code == 404  # the removed agency's link stops
     page = client.get(f"/a/{gp_link}").get_data(as_text=True)
     assert "Your copy, Dr Patel" in page and "Acknowledged on" in page  # the GP keeps its own entry
     assert Recipient.get_by_id(school.id).removed_at is not None
+    from tracker import records
+
+    records.endorse(Agreement.get_by_id(agreement.id), people.manager, dt.datetime(2026, 11, 23, 11, 0), "test")
     assert Action.get_by_id(first_action.id).removed_at is not None
     assert breach.__class__.get_by_id(breach.id).action.what == second_action.what
 
