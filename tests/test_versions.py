@@ -269,6 +269,8 @@ def test_the_queue_is_the_managers_first_table_undertakings_first(client, people
     table = table[:table.index("</table>")]
     assert table.index(undertaking.reference) < table.index(partnership.reference)
     assert "48 hours left" in table or "47 hours left" in table
+    csv = client.get("/dashboard/endorsement_queue.csv").get_data(as_text=True)
+    assert csv.index(undertaking.reference) < csv.index(partnership.reference)
     [urgent] = [n for n in queued("endorsement_requested") if n.agreement_id == undertaking.id]
     assert urgent.subject.startswith("URGENT:")
 
