@@ -198,6 +198,24 @@ def undertaking_ladder(now: dt.datetime) -> int:
     return count
 
 
+# --- endorsement (R11) -----------------------------------------------------------
+
+def endorsement_escalations(now: dt.datetime) -> int:
+    """An undertaking (or its variation) still waiting for endorsement after the
+    service's hours goes to the service managers, once."""
+    count = 0
+    # By the moment alone (see _due); endorsing, returning or ending clears it.
+    for agreement in Agreement.select().where(Agreement.endorsement_escalate_at <= now):
+        with database.atomic():
+            won = Agreement.update(endorsement_escalate_at=None).where(
+                (Agreement.id == agreement.id)
+                & (Agreement.endorsement_escalate_at == agreement.endorsement_escalate_at)
+            ).execute() == 1
+            if won and agreement.awaiting_since is not None and agreement.status != "ended":
+                count += mailings.endorsement_escalation(agreement, now)
+    return count
+
+
 # --- breaches (R5) --------------------------------------------------------------
 
 def breach_escalations(now: dt.datetime) -> int:
@@ -281,6 +299,7 @@ SWEEPS = (
     ("copy chases", copy_chases),
     ("undertaking ladder", undertaking_ladder),
     ("breach escalations", breach_escalations),
+    ("endorsement escalations", endorsement_escalations),
     ("team digests", digests),
 )
 

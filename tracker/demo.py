@@ -159,7 +159,9 @@ def seed(now: dt.datetime | None = None) -> None:
         if state in ("awaiting_endorsement", "active", "ended"):
             records.submit(agreement, author, now - dt.timedelta(days=29))
         if state in ("active", "ended"):
-            records.endorse(agreement, manager, now - dt.timedelta(days=28), override="Demo: endorsed at a meeting")
+            # A manager does not endorse what they wrote: the service manager does (R11).
+            endorser = User.get(User.email == "helen.head@example.org") if author == manager else manager
+            records.endorse(agreement, endorser, now - dt.timedelta(days=28), override="Demo: endorsed at a meeting")
         if kind == "partnership" and state in ("active", "awaiting_endorsement", "draft"):
             # Put the review where the demo wants it, as if planned long ago.
             at = _dt(now, offset)

@@ -255,6 +255,11 @@ def review_cancelled(review: Review, agreement: Agreement, now: dt.datetime) -> 
 
 # --- copies (R9) ----------------------------------------------------------------
 
+def _version_part(agreement: Agreement) -> str:
+    """Each version after the first is a new copy to send, acknowledge and chase (R11)."""
+    return f"/version-{agreement.version}" if agreement.version > 1 else ""
+
+
 def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None = None) -> int:
     """Tell each agency on the distribution list that its copy is ready (R9).
 
@@ -266,7 +271,7 @@ def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None
         if not recipient.email or recipient.link_revoked_at is not None:
             continue
         context, _ = _agency_message("copy_issued", recipient, agreement, now)
-        count += enqueue(f"copy/{recipient.id}/v{recipient.link_version}", "copy_issued", recipient.email,
+        count += enqueue(f"copy/{recipient.id}/v{recipient.link_version}{_version_part(agreement)}", "copy_issued", recipient.email,
                          agreement=agreement, to_label=_agency_label(recipient), context=context, now=now,
                          link_for=recipient)
     return count
@@ -275,7 +280,7 @@ def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None
 def copy_chase(recipient: Recipient, agreement: Agreement, now: dt.datetime) -> int:
     """Ask once more for acknowledgement of a copy sent days ago (R9)."""
     context, _ = _agency_message("copy_chase", recipient, agreement, now)
-    return enqueue(f"chase/{recipient.id}/v{recipient.link_version}", "copy_chase", recipient.email,
+    return enqueue(f"chase/{recipient.id}/v{recipient.link_version}{_version_part(agreement)}", "copy_chase", recipient.email,
                    agreement=agreement, to_label=_agency_label(recipient), context=context, now=now,
                    link_for=recipient)
 
@@ -440,3 +445,55 @@ def digest(team: Team, items: dict[str, list], london_date: dt.date, now: dt.dat
                      "initials_of": initials}, now=now,
         )
     return count
+
+
+# --- endorsement (R11) ------------------------------------------------------------
+
+def _endorse_url(agreement: Agreement) -> str:
+    return f"{current_app.config['BASE_URL']}/agreements/{agreement.id}/endorse"
+
+
+def endorsement_requested(agreement: Agreement, submitted_by: User, number: int, now: dt.datetime) -> int:
+    """Tell the team's managers a record (or its variation) waits for their endorsement.
+
+    Undertakings say URGENT in the subject. A team with no manager, or whose
+    only manager wrote it, goes to the service managers.
+    """
+    people = [(m.email, f"{m.name}, team manager") for m in team_managers(agreement.team_id) if m.id != submitted_by.id]
+    if not people:
+        people = [(m.email, f"{m.name}, service manager") for m in service_managers() if m.id != submitted_by.id]
+    count = 0
+    for address, label in people:
+        count += enqueue(
+            f"endorse/{agreement.id}/v{number}/{stamp(now)}/{address}", "endorsement_requested", address,
+            agreement=agreement, to_label=label,
+            context={"submitted_by": submitted_by.name, "number": number, "endorse_url": _endorse_url(agreement)},
+            now=now,
+        )
+    return count
+
+
+def endorsement_escalation(agreement: Agreement, now: dt.datetime) -> int:
+    """An undertaking still waiting for endorsement: tell the service managers."""
+    hours = max(0, int((now - agreement.awaiting_since).total_seconds() // 3600)) if agreement.awaiting_since else 0
+    count = 0
+    for manager in service_managers():
+        count += enqueue(
+            f"endorse-escalation/{agreement.id}/{stamp(agreement.awaiting_since or now)}/{manager.email}",
+            "endorsement_escalation", manager.email, agreement=agreement,
+            to_label=f"{manager.name}, service manager",
+            context={"hours": hours, "endorse_url": _endorse_url(agreement)}, now=now,
+        )
+    return count
+
+
+def returned_to_worker(agreement: Agreement, manager: User, comments: str, number: int, now: dt.datetime) -> int:
+    """The manager's comments, to the social worker (the author when none is named)."""
+    worker = User.get_or_none((User.id == (agreement.social_worker_id or agreement.created_by_id)) & (User.active == True))
+    if worker is None:
+        return 0
+    return enqueue(
+        f"returned/{agreement.id}/v{number}/{stamp(now)}/{worker.email}", "returned_to_worker", worker.email,
+        agreement=agreement, to_label=f"{worker.name}, social worker",
+        context={"manager_name": manager.name, "comments": comments, "number": number}, now=now,
+    )

@@ -122,6 +122,12 @@ DEFINITIONS += [
                "Counted from when the link was sent or the agreement was last endorsed, whichever is later",
                "90", _at_least_one_day),
 ]
+# Endorsement and issue (R11, R8a).
+DEFINITIONS += [
+    Definition("endorsement_escalation_hours", "Tell the service managers when an undertaking waits for endorsement (hours)",
+               "", "2", _hours),
+    Definition("issue_within_days", "List endorsed records whose family copy is not issued after (days)", "", "2", _days),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
