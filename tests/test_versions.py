@@ -294,7 +294,7 @@ def test_an_undertaking_left_waiting_is_escalated_once_to_the_service_managers(a
 def test_issuing_the_familys_copy(client, people, login, make_agreement):
     draft = make_agreement()
     login(people.worker)
-    when = {"issued_at-day": "23", "issued_at-month": "11", "issued_at-year": "2026", "issued_at-time": "10:07",
+    when = {"issued_at-day": "23", "issued_at-month": "11", "issued_at-year": "2026", "issued_at-time": "09:37",
             "copy_language": "Polish", "translation_given": "yes"}
     response = client.post(f"/agreements/{draft.id}/issue", data=when)
     assert response.status_code == 400 and "once a manager has endorsed it" in response.get_data(as_text=True)
@@ -306,10 +306,10 @@ def test_issuing_the_familys_copy(client, people, login, make_agreement):
     response = client.post(f"/agreements/{agreement.id}/issue", data={**when, "reason": "She signs at the next visit."})
     assert response.status_code == 303
     record = fresh(agreement)
-    assert record.issued_at == dt.datetime(2026, 11, 23, 10, 7) and record.issued_on == dt.date(2026, 11, 23)
+    assert record.issued_at == dt.datetime(2026, 11, 23, 9, 37) and record.issued_on == dt.date(2026, 11, 23)
     assert record.copy_language == "Polish" and record.translation_given
     page = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
-    assert "23 November 2026 at 10:07, in Polish, translation given" in page
+    assert "23 November 2026 at 09:37, in Polish, translation given" in page
 
 
 def test_endorsed_but_not_issued_is_listed_after_the_setting(client, people, login, make_agreement):
