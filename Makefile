@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test bench soak venv chromium lint css audit
+.PHONY: run test bench soak venv chromium pdf-libs lint css audit
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -25,12 +25,20 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-run: venv
+# WeasyPrint (the agency's PDF copy) needs Pango, HarfBuzz and a font from Debian.
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-liberation
+pdf-libs:
+	@dpkg-query -W -f='$${Status}\n' $(PDF_DEBS) 2>/dev/null | grep -c "ok installed" | grep -qx "$(words $(PDF_DEBS))" || { \
+	  echo "Installing Debian's packages for WeasyPrint: $(PDF_DEBS)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PDF_DEBS) >/dev/null; }
+
+run: venv pdf-libs
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 	SCHEDULER_ENABLED=true $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
 
-test: venv chromium audit
+test: venv chromium pdf-libs audit
 	$(BIN)/python -m pytest
 
 # Known vulnerabilities in the pinned requirements. Where the advisory service

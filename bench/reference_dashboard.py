@@ -11,23 +11,85 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import contextmanager
 
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
+from tracker import settings
 from tracker.access import visibility
-from tracker.dashboard import Filters, Table, overdue_by  # noqa: F401 - the view reads them from here
+from tracker.dashboard import OWN_PARTIALS, Filters, Table, overdue_by, time_left  # noqa: F401 - the view reads them from here
 from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, Team, User
 
 PAGE_SIZE = 20
 
 
 TABLES = {
+    "endorsement_queue": "Waiting for your endorsement",
+    "my_drafts": "Your drafts, records awaiting endorsement and records returned to you",
     "overdue_reviews": "Overdue reviews",
     "reviews_soon": "Reviews in the next 14 days",
     "undertakings": "Undertakings past their end or ending within 24 hours",
     "breaches": "Breaches awaiting acknowledgement",
     "missing_reports": "Agency reports missing for reviews in the next 7 days",
     "unacknowledged": "Copies not acknowledged",
+    "not_issued": "Endorsed but the family's copy not yet issued",
 }
+
+
+def keys_for(user: User) -> list[str]:
+    """The tables a person sees: a manager's endorsement queue first, a worker's own drafts first."""
+    if user.role == "social_worker":
+        return [k for k in TABLES if k != "endorsement_queue"]
+    return [k for k in TABLES if k != "my_drafts"]
+
+
+def _narrowed(user: User, filters: Filters):
+    """What the user may see, narrowed by the filters, whatever the status."""
+    condition = visibility(user)
+    if filters.team:
+        condition &= Agreement.team == filters.team
+    if filters.worker:
+        condition &= Agreement.social_worker == filters.worker
+    if filters.kind in ("partnership", "undertaking"):
+        condition &= Agreement.kind == filters.kind
+    return condition
+
+
+def _listed(condition):
+    worker = User.alias("worker")
+    return (
+        Agreement.select(Agreement.id, Agreement.reference, Agreement.kind, Agreement.status, Agreement.window_ends_at,
+                         Agreement.awaiting_since, Agreement.variation_status, Agreement.returned_at,
+                         Agreement.endorsed_at, Agreement.version, Agreement.updated_at, Agreement.social_worker,
+                         worker.id, worker.name)
+        .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id))
+        .where(condition)
+    )
+
+
+def endorsement_queue(user: User, filters: Filters, now: dt.datetime):
+    """Records and variations waiting for endorsement: undertakings first, by the end of their window."""
+    undertakings_first = Case(None, [(Agreement.kind == "undertaking", 0)], 1)
+    return _listed(_narrowed(user, filters) & Agreement.awaiting_since.is_null(False)).order_by(
+        undertakings_first, Agreement.window_ends_at, Agreement.awaiting_since, Agreement.id)
+
+
+def my_drafts(user: User, filters: Filters, now: dt.datetime):
+    """A worker's drafts, what waits for endorsement and what was returned, records and variations alike."""
+    own = (Agreement.social_worker == user.id) | (Agreement.social_worker.is_null() & (Agreement.created_by == user.id))
+    waiting = Agreement.status.in_(("draft", "awaiting_endorsement", "returned")) | (
+        (Agreement.status == "active") & (Agreement.variation_status != ""))
+    returned_first = Case(None, [((Agreement.status == "returned") | (Agreement.variation_status == "returned"), 0)], 1)
+    return _listed(_narrowed(user, filters) & own & waiting).order_by(
+        returned_first, Agreement.updated_at.desc(), Agreement.id)
+
+
+def not_issued(user: User, filters: Filters, now: dt.datetime):
+    """Active records endorsed more than the service's days ago whose family copy is not recorded as issued."""
+    condition = scope(user, filters) & Agreement.issued_at.is_null() & (
+        Agreement.endorsed_at <= now - dt.timedelta(days=settings.get("issue_within_days")))
+    return _listed(condition).order_by(Agreement.endorsed_at, Agreement.id)
+
+
+QUERIES = {"endorsement_queue": endorsement_queue, "my_drafts": my_drafts, "not_issued": not_issued}
 
 
 def scope(user: User, filters: Filters):
@@ -46,6 +108,8 @@ def scope(user: User, filters: Filters):
 
 def _rows(user, filters, key: str, now: dt.datetime):
     """The query behind one table, most overdue first."""
+    if key in QUERIES:
+        return QUERIES[key](user, filters, now)
     visible = scope(user, filters)
     worker = User.alias("worker")
     # Only the columns the tables show: loading whole rows (41 columns, and the
@@ -136,7 +200,7 @@ def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 
 
 def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int] | None = None) -> list[Table]:
     pages = pages or {}
-    return [table(user, filters, key, now, pages.get(key, 1)) for key in TABLES]
+    return [table(user, filters, key, now, pages.get(key, 1)) for key in keys_for(user)]
 
 
 def teams():

@@ -242,9 +242,11 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
                "completed_on", "issued_on", "purpose", "child_views", "family_views", "plan_type",
                "if_things_go_wrong", "contingency", "duration", "window_starts_at", "window_ends_at",
                "legal_advice_taken", "escalation_level", "next_escalation_at", "next_review_at", "submitted_at",
-               "endorsed_by", "endorsed_at", "endorsement_override", "ended_at", "ended_by", "end_reason"]
+               "endorsed_by", "endorsed_at", "endorsement_override", "ended_at", "ended_by", "end_reason",
+               "version", "awaiting_since", "issued_at"]
     rows = []
     end_reasons = ("reviewed_closed", "reviewed_closed", "replaced", "escalated", "breached", "expired")
+    actives = 0
     for number, s in enumerate(specs, start=1):
         s["id"] = number
         created = s["created"]
@@ -257,6 +259,10 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
         if s["kind"] == "undertaking":
             endorsed = created + HOUR if endorsed else None
         s["endorsed"] = endorsed
+        # One active record in 40 is not yet issued to the family (issue 9's dashboard table).
+        if s["status"] == "active":
+            actives += 1
+        issued = endorsed if endorsed and not (s["status"] == "active" and actives % 40 == 0) else None
         level, next_escalation = 0, None
         if s["kind"] == "undertaking" and s["status"] == "active":
             ends = s["ends"]
@@ -269,7 +275,7 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
         prefix = "PA" if s["kind"] == "partnership" else "WU"
         rows.append((
             number, f"{prefix}-{number:06d}", s["kind"], s["status"], s["team"], worker, worker or manager,
-            created, endorsed or created, created.date(), endorsed.date() if endorsed else None,
+            created, endorsed or created, created.date(), issued.date() if issued else None,
             _text(rng, "Purpose"), _text(rng, "Child's views", 12), _text(rng, "Family's views", 12),
             rng.choice(("child_in_need", "child_protection", "none", "family_group_conference")),
             _text(rng, "If things go wrong", 15), _text(rng, "Contingency", 12), "3 months",
@@ -279,6 +285,8 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
             manager if endorsed else None, endorsed, "",
             s.get("ended"), manager if s.get("ended") else None,
             rng.choice(end_reasons) if s.get("ended") else None,
+            # Issue 9's columns: endorsed records are version 1.
+            1 if endorsed else 0, created + HOUR if s["status"] == "awaiting_endorsement" else None, issued,
         ))
     bulk(Agreement, columns, rows, now)
     live = [s for s in specs if s["status"] != "ended"]

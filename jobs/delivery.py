@@ -25,7 +25,7 @@ from pathlib import Path
 from flask import current_app
 
 from jobs import ics as ics_format
-from tracker.mailings import still_wanted
+from tracker.mailings import check_agency_link, still_wanted
 from tracker.models import Notification
 
 LEASE = dt.timedelta(minutes=5)
@@ -202,7 +202,9 @@ def deliver_pending(
        claimed by a runner whose lease has lapsed.
     2. For each, stop if asked to (SIGTERM), else claim it; skip it if another
        runner won.
-    3. Cancel it if its reason has gone (tracker.mailings.still_wanted).
+    3. Cancel it if its reason has gone (tracker.mailings.still_wanted) or
+       the agency link it carries has stopped; re-render it if that link was
+       replaced or expired (tracker.mailings.check_agency_link).
     4. Send it, as a .eml file when no MAIL_SERVER is set; record the outcome.
        When the server cannot be reached, put the row back and end the pass:
        every other row would wait for the same timeout.
@@ -237,7 +239,9 @@ def deliver_pending(
             if not claim(row_id, now):
                 continue
             row = Notification.get_by_id(row_id)
-            reason = still_wanted(row)
+            # Its reason may have gone; an agency link it carries may have
+            # stopped (cancel) or moved on (re-rendered here with the current one).
+            reason = still_wanted(row) or check_agency_link(row, now)
             if reason:
                 _finish(row, status="cancelled", last_error=reason)
                 report.cancelled += 1

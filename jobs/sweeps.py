@@ -102,6 +102,8 @@ _CHASE_CLAIM = Prepared(lambda p: Recipient.update(chase_at=None, chased_at=p.no
     (Recipient.id == p.id) & (Recipient.chase_at == p.current)))
 _RUNG_CLAIM = Prepared(lambda p: Agreement.update(next_escalation_at=p.next_at, escalation_level=p.level).where(
     (Agreement.id == p.id) & (Agreement.next_escalation_at == p.current)))
+_ENDORSEMENT_CLAIM = Prepared(lambda p: Agreement.update(endorsement_escalate_at=None).where(
+    (Agreement.id == p.id) & (Agreement.endorsement_escalate_at == p.current)))
 _BREACH_CLAIM = Prepared(lambda p: Breach.update(escalate_at=None, escalated_at=p.now).where(
     (Breach.id == p.id) & (Breach.escalate_at == p.current)))
 
@@ -188,8 +190,10 @@ def review_cancellations(now: dt.datetime) -> int:
 
 def copy_chases(now: dt.datetime) -> int:
     """Chase, once, each copy still unacknowledged after its chase moment (R9)."""
-    # By the moment alone (see _due); ending a record clears its chases.
-    query = Recipient.select(Recipient, Agreement).join(Agreement).where(Recipient.chase_at <= now)
+    # By the moment (see _due); ending a record clears its chases. A revoked or
+    # removed entry is left out by the query itself: it is sent nothing more (R10).
+    query = Recipient.select(Recipient, Agreement).join(Agreement).where(
+        (Recipient.chase_at <= now) & Recipient.link_revoked_at.is_null() & Recipient.removed_at.is_null())
 
     def chase(recipient: Recipient) -> None:
         # Clearing chase_at is the claim: of two runners, one matches the old value.
@@ -238,6 +242,22 @@ def undertaking_ladder(now: dt.datetime) -> int:
             mailings.undertaking_rung(agreement, rung, now)
 
     return _in_batches(list(query), lambda a: a.id, climb)
+
+
+# --- endorsement (R11) -----------------------------------------------------------
+
+def endorsement_escalations(now: dt.datetime) -> int:
+    """An undertaking (or its variation) still waiting for endorsement after the
+    service's hours goes to the service managers, once."""
+    # By the moment alone (see _due); endorsing, returning or ending clears it.
+    query = Agreement.select().where(Agreement.endorsement_escalate_at <= now)
+
+    def escalate(agreement: Agreement) -> None:
+        won = _ENDORSEMENT_CLAIM.rowcount(id=agreement.id, current=agreement.endorsement_escalate_at) == 1
+        if won and agreement.awaiting_since is not None and agreement.status != "ended":
+            mailings.endorsement_escalation(agreement, now)
+
+    return _in_batches(list(query), lambda a: a.id, escalate)
 
 
 # --- breaches (R5) --------------------------------------------------------------
@@ -321,6 +341,7 @@ SWEEPS = (
     ("copy chases", copy_chases),
     ("undertaking ladder", undertaking_ladder),
     ("breach escalations", breach_escalations),
+    ("endorsement escalations", endorsement_escalations),
     ("team digests", digests),
 )
 

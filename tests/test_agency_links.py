@@ -29,7 +29,7 @@ def test_agency_acknowledges_its_copy(client, make_agreement):
     page = client.get(url).get_data(as_text=True)
     assert "Your copy, Jo Bloggs" in page and agreement.reference in page
     assert "Ms Murphy will take Ella to nursery every weekday." in page
-    assert "Ella Murphy" not in page  # initials only
+    assert "Ella Murphy" in page and "4 May 2019" in page  # the full copy sits behind the link (issue 9)
     response = client.post(url + "/acknowledge")
     assert response.status_code == 302
     recipient = Recipient.get_by_id(recipient.id)
@@ -92,6 +92,14 @@ def _refused(response):
     assert "Jo Bloggs" not in page and "PA-" not in page
 
 
+def _stopped(response):
+    """A genuine link that has stopped offers a new one, and shows nothing of the record."""
+    page = response.get_data(as_text=True)
+    assert response.status_code == 410
+    assert "This link has stopped working" in page and "Email me a new link" in page
+    assert "Jo Bloggs" not in page and "PA-" not in page and "Ella" not in page
+
+
 def test_tampered_links_are_refused_plainly(client, make_agreement):
     agreement = make_agreement(status="active")
     _, url = _link(agreement)
@@ -117,11 +125,11 @@ def test_revoked_and_reissued_links(client, people, login, make_agreement):
     login(people.worker)
     client.post(f"/agreements/{agreement.id}/recipients/{recipient.id}/link", data={"what": "revoke"})
     client.post("/logout")
-    _refused(client.get(old_url))
+    _stopped(client.get(old_url))
     login(people.worker)
     client.post(f"/agreements/{agreement.id}/recipients/{recipient.id}/link", data={"what": "reissue"})
     client.post("/logout")
-    _refused(client.get(old_url))
+    _stopped(client.get(old_url))
     recipient, new_url = _link(agreement)
     assert client.get(new_url).status_code == 200
     emails = Notification.select().where((Notification.kind == "copy_issued") & (Notification.to_address == recipient.email))
@@ -136,7 +144,7 @@ def test_a_link_stops_when_the_record_ends(client, people, make_agreement):
     agreement = make_agreement(status="active")
     _, url = _link(agreement)
     records.end(agreement, people.manager, NOW + dt.timedelta(days=1), "reviewed_closed")
-    _refused(client.get(url))
+    _stopped(client.get(url))
 
 
 def test_agency_pages_are_rate_limited(client, app, make_agreement):

@@ -32,7 +32,7 @@ def test_worker_submits_and_manager_endorses(client, people, login, make_agreeme
     # The distribution list is sent its copy, and chased later if it does not acknowledge (R9).
     recipient = Recipient.get(Recipient.agreement == agreement)
     assert recipient.copy_sent_at is not None and recipient.chase_at is not None
-    copy = Notification.get(Notification.agreement == agreement)
+    copy = Notification.get((Notification.agreement == agreement) & (Notification.kind == "copy_issued"))
     assert copy.to_address == "dsl@school.example"
     assert "EM" in copy.subject and "Ella Murphy" not in copy.body_text  # initials, never the full name
 
@@ -126,7 +126,8 @@ def test_an_active_agreement_cannot_lose_its_next_review(app, people, make_agree
 
 
 def test_history_page_shows_the_audit_trail_to_managers(client, people, login, make_agreement):
-    agreement = make_agreement(status="active")
+    agreement = make_agreement(status="awaiting_endorsement")
+    records.endorse(agreement, people.manager, NOW)
     login(people.worker)
     client.get(f"/agreements/{agreement.id}")
     login(people.manager)

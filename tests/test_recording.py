@@ -209,11 +209,16 @@ def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, m
         "recipients-0-id": str(gp.id), "recipients-0-name": "Dr Patel", "recipients-0-agency_name": "Market Street Surgery",
         "recipients-0-agency_kind": "gp", "recipients-0-role": "GP", "recipients-0-email": "gp@surgery.example"})
     assert client.post(f"/agreements/{agreement.id}/edit", data=form).status_code == 302
+    # Removing an action from an active record is a variation: in force once a manager endorses it (R11).
+    assert Action.get_by_id(first_action.id).removed_at is None
     client.post("/logout")
-    assert client.get(f"/a/{school_link}").status_code == 404  # the removed agency's link stops
+    assert client.get(f"/a/{school_link}").status_code == 410  # the removed agency's link stops (and offers a new one)
     page = client.get(f"/a/{gp_link}").get_data(as_text=True)
     assert "Your copy, Dr Patel" in page and "Acknowledged on" in page  # the GP keeps its own entry
     assert Recipient.get_by_id(school.id).removed_at is not None
+    from tracker import records
+
+    records.endorse(Agreement.get_by_id(agreement.id), people.manager, dt.datetime(2026, 11, 23, 11, 0), "test")
     assert Action.get_by_id(first_action.id).removed_at is not None
     assert breach.__class__.get_by_id(breach.id).action.what == second_action.what
 
@@ -246,8 +251,13 @@ def test_an_active_undertakings_window_cannot_be_moved_through_the_edit_form(cli
     form = good_undertaking(social_worker=str(people.worker.id), **{
         "window_ends_at-day": "26", "window_ends_at-time": "08:00"})
     response = client.post(f"/agreements/{agreement.id}/edit", data=form)
-    assert response.status_code == 400
-    assert "only be changed by a manager, with a reason, on its Extend page" in response.get_data(as_text=True)
+    # A new window is something the family agrees to: it is a variation, in
+    # force only once a manager endorses it (R11), never a silent restart of R4's ladder.
+    assert response.status_code == 302
+    assert Agreement.get_by_id(agreement.id).window_ends_at == agreement.window_ends_at
+    from tracker.models import Variation
+
+    assert "2026-11-26T08:00" in Variation.get(Variation.agreement == agreement).data
     assert Agreement.get_by_id(agreement.id).window_ends_at == NOW + dt.timedelta(hours=48)
 
 

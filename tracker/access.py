@@ -50,10 +50,29 @@ def can(user: User, action: str, agreement: Agreement | None = None) -> bool:
         own = agreement.social_worker_id == user.id or (
             agreement.social_worker_id is None and agreement.created_by_id == user.id
         )
-        if action in ("edit", "submit", "end", "review", "manage_links"):
+        if action in ("edit", "submit", "end", "review", "manage_links", "issue"):
             return in_team and own
         return False  # endorse, history, acknowledge, extend: managers only
     return False
+
+
+def may_endorse(user: User, agreement: Agreement) -> bool:
+    """A manager who may act on the record, and did not write it or hold it (R11).
+
+    For an active record, what is endorsed is its variation, so its author
+    may not endorse it either. Another manager or a service manager does.
+    """
+    if not can(user, "endorse", agreement):
+        return False
+    if user.id in (agreement.created_by_id, agreement.social_worker_id):
+        return False
+    if agreement.status == "active":
+        from tracker.versions import in_progress
+
+        variation = in_progress(agreement)
+        if variation is not None and variation.created_by_id == user.id:
+            return False
+    return True
 
 
 def require(action: str, agreement: Agreement | None = None) -> None:

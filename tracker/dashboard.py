@@ -23,8 +23,9 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Callable
 
-from peewee import JOIN, SQL, Select, fn
+from peewee import JOIN, SQL, Case, Select, fn
 
+from tracker import settings
 from tracker.access import visibility
 from tracker.db import database
 from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, Team, User
@@ -85,6 +86,7 @@ class Kind:
     title: str
     query: Callable  # (p, visible) -> peewee query selecting the row's columns, then SHOWN
     row: type | None  # None: the row is the agreement itself
+    any_status: bool = False  # visible whatever the record's status (drafts, awaiting), not only active
 
     def make(self, values: tuple):
         if self.row is None:
@@ -96,9 +98,9 @@ class Kind:
 KINDS: dict[str, Kind] = {}
 
 
-def dashboard_table(key: str, title: str, row: type | None = None):
+def dashboard_table(key: str, title: str, row: type | None = None, any_status: bool = False):
     def register(function):
-        KINDS[key] = Kind(key, title, function, row)
+        KINDS[key] = Kind(key, title, function, row, any_status)
         return function
 
     return register
@@ -111,6 +113,48 @@ def _agreements(p, visible):
 
 
 # --- the tables, one query function each ----------------------------------------------
+
+def _delegated(*names: str) -> dict:
+    """Properties reading the agreement's columns, so a template reads `a.reference` on the row itself."""
+    return {name: property(lambda self, name=name: getattr(self.agreement, name)) for name in names}
+
+
+# The endorsement tables' rows: the record's progress columns, then SHOWN; the
+# templates read every column on the row itself (`a.version`, `a.reference`).
+ProgressRow = _row_type("ProgressRow", "status awaiting_since variation_status returned_at endorsed_at version updated_at",
+                        _delegated(*AgreementRow._fields))
+PROGRESS = (Agreement.status, Agreement.awaiting_since, Agreement.variation_status, Agreement.returned_at,
+            Agreement.endorsed_at, Agreement.version, Agreement.updated_at)
+
+
+def _progress(p, visible):
+    return (Agreement.select(*PROGRESS, *SHOWN)
+            .join(_worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
+            .where(visible))
+
+
+@dashboard_table("endorsement_queue", "Waiting for your endorsement", row=ProgressRow, any_status=True)
+def endorsement_queue(p, visible):
+    """Records and variations waiting for endorsement: undertakings first, by the end of their window."""
+    undertakings_first = Case(None, [(Agreement.kind == "undertaking", 0)], 1)
+    return (_progress(p, visible)
+            .where(Agreement.awaiting_since.is_null(False))
+            .order_by(undertakings_first, Agreement.window_ends_at, Agreement.awaiting_since, Agreement.id))
+
+
+@dashboard_table("my_drafts", "Your drafts, records awaiting endorsement and records returned to you",
+                 row=ProgressRow, any_status=True)
+def my_drafts(p, visible):
+    """A worker's drafts, what waits for endorsement and what was returned, records and variations alike."""
+    own = (Agreement.social_worker == p.user_id) | (
+        Agreement.social_worker.is_null() & (Agreement.created_by == p.user_id))
+    waiting = Agreement.status.in_(("draft", "awaiting_endorsement", "returned")) | (
+        (Agreement.status == "active") & (Agreement.variation_status != ""))
+    returned_first = Case(None, [((Agreement.status == "returned") | (Agreement.variation_status == "returned"), 0)], 1)
+    return (_progress(p, visible)
+            .where(own & waiting)
+            .order_by(returned_first, Agreement.updated_at.desc(), Agreement.id))
+
 
 @dashboard_table("overdue_reviews", "Overdue reviews")
 def overdue_reviews(p, visible):
@@ -172,7 +216,28 @@ def unacknowledged(p, visible):
             .order_by(Recipient.copy_sent_at, Recipient.id))
 
 
+@dashboard_table("not_issued", "Endorsed but the family's copy not yet issued", row=ProgressRow)
+def not_issued(p, visible):
+    """Active records endorsed more than the service's days ago whose family copy is not recorded as issued."""
+    return (_progress(p, visible)
+            .where(Agreement.issued_at.is_null() & (Agreement.endorsed_at <= p.issue_by))
+            .order_by(Agreement.endorsed_at, Agreement.id))
+
+
 TABLES = {key: kind.title for key, kind in KINDS.items()}
+# Tables with their own partial, dashboard/_<key>.html.
+OWN_PARTIALS = ("endorsement_queue", "my_drafts", "not_issued")
+
+
+def _keys_for_role(role: str) -> list[str]:
+    if role == "social_worker":
+        return [k for k in KINDS if k != "endorsement_queue"]
+    return [k for k in KINDS if k != "my_drafts"]
+
+
+def keys_for(user: User) -> list[str]:
+    """The tables a person sees: a manager's endorsement queue first, a worker's own drafts first."""
+    return _keys_for_role(user.role)
 
 
 # --- scope, parameters and the prepared queries ---------------------------------------
@@ -192,7 +257,8 @@ def _shape(user: User, filters: Filters) -> tuple:
 
 def _values(user: User, filters: Filters, now: dt.datetime) -> dict:
     values = {"now": now, "fortnight": now + dt.timedelta(days=14), "day_ahead": now + dt.timedelta(hours=24),
-              "week_ahead": now + dt.timedelta(days=7), "user_id": user.id}
+              "week_ahead": now + dt.timedelta(days=7), "user_id": user.id,
+              "issue_by": now - dt.timedelta(days=settings.get("issue_within_days"))}
     if user.team_id is not None:
         values["user_team"] = user.team_id
     if filters.team:
@@ -202,12 +268,18 @@ def _values(user: User, filters: Filters, now: dt.datetime) -> dict:
     return values
 
 
-def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | None):
-    """The condition for active records the user may see, narrowed by the filters."""
+def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | None, any_status: bool = False):
+    """The condition for active records the user may see, narrowed by the filters.
+
+    `any_status`: what the user may see whatever its status (the endorsement
+    tables), narrowed by the filters; a worker's own are chosen by the table.
+    """
     viewer = _Viewer(role, None if no_team else p.user_team, p.user_id)
-    condition = visibility(viewer) & (Agreement.status == "active")
-    if role == "social_worker":
-        condition &= Agreement.social_worker == p.user_id
+    condition = visibility(viewer)
+    if not any_status:
+        condition &= Agreement.status == "active"
+        if role == "social_worker":
+            condition &= Agreement.social_worker == p.user_id
     if team:
         condition &= Agreement.team == p.team
     if worker:
@@ -219,7 +291,8 @@ def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | 
 
 def _page(key: str, everything: bool):
     def build(p, *shape):
-        query = KINDS[key].query(p, _visible(p, *shape)).tuples()
+        kind = KINDS[key]
+        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status)).tuples()
         return query if everything else query.limit(p.limit).offset(p.offset)
     return Prepared(build)
 
@@ -228,10 +301,11 @@ _PAGES = {(key, everything): _page(key, everything) for key in KINDS for everyth
 
 
 def _count_all(p, *shape):
-    """Every table's count in one statement: SELECT (SELECT COUNT(*) ...), (...)."""
-    visible = _visible(p, *shape)
-    return Select(columns=[kind.query(p, visible).order_by().select(fn.COUNT(SQL("*"))).alias(key)
-                           for key, kind in KINDS.items()]).bind(database).tuples()
+    """Every table the role sees, counted in one statement: SELECT (SELECT COUNT(*) ...), (...)."""
+    kinds = [KINDS[key] for key in _keys_for_role(shape[0])]
+    return Select(columns=[
+        kind.query(p, _visible(p, *shape, any_status=kind.any_status)).order_by().select(fn.COUNT(SQL("*")))
+        .alias(kind.key) for kind in kinds]).bind(database).tuples()
 
 
 _COUNTS = Prepared(_count_all)
@@ -240,7 +314,7 @@ _COUNTS = Prepared(_count_all)
 def counts(user: User, filters: Filters, now: dt.datetime) -> dict[str, int]:
     """How many rows each table has, in one statement."""
     (row,) = _COUNTS.execute(_shape(user, filters), **_values(user, filters, now))
-    return dict(zip(KINDS, row, strict=True))
+    return dict(zip(keys_for(user), row, strict=True))
 
 
 def rows(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> list:
@@ -268,7 +342,11 @@ def _pages(count: int, page: int) -> tuple[int, int]:
 
 def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> Table:
     found = rows(user, filters, key, now, everything=True) if everything else None
-    count = len(found) if everything else counts(user, filters, now)[key]
+    count = len(found) if everything else counts(user, filters, now).get(key)
+    if count is None:  # a table the user's page does not show (a CSV asked for by address)
+        found = rows(user, filters, key, now, everything=True)
+        count = len(found)
+        found = found[(_pages(count, page)[0] - 1) * PAGE_SIZE:][:PAGE_SIZE]
     page, pages = _pages(count, page)
     if found is None:
         found = rows(user, filters, key, now, page) if count else []
@@ -287,7 +365,7 @@ def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int]
 
 def agreement_of(row):
     """The agreement a dashboard row is about, whatever the table."""
-    return row if isinstance(row, (Agreement, AgreementRow)) else row.agreement
+    return row if isinstance(row, (Agreement, AgreementRow, ProgressRow)) else row.agreement
 
 
 def _children(p, size: int):
@@ -336,6 +414,19 @@ def workers(user: User) -> list[Named]:
 
 def teams() -> list[Named]:
     return [Named(*r) for r in _TEAMS.execute()]
+
+
+def time_left(moment: dt.datetime | None, now: dt.datetime) -> str:
+    """"5 hours left", "2 days left", "past its end": how long an undertaking's window has."""
+    if moment is None:
+        return ""
+    seconds = (moment - now).total_seconds()
+    if seconds <= 0:
+        return "past its end"
+    hours = int(seconds // 3600)
+    if hours < 72:
+        return f"{hours} hour{'s' if hours != 1 else ''} left" if hours else "less than an hour left"
+    return f"{hours // 24} days left"
 
 
 def overdue_by(moment: dt.datetime | None, now: dt.datetime) -> str:

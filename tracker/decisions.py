@@ -15,7 +15,8 @@ from tracker.models import Agreement, User
 from tracker.records import RuleBroken
 
 
-def extend_undertaking(agreement: Agreement, user: User, new_end: dt.datetime | None, reason: str, now: dt.datetime) -> Agreement:
+def extend_undertaking(agreement: Agreement, user: User, new_end: dt.datetime | None, reason: str, now: dt.datetime,
+                       revision=None) -> Agreement:
     """A manager moves an active undertaking's end later and says why.
 
     The ladder starts again from the new end (a warning before it, then
@@ -38,7 +39,10 @@ def extend_undertaking(agreement: Agreement, user: User, new_end: dt.datetime | 
         raise RuleBroken(errors)
     reason = reason.strip()
     first = rules.first_escalation_at(new_end, warning_hours=settings.get("undertaking_warning_hours"))
+    from tracker import versions
+
     with database.atomic():
+        versions.claim(agreement.id, revision)
         old_end, old_reason = agreement.window_ends_at, agreement.window_reason
         local = now.replace(tzinfo=dt.timezone.utc).astimezone(rules.LONDON)
         note = f"Extended by {user.name} on {local:%-d %B %Y at %H:%M}: {reason}"

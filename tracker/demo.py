@@ -72,6 +72,9 @@ def seed(now: dt.datetime | None = None) -> None:
             users[email] = create_user(email, name, PASSWORD, role, team)
         for name, kind, email in AGENCIES:
             Agency.create(name=name, kind=kind, email=email, phone="01234 567890")
+        # Agencies' copies show the social worker's number.
+        for number, email in enumerate(("sam.worker@example.org", "priya.worker@example.org", "tom.worker@example.org")):
+            User.update(phone=f"0100 000 010{number}").where(User.id == users[email].id).execute()
 
     workers = [users["sam.worker@example.org"], users["priya.worker@example.org"], users["tom.worker@example.org"]]
     managers = {north.id: users["maria.manager@example.org"], south.id: users["dev.manager@example.org"]}
@@ -156,7 +159,9 @@ def seed(now: dt.datetime | None = None) -> None:
         if state in ("awaiting_endorsement", "active", "ended"):
             records.submit(agreement, author, now - dt.timedelta(days=29))
         if state in ("active", "ended"):
-            records.endorse(agreement, manager, now - dt.timedelta(days=28), override="Demo: endorsed at a meeting")
+            # A manager does not endorse what they wrote: the service manager does (R11).
+            endorser = User.get(User.email == "helen.head@example.org") if author == manager else manager
+            records.endorse(agreement, endorser, now - dt.timedelta(days=28), override="Demo: endorsed at a meeting")
         if kind == "partnership" and state in ("active", "awaiting_endorsement", "draft"):
             # Put the review where the demo wants it, as if planned long ago.
             at = _dt(now, offset)

@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.fields import DateField, DateTimeField, no_markup
@@ -93,7 +93,19 @@ class RecipientForm(Form):
     breach_contact = BooleanField("Contact this person about a breach")
 
 
-class AgreementForm(FlaskForm):
+class Guarded(FlaskForm):
+    """A form that changes a record carries the revision it was opened on (R12)."""
+
+    revision = HiddenField()
+    opened_at = HiddenField()
+
+    def open_on(self, agreement) -> None:
+        """Stamp the form with the record's revision now (a fresh page, or after a 409)."""
+        self.revision.data = str(agreement.revision)
+        self.opened_at.data = utcnow().isoformat()
+
+
+class AgreementForm(Guarded):
     """Both kinds share one form; the page shows the fields for its kind."""
 
     children = FieldList(FormField(ChildForm), min_entries=1, max_entries=12)
@@ -134,13 +146,22 @@ class AgreementForm(FlaskForm):
             raise ValidationError("Date completed must be today or in the past")
 
 
-class EndForm(FlaskForm):
+class EndForm(Guarded):
     reason = RadioField("Why is it ending?", choices=options(END_REASONS), validators=[InputRequired("Select why it is ending")])
     notes = long_text("Notes")
 
 
-class EndorseForm(FlaskForm):
-    override = long_text("Reason for endorsing despite the failed checks")
+class EndorseForm(Guarded):
+    override = long_text("Reason for endorsing anyway")
+    comments = long_text("Comments for the social worker")
+
+
+class IssueForm(Guarded):
+    issued_at = DateTimeField("When the family was given their copy", required=True)
+    copy_language = short_text("Language of the family's copy", "Enter the language of the family's copy")
+    translation_given = RadioField("Was a translation given?", choices=options({"yes": "Yes", "no": "No"}),
+                                   validators=[InputRequired("Select yes if a translation was given")])
+    reason = long_text("Reason for issuing it with a party unsigned")
 
 
 class LoginForm(FlaskForm):
@@ -151,6 +172,7 @@ class LoginForm(FlaskForm):
 class UserForm(FlaskForm):
     name = short_text("Full name", "Enter the person's full name")
     email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    phone = StringField("Telephone (optional)", [Optional(), Regexp(r"^[0-9 +()-]{3,40}$", message="Enter a telephone number, like 0100 000 0000")])
     role = SelectField("Role", choices=options(ROLES))
     team = SelectField("Team", coerce=int)
     password = PasswordField("New password", [Optional(), Length(min=12, max=200, message="Password must be 12 characters or more")])
@@ -195,7 +217,7 @@ def error_list(form) -> list[dict]:
     return found
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Guarded):
     held_on = DateField("Date the review was held", required=True)
     attendees = long_text("Who attended")
     outcome = RadioField("Outcome", choices=options(REVIEW_OUTCOMES), validators=[InputRequired("Select the outcome of the review")])

@@ -1,20 +1,44 @@
 """Signed links for partner agencies: no account, one link per distribution entry.
 
 A link names its distribution entry, its record and the entry's link version.
-It stops working when the record ends, when the entry is removed, and when the
-social worker revokes or re-issues it (raising `link_version`). Every check
-failing reads the same to the visitor, so a guessed or tampered link learns
-nothing.
+It works while the record is active, the entry is on the list, not revoked,
+the version is the current one, and it has not expired. It stops:
+
+- when the entry's email address or agency changes (`readdressed`: the new
+  address is sent its copy with a fresh link at once);
+- when the entry is removed, or the record ends;
+- when the social worker revokes it (`revoke`) or sends a new one (`reissue`);
+- a service setting's number of days (`agency_link_days`, default 90) after
+  the later of its issue and the record's latest endorsement, so a newly
+  endorsed version renews every link without anything else changing.
+
+A link that fails its signature, or names an entry that does not exist or
+belongs to another record, reads only "This link does not work". A genuine
+link that has stopped offers to email a new one to the address on the list
+(`send_new_link`), which says the same whether or not it sent anything.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from tracker.models import Agreement, Recipient
+from tracker import audit, settings
+from tracker.models import Agreement, Recipient, User
 
 SALT = "agency-link/v1"
+
+# Why a genuine link no longer works, in words for the audit log.
+STOPPED = {
+    "removed": "the entry was taken off the distribution list",
+    "ended": "the record is no longer active",
+    "revoked": "the social worker revoked it",
+    "replaced": "a newer link was sent",
+    "expired": "it expired",
+}
 
 
 def _serializer() -> URLSafeSerializer:
@@ -29,24 +53,160 @@ def agency_url(recipient: Recipient) -> str:
     return f"{current_app.config['BASE_URL']}/a/{token_for(recipient)}"
 
 
-def recipient_for(token: str) -> Recipient | None:
-    """The distribution entry a link is for, or None when the link must not work."""
+def expires_at(recipient: Recipient, agreement: Agreement) -> dt.datetime | None:
+    """When the entry's current link stops working by age; None before it was ever issued."""
+    moments = [m for m in (recipient.link_issued_at or recipient.copy_sent_at, agreement.endorsed_at) if m]
+    if not moments:
+        return None
+    return max(moments) + dt.timedelta(days=settings.get("agency_link_days"))
+
+
+def stop_reason(recipient: Recipient, agreement: Agreement, now: dt.datetime, version: int | None = None) -> str:
+    """Why the entry's link (of `version`, or the current one) does not work now; "" when it does."""
+    if recipient.removed_at is not None:
+        return "removed"
+    if agreement.status != "active":
+        return "ended"
+    if recipient.link_revoked_at is not None:
+        return "revoked"
+    if version is not None and version != recipient.link_version:
+        return "replaced"
+    ends = expires_at(recipient, agreement)
+    if ends is not None and now >= ends:
+        return "expired"
+    return ""
+
+
+@dataclass
+class Link:
+    """What a token turned out to be: nothing (tampered or unknown), or a genuine
+    link to an entry that works or has `stopped` for a reason (a key of STOPPED)."""
+
+    recipient: Recipient | None = None
+    agreement: Agreement | None = None
+    stopped: str = ""
+
+    @property
+    def works(self) -> bool:
+        return self.recipient is not None and not self.stopped
+
+
+def check(token: str, now: dt.datetime) -> Link:
     try:
         data = _serializer().loads(token)
     except BadSignature:
-        return None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("r", "a", "v")):
-        return None
+        return Link()
+    if not isinstance(data, dict) or not all(type(data.get(k)) is int for k in ("r", "a", "v")):
+        return Link()
     recipient = Recipient.get_or_none(Recipient.id == data["r"])
-    if (
-        recipient is None
-        or recipient.agreement_id != data["a"]
-        or recipient.link_version != data["v"]
-        or recipient.link_revoked_at is not None
-        or recipient.removed_at is not None
-    ):
-        return None
+    if recipient is None or recipient.agreement_id != data["a"]:
+        return Link()
     agreement = Agreement.get_by_id(recipient.agreement_id)
-    if agreement.status != "active":
-        return None
-    return recipient
+    return Link(recipient, agreement, stop_reason(recipient, agreement, now, data["v"]))
+
+
+def recipient_for(token: str, now: dt.datetime) -> Recipient | None:
+    """The distribution entry a link is for, or None when the link must not work."""
+    link = check(token, now)
+    return link.recipient if link.works else None
+
+
+# --- the link's life ------------------------------------------------------------
+# Each function runs inside the caller's transaction.
+
+def _bump(recipient: Recipient, now: dt.datetime, **values) -> None:
+    """Issue the entry's next link version: every earlier link stops."""
+    Recipient.update(link_version=Recipient.link_version + 1, link_issued_at=now, **values).where(
+        Recipient.id == recipient.id).execute()
+    fresh = Recipient.get_by_id(recipient.id)
+    recipient.link_version, recipient.link_issued_at = fresh.link_version, fresh.link_issued_at
+    for name in values:
+        setattr(recipient, name, getattr(fresh, name))
+
+
+def renew_if_expired(recipient: Recipient, agreement: Agreement, now: dt.datetime) -> bool:
+    """Before an email carries the link: an expired one is replaced by a fresh one.
+
+    Only an otherwise working link is renewed; a revoked, removed or ended one
+    is never brought back this way. The old link had already stopped, so a
+    new version costs the agency nothing.
+    """
+    if stop_reason(recipient, agreement, now) != "expired":
+        return False
+    old = recipient.link_version
+    _bump(recipient, now)
+    audit.record("agency_link_renewed", actor="Agreement tracker", agreement=agreement, entity="recipient",
+                 entity_id=recipient.id, changes={"agency_link": [f"version {old} (expired)", f"version {old + 1}"]},
+                 at=now)
+    return True
+
+
+def _send_copy(recipient: Recipient, agreement: Agreement, now: dt.datetime) -> None:
+    """Send the entry its copy with the current link; chased if not acknowledged (R9)."""
+    from tracker import mailings
+
+    if not recipient.email:
+        return
+    chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))
+    Recipient.update(copy_sent_at=now, chase_at=chase_at).where(
+        (Recipient.id == recipient.id) & Recipient.acknowledged_at.is_null()).execute()
+    mailings.copies_issued(agreement, now, only=Recipient.get_by_id(recipient.id))
+
+
+def revoke(recipient: Recipient, agreement: Agreement, user: User, now: dt.datetime) -> None:
+    """Stop the link; nothing more is sent to the entry until a new link is issued (R10)."""
+    Recipient.update(link_revoked_at=now, chase_at=None).where(Recipient.id == recipient.id).execute()
+    audit.record("agency_link_revoked", user=user, agreement=agreement, entity="recipient", entity_id=recipient.id,
+                 changes={"agency_link": ["working", "revoked"]}, at=now)
+
+
+def reissue(recipient: Recipient, agreement: Agreement, user: User, now: dt.datetime) -> None:
+    """Stop every earlier link and, on an active record, email the copy with the new one."""
+    old = recipient.link_version
+    _bump(recipient, now, link_revoked_at=None)
+    if agreement.status == "active":
+        _send_copy(recipient, agreement, now)
+    audit.record("agency_link_reissued", user=user, agreement=agreement, entity="recipient", entity_id=recipient.id,
+                 changes={"agency_link": [f"version {old}", f"version {old + 1}"]}, at=now)
+
+
+def readdressed(recipient: Recipient, agreement: Agreement, before: dict, user: User | None,
+                now: dt.datetime) -> None:
+    """The entry's email address or agency changed: the old link stops, and the new
+    address is sent the copy with a fresh link at once, to acknowledge afresh.
+
+    A revoked entry stays revoked (nothing is sent until the worker issues a
+    new link); a record not yet active sends copies when it is endorsed.
+    """
+    old = recipient.link_version
+    _bump(recipient, now, acknowledged_at=None, chased_at=None, chase_at=None)
+    sent = agreement.status == "active" and recipient.link_revoked_at is None and bool(recipient.email)
+    if sent:
+        _send_copy(recipient, agreement, now)
+    changes = {key: [value, getattr(recipient, key)] for key, value in before.items()}
+    changes["agency_link"] = [f"version {old}", f"version {old + 1}" + (", copy sent" if sent else "")]
+    audit.record("agency_link_readdressed", user=user, actor="" if user else "Agreement tracker", agreement=agreement,
+                 entity="recipient", entity_id=recipient.id, changes=changes, at=now)
+
+
+def send_new_link(recipient: Recipient, agreement: Agreement, now: dt.datetime, ip: str = "") -> bool:
+    """Someone holding a stopped link asked for a new one: email it to the address
+    on the list, never to anyone else. True when an email was queued; the page
+    says the same either way, so the answer is only for the audit log and tests.
+
+    A current link that still works is sent again as it is (asking cannot be
+    used to stop the agency's link); an expired one is renewed first.
+    """
+    from tracker import mailings
+
+    reason = stop_reason(recipient, agreement, now)
+    sendable = reason in ("", "expired") and bool(recipient.email)
+    if sendable:
+        renew_if_expired(recipient, agreement, now)
+        sendable = mailings.new_link(recipient, agreement, now) > 0
+    audit.record("agency_new_link_requested", actor=f"Someone with an old link for distribution entry {recipient.id}",
+                 agreement=agreement, entity="recipient", entity_id=recipient.id,
+                 changes={"new_link": [None, "emailed to the address on the list" if sendable
+                                       else f"not sent ({STOPPED.get(reason, 'already sent this hour')})"]},
+                 ip=ip, at=now)
+    return sendable

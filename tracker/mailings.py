@@ -30,8 +30,7 @@ from tracker.models import (
     Team,
     User,
 )
-from tracker.notify import enqueue, initials
-from tracker.records import live_recipients
+from tracker.notify import enqueue, initials, render
 
 # --- who ----------------------------------------------------------------------
 
@@ -137,7 +136,12 @@ def staff(
 
 
 def agency_recipients(agreement: Agreement) -> list[Recipient]:
-    return [r for r in live_recipients(agreement) if r.email]
+    """The entries the agency emails go to: on the list, with an address, and not
+    revoked. A revoked entry is sent nothing more until its link is re-issued
+    (R10); the query leaves it out, so no sweep has to remember to."""
+    return list(agreement.recipients.where(
+        Recipient.removed_at.is_null() & Recipient.link_revoked_at.is_null() & (Recipient.email != "")
+    ).order_by(Recipient.position))
 
 
 def _worker_name(agreement: Agreement) -> str:
@@ -183,9 +187,7 @@ def still_wanted(notification: Notification) -> str | None:
             return "Not sent: the agency was taken off the list"
         if family == "chase" and recipient.acknowledged_at is not None:
             return "Not sent: the copy was acknowledged"
-        if parts[2] != f"v{recipient.link_version}" or recipient.link_revoked_at is not None:
-            # It carries a link that no longer works; a re-issue sends its own.
-            return "Not sent: the agency's link was revoked or re-issued before this went out"
+        # The link it carries is checked by check_agency_link, next.
         if Agreement.get_by_id(recipient.agreement_id).status != "active":
             return "Not sent: the agreement ended before this went out"
     elif family == "breach" and len(parts) >= 3 and parts[2] == "escalation":
@@ -260,13 +262,12 @@ def _ask_agencies(review: Review, agreement: Agreement, agencies: list[Recipient
     for recipient in agencies:
         if recipient.id in answered:
             continue
-        count += enqueue(
-            review_key(review, what, str(recipient.id)), kind, recipient.email,
-            agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
-            context={"review": review, "recipient": recipient, "worker_name": _worker_name(agreement),
-                     "agency_url": links.agency_url(recipient)},
-            ics=_invitation(review, agreement, recipient.email, now), now=now,
-        )
+        key = review_key(review, what, str(recipient.id))
+        if Notification.select(Notification.id).where(Notification.key == key).exists():
+            continue  # queued already: spare renewing its link and rendering it again
+        context, invitation = _agency_message(kind, recipient, agreement, now, review)
+        count += enqueue(key, kind, recipient.email, agreement=agreement, to_label=_agency_label(recipient),
+                         context=context, ics=invitation, now=now, link_for=recipient)
     return count
 
 
@@ -303,7 +304,9 @@ def review_cancelled(review: Review, agreement: Agreement, now: dt.datetime) -> 
     )
     recipient_ids = {int(row.key.rsplit("/", 1)[1]) for row in invited}
     count = 0
-    for recipient in Recipient.select().where(Recipient.id.in_(recipient_ids)) if recipient_ids else []:
+    # A revoked entry is sent nothing more, not even a calendar cancellation (R10).
+    invitees = Recipient.select().where(Recipient.id.in_(recipient_ids) & Recipient.link_revoked_at.is_null())
+    for recipient in invitees if recipient_ids else []:
         if not recipient.email:
             continue
         count += enqueue(
@@ -317,6 +320,11 @@ def review_cancelled(review: Review, agreement: Agreement, now: dt.datetime) -> 
 
 # --- copies (R9) ----------------------------------------------------------------
 
+def _version_part(agreement: Agreement) -> str:
+    """Each version after the first is a new copy to send, acknowledge and chase (R11)."""
+    return f"/version-{agreement.version}" if agreement.version > 1 else ""
+
+
 def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None = None) -> int:
     """Tell each agency on the distribution list that its copy is ready (R9).
 
@@ -324,30 +332,117 @@ def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None
     version makes the new email distinct from the first.
     """
     count = 0
-    for recipient in [only] if only is not None else live_recipients(agreement):
-        if not recipient.email:
+    for recipient in [only] if only is not None else agency_recipients(agreement):
+        if not recipient.email or recipient.link_revoked_at is not None:
             continue
-        count += enqueue(
-            f"copy/{recipient.id}/v{recipient.link_version}",
-            "copy_issued",
-            recipient.email,
-            agreement=agreement,
-            to_label=f"{recipient.name}, {recipient.agency_name}",
-            context={"recipient": recipient, "worker_name": _worker_name(agreement),
-                     "agency_url": links.agency_url(recipient)},
-            now=now,
-        )
+        context, _ = _agency_message("copy_issued", recipient, agreement, now)
+        count += enqueue(f"copy/{recipient.id}/v{recipient.link_version}{_version_part(agreement)}", "copy_issued", recipient.email,
+                         agreement=agreement, to_label=_agency_label(recipient), context=context, now=now,
+                         link_for=recipient)
     return count
 
 
 def copy_chase(recipient: Recipient, agreement: Agreement, now: dt.datetime) -> int:
     """Ask once more for acknowledgement of a copy sent days ago (R9)."""
-    return enqueue(
-        f"chase/{recipient.id}/v{recipient.link_version}", "copy_chase", recipient.email,
-        agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
-        context={"recipient": recipient, "worker_name": _worker_name(agreement), "agency_url": links.agency_url(recipient)},
-        now=now,
-    )
+    context, _ = _agency_message("copy_chase", recipient, agreement, now)
+    return enqueue(f"chase/{recipient.id}/v{recipient.link_version}{_version_part(agreement)}", "copy_chase", recipient.email,
+                   agreement=agreement, to_label=_agency_label(recipient), context=context, now=now,
+                   link_for=recipient)
+
+
+def new_link(recipient: Recipient, agreement: Agreement, now: dt.datetime) -> int:
+    """A new link, asked for from a stopped one, to the address on the list.
+
+    Once an hour at most per entry and link: the key names the hour.
+    """
+    context, _ = _agency_message("agency_link", recipient, agreement, now)
+    return enqueue(f"new-link/{recipient.id}/v{recipient.link_version}/{now:%Y%m%dT%H}", "agency_link",
+                   recipient.email, agreement=agreement, to_label=_agency_label(recipient), context=context,
+                   now=now, link_for=recipient)
+
+
+# --- the agency's link, written and checked again before sending (R10) --------------
+
+AGENCY_LINK_KINDS = ("copy_issued", "copy_chase", "agency_link", "report_request", "report_prompt")
+# These exist only to carry the link: one the link no longer matches was
+# superseded by the email that the change sent itself.
+LINK_ONLY_KINDS = ("copy_issued", "copy_chase", "agency_link")
+
+
+def _agency_label(recipient: Recipient) -> str:
+    return f"{recipient.name}, {recipient.agency_name}"
+
+
+def _agency_message(kind: str, recipient: Recipient, agreement: Agreement, now: dt.datetime,
+                    review: Review | None = None) -> tuple[dict, str]:
+    """The context and calendar invitation of an email carrying the entry's link.
+
+    An expired link is renewed first, so no email is written with a link that
+    has already stopped.
+    """
+    links.renew_if_expired(recipient, agreement, now)
+    context = {"recipient": recipient, "worker_name": _worker_name(agreement), "agency_url": links.agency_url(recipient),
+               "link_expires_at": links.expires_at(recipient, agreement)}
+    invitation = ""
+    if review is not None:
+        context["review"] = review
+        invitation = _invitation(review, agreement, recipient.email, now)
+    return context, invitation
+
+
+def check_agency_link(row: Notification, now: dt.datetime) -> str | None:
+    """Just before sending: does the agency link this email carries still work?
+
+    None when it may go, perhaps after being re-rendered here with the entry's
+    current link and address (the row and `row` are updated); otherwise the
+    reason it must not go, for the row's status. Called by the delivery pass
+    after `still_wanted`.
+
+    1. Only emails that name a distribution entry carry a link.
+    2. Removed, ended and revoked: cancelled. A revoked entry is sent nothing
+       until it is re-issued, and the re-issue sends its own copy.
+    3. A copy, chase or new-link email whose link was replaced (re-issued, or
+       the address or agency changed) is cancelled: that change sent its own.
+    4. A request or prompt is still wanted: it is re-rendered with the current
+       link (renewed first if it has expired) and sent to the current address.
+    """
+    if row.recipient_id is None:
+        return None
+    recipient = Recipient.get_or_none(Recipient.id == row.recipient_id)
+    if recipient is None or recipient.removed_at is not None:
+        return "Not sent: the agency was taken off the distribution list before this went out"
+    agreement = Agreement.get_by_id(recipient.agreement_id)
+    if agreement.status != "active":
+        return "Not sent: the agreement ended before this went out"
+    if recipient.link_revoked_at is not None:
+        return "Not sent: the agency's link was revoked before this went out; nothing goes to it until a new link is sent"
+    if not recipient.email:
+        return "Not sent: the agency no longer has an email address on the list"
+    readdressed = row.to_address.strip().lower() != recipient.email.strip().lower()
+    replaced = row.link_version != recipient.link_version or readdressed
+    if row.kind in LINK_ONLY_KINDS and replaced:
+        return ("Not sent: the agency's email address changed before this went out; the new address was sent its copy"
+                if readdressed else
+                "Not sent: the agency's link was re-issued before this went out; the new link was sent on its own")
+    with database.atomic():
+        renewed = links.renew_if_expired(recipient, agreement, now)
+        if replaced or renewed:
+            _rewrite(row, recipient, agreement, now)
+    return None
+
+
+def _rewrite(row: Notification, recipient: Recipient, agreement: Agreement, now: dt.datetime) -> None:
+    """Render a queued agency email again with the entry's current link and address."""
+    review = None
+    if row.kind in ("report_request", "report_prompt"):
+        review = Review.get_by_id(int(row.key.split("/")[1]))
+    context, invitation = _agency_message(row.kind, recipient, agreement, now, review)
+    subject, body_text, body_html = render(row.kind, context, agreement)
+    values = dict(subject=subject, body_text=body_text, body_html=body_html, ics=invitation or row.ics,
+                  to_address=recipient.email, to_label=_agency_label(recipient), link_version=recipient.link_version)
+    Notification.update(**values).where(Notification.id == row.id).execute()
+    for name, value in values.items():
+        setattr(row, name, value)
 
 
 # --- undertakings (R4) ----------------------------------------------------------
@@ -415,3 +510,55 @@ def digest(team: Team, items: dict[str, list], london_date: dt.date, now: dt.dat
                      "initials_of": initials}, now=now,
         )
     return count
+
+
+# --- endorsement (R11) ------------------------------------------------------------
+
+def _endorse_url(agreement: Agreement) -> str:
+    return f"{current_app.config['BASE_URL']}/agreements/{agreement.id}/endorse"
+
+
+def endorsement_requested(agreement: Agreement, submitted_by: User, number: int, now: dt.datetime) -> int:
+    """Tell the team's managers a record (or its variation) waits for their endorsement.
+
+    Undertakings say URGENT in the subject. A team with no manager, or whose
+    only manager wrote it, goes to the service managers.
+    """
+    people = [(m.email, f"{m.name}, team manager") for m in team_managers(agreement.team_id) if m.id != submitted_by.id]
+    if not people:
+        people = [(m.email, f"{m.name}, service manager") for m in service_managers() if m.id != submitted_by.id]
+    count = 0
+    for address, label in people:
+        count += enqueue(
+            f"endorse/{agreement.id}/v{number}/{stamp(now)}/{address}", "endorsement_requested", address,
+            agreement=agreement, to_label=label,
+            context={"submitted_by": submitted_by.name, "number": number, "endorse_url": _endorse_url(agreement)},
+            now=now,
+        )
+    return count
+
+
+def endorsement_escalation(agreement: Agreement, now: dt.datetime) -> int:
+    """An undertaking still waiting for endorsement: tell the service managers."""
+    hours = max(0, int((now - agreement.awaiting_since).total_seconds() // 3600)) if agreement.awaiting_since else 0
+    count = 0
+    for manager in service_managers():
+        count += enqueue(
+            f"endorse-escalation/{agreement.id}/{stamp(agreement.awaiting_since or now)}/{manager.email}",
+            "endorsement_escalation", manager.email, agreement=agreement,
+            to_label=f"{manager.name}, service manager",
+            context={"hours": hours, "endorse_url": _endorse_url(agreement)}, now=now,
+        )
+    return count
+
+
+def returned_to_worker(agreement: Agreement, manager: User, comments: str, number: int, now: dt.datetime) -> int:
+    """The manager's comments, to the social worker (the author when none is named)."""
+    worker = User.get_or_none((User.id == (agreement.social_worker_id or agreement.created_by_id)) & (User.active == True))
+    if worker is None:
+        return 0
+    return enqueue(
+        f"returned/{agreement.id}/v{number}/{stamp(now)}/{worker.email}", "returned_to_worker", worker.email,
+        agreement=agreement, to_label=f"{worker.name}, social worker",
+        context={"manager_name": manager.name, "comments": comments, "number": number}, now=now,
+    )

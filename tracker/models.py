@@ -32,6 +32,7 @@ KINDS = {"partnership": "Partnership agreement", "undertaking": "Written underta
 STATUSES = {
     "draft": "Draft",
     "awaiting_endorsement": "Awaiting endorsement",
+    "returned": "Returned to the social worker",
     "active": "Active",
     "ended": "Ended",
 }
@@ -96,6 +97,7 @@ class User(BaseModel):
     active = pw.BooleanField(default=True)
     failed_logins = pw.IntegerField(default=0)
     locked_until = pw.DateTimeField(null=True)
+    phone = pw.CharField(max_length=40, default="")  # shown to agencies as whom to call
     created_at = pw.DateTimeField(default=utcnow)
 
     # Flask-Login protocol.
@@ -215,8 +217,29 @@ class Agreement(BaseModel):
     end_reason = pw.CharField(max_length=32, null=True)
     end_notes = pw.TextField(default="")
 
+    # Versions (R11) and lost updates (R12). The row and its live rows are the
+    # version in force; `version` is its number (0 before the first
+    # endorsement). `revision` rises with every change, and each form carries
+    # the revision it was opened on (a conditional UPDATE refuses a stale one).
+    version = pw.IntegerField(default=0)
+    revision = pw.IntegerField(default=1)
+    # Waiting for endorsement (the record itself or its variation), and when an
+    # undertaking still waiting is escalated to the service managers.
+    awaiting_since = pw.DateTimeField(null=True, index=True)
+    endorsement_escalate_at = pw.DateTimeField(null=True, index=True)
+    variation_status = pw.CharField(max_length=24, default="")  # the variation in progress, if any
+    returned_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    returned_at = pw.DateTimeField(null=True)
+    returned_comments = pw.TextField(default="")
+    # Signed and issued: the moment the family's copy was issued, to the minute.
+    issued_at = pw.DateTimeField(null=True)
+    copy_language = pw.CharField(max_length=80, default="")
+    translation_given = pw.BooleanField(default=False)
+    issue_reason = pw.TextField(default="")  # why it was issued with a party unsigned
+
     class Meta:
         indexes = (
+            (("status", "issued_at", "endorsed_at"), False),
             (("team", "status"), False),
             (("social_worker", "status"), False),
             # The dashboard and the sweeps read due work by these.
@@ -238,6 +261,57 @@ class Agreement(BaseModel):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class AgreementVersion(BaseModel):
+    """A version as it came into force: the whole record as endorsed (R11)."""
+
+    agreement = pw.ForeignKeyField(Agreement, backref="versions", on_delete="RESTRICT")
+    number = pw.IntegerField()
+    snapshot = pw.TextField()  # JSON: records.form_data plus the endorsement
+    endorsed_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    endorsed_at = pw.DateTimeField()
+    override_reason = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("agreement", "number"), True),)
+
+    def data(self) -> dict:
+        return json.loads(self.snapshot or "{}")
+
+
+VARIATION_STATUSES = {
+    "draft": "Draft",
+    "awaiting_endorsement": "Awaiting endorsement",
+    "returned": "Returned to the social worker",
+    "endorsed": "Endorsed",
+    "withdrawn": "Withdrawn",
+}
+
+
+class Variation(BaseModel):
+    """A draft of a record's next version; the version in force stays until it is endorsed."""
+
+    agreement = pw.ForeignKeyField(Agreement, backref="variations", on_delete="RESTRICT")
+    number = pw.IntegerField()  # the version it would become
+    status = pw.CharField(max_length=24, default="draft", index=True)
+    data = pw.TextField()  # JSON: the form's data for the family-agreed content
+    reason = pw.TextField(default="")  # why it was opened ("Review of 15 January 2027: vary")
+    created_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+    submitted_at = pw.DateTimeField(null=True)
+    returned_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    returned_at = pw.DateTimeField(null=True)
+    returned_comments = pw.TextField(default="")
+    endorsed_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    endorsed_at = pw.DateTimeField(null=True)
+    override_reason = pw.TextField(default="")
+
+    @property
+    def status_label(self) -> str:
+        return VARIATION_STATUSES.get(self.status, self.status)
 
 
 class AgreementChild(BaseModel):
@@ -288,6 +362,9 @@ class Recipient(BaseModel):
     chased_at = pw.DateTimeField(null=True)
     link_version = pw.IntegerField(default=1)  # raising it revokes the agency's signed link
     link_revoked_at = pw.DateTimeField(null=True)
+    # When the current link version was issued; with the record's endorsement
+    # it sets when the link expires (tracker.links.expires_at).
+    link_issued_at = pw.DateTimeField(null=True)
     removed_at = pw.DateTimeField(null=True)
 
     @property
@@ -390,9 +467,14 @@ class Notification(BaseModel):
     attempts = pw.IntegerField(default=0)
     next_attempt_at = pw.DateTimeField(default=utcnow)
     claimed_until = pw.DateTimeField(null=True)
-    last_error = pw.TextField(default="")
+    last_error = pw.TextField(default="")  # or, for a cancelled email, why it was not sent
     created_at = pw.DateTimeField(default=utcnow)
     sent_at = pw.DateTimeField(null=True)
+    # An email that carries an agency's link names the distribution entry and
+    # the link version it was written with, so delivery can check the link is
+    # still the one that works just before sending (tracker.mailings.check_agency_link).
+    recipient = pw.ForeignKeyField(Recipient, null=True, backref="+", on_delete="RESTRICT")
+    link_version = pw.IntegerField(null=True)
 
     class Meta:
         indexes = ((("status", "next_attempt_at"), False),)
@@ -427,6 +509,8 @@ ALL_MODELS = [
     Action,
     Party,
     Recipient,
+    AgreementVersion,
+    Variation,
     Review,
     AgencyReport,
     Breach,

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from flask import current_app, render_template
 
-from tracker.models import Agreement, Notification, utcnow
+from tracker.models import Agreement, Notification, Recipient, utcnow
 
 # Set while a sweep collects its emails (see `collecting`).
 _outbox: contextvars.ContextVar[Outbox | None] = contextvars.ContextVar("outbox", default=None)
@@ -100,10 +100,12 @@ class Outbox:
 INSERT_ROWS = 50
 _COLUMNS = ("key", "kind", "agreement", "to_address", "to_label", "subject", "body_text", "body_html", "ics",
             "status", "next_attempt_at", "created_at")
+_LINK_COLUMNS = ("recipient", "link_version")  # an email carrying an agency's link (`link_for`)
 
 
-def _insert_many(p, size: int):
-    rows = [{column: getattr(p, f"{column}{i}") for column in _COLUMNS} for i in range(size)]
+def _insert_many(p, size: int, links: bool):
+    columns = _COLUMNS + _LINK_COLUMNS if links else _COLUMNS
+    rows = [{column: getattr(p, f"{column}{i}") for column in columns} for i in range(size)]
     return Notification.insert_many(rows).on_conflict_ignore().as_rowcount()
 
 
@@ -111,16 +113,38 @@ _INSERT = None
 
 
 def _insert(rows: list[dict]) -> int:
-    """insert_many ... ON CONFLICT DO NOTHING on the unique key; its SQL made once per row count."""
+    """insert_many ... ON CONFLICT DO NOTHING on the unique key; its SQL made once per row count.
+
+    Rows are written in their order, in runs of the same kind: with or without
+    an agency's link (its entry and link version), or without a record.
+    """
+    inserted, run = 0, []
+    for row in rows:
+        if run and _run_kind(run[0]) != _run_kind(row):
+            inserted += _insert_run(run)
+            run = []
+        run.append(row)
+    return inserted + (_insert_run(run) if run else 0)
+
+
+def _run_kind(row: dict) -> str:
+    if row["agreement"] is None or (row["recipient"] is None) != (row["link_version"] is None):
+        return "plain"  # a None the prepared statement cannot stand in for
+    return "link" if row["recipient"] is not None else "mail"
+
+
+def _insert_run(rows: list[dict]) -> int:
     global _INSERT
-    if any(row["agreement"] is None for row in rows):
+    kind = _run_kind(rows[0])
+    if kind == "plain":
         return Notification.insert_many(rows).on_conflict_ignore().as_rowcount().execute()
     if _INSERT is None:
         from tracker.prepared import Prepared
 
         _INSERT = Prepared(_insert_many)
-    values = {f"{column}{i}": row[column] for i, row in enumerate(rows) for column in _COLUMNS}
-    return _INSERT.rowcount((len(rows),), **values)
+    columns = _COLUMNS + _LINK_COLUMNS if kind == "link" else _COLUMNS
+    values = {f"{column}{i}": row[column] for i, row in enumerate(rows) for column in columns}
+    return _INSERT.rowcount((len(rows), kind == "link"), **values)
 
 
 def _identity(value):
@@ -132,7 +156,7 @@ def _identity(value):
 
 def _render(kind: str, context: dict) -> tuple[str, str, str]:
     subject = render_template(f"email/{kind}.subject.txt", **context).strip()
-    return subject, render_template(f"email/{kind}.txt", **context), render_template(f"email/{kind}.html", **context)
+    return subject[:300], render_template(f"email/{kind}.txt", **context), render_template(f"email/{kind}.html", **context)
 
 
 @contextmanager
@@ -146,6 +170,22 @@ def collecting():
         _outbox.reset(token)
 
 
+def _context(context: dict | None, agreement: Agreement | None) -> dict:
+    """What every email's templates may read, besides the caller's own."""
+    context = dict(context or {})
+    context.setdefault("agreement", agreement)
+    context.setdefault("base_url", current_app.config["BASE_URL"])
+    if agreement is not None:
+        context.setdefault("initials", initials(agreement))
+        context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
+    return context
+
+
+def render(kind: str, context: dict | None, agreement: Agreement | None) -> tuple[str, str, str]:
+    """An email's subject, text and HTML bodies from its three templates."""
+    return _render(kind, _context(context, agreement))
+
+
 def enqueue(
     key: str,
     kind: str,
@@ -156,11 +196,14 @@ def enqueue(
     context: dict | None = None,
     ics: str = "",
     now: dt.datetime | None = None,
+    link_for: Recipient | None = None,
 ) -> bool:
     """Queue one email; returns False when a message with this key already exists.
 
     Insert-or-ignore on the unique key is what makes every sweep safe to run
-    twice, or on two runners at once: the second insert does nothing.
+    twice, or on two runners at once: the second insert does nothing. An email
+    that carries an agency's link names its entry (`link_for`), so the link is
+    checked again just before sending.
     """
     now = now or utcnow()
     key = key[:255]
@@ -171,20 +214,16 @@ def enqueue(
     # racing past this check still make one row.
     if box is None and Notification.select(Notification.id).where(Notification.key == key).exists():
         return False
-    context = dict(context or {})
-    context.setdefault("agreement", agreement)
-    context.setdefault("base_url", current_app.config["BASE_URL"])
-    if agreement is not None:
-        context.setdefault("initials", initials(agreement))
-        context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
+    context = _context(context, agreement)
     if box is not None:
         box.add({"key": key, "kind": kind, "agreement": agreement.id if agreement is not None else None,
                  "to_address": to_address, "to_label": to_label, "ics": ics, "status": "pending",
-                 "next_attempt_at": now, "created_at": now}, context)
+                 "next_attempt_at": now, "created_at": now,
+                 # The link's entry and version as they are now, as the single insert below writes them.
+                 "recipient": link_for.id if link_for is not None else None,
+                 "link_version": link_for.link_version if link_for is not None else None}, context)
         return False
-    subject = render_template(f"email/{kind}.subject.txt", **context).strip()
-    body_text = render_template(f"email/{kind}.txt", **context)
-    body_html = render_template(f"email/{kind}.html", **context)
+    subject, body_text, body_html = _render(kind, context)
     inserted = (
         Notification.insert(
             key=key,
@@ -192,13 +231,15 @@ def enqueue(
             agreement=agreement,
             to_address=to_address,
             to_label=to_label,
-            subject=subject[:300],
+            subject=subject,
             body_text=body_text,
             body_html=body_html,
             ics=ics,
             status="pending",
             next_attempt_at=now,
             created_at=now,
+            recipient=link_for.id if link_for is not None else None,
+            link_version=link_for.link_version if link_for is not None else None,
         )
         .on_conflict_ignore()
         .as_rowcount()

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import uuid
 
-from tracker import audit, rules, settings
+from tracker import audit, links, rules, settings
 from tracker.db import database
 from tracker.models import (
     Action,
@@ -64,6 +64,12 @@ def read_once(agreement: Agreement) -> Agreement:
     Only for pages that change nothing of the record; never in a form's POST."""
     agreement._read_once = {}
     return agreement
+
+
+def forget(agreement: Agreement | None) -> None:
+    """A change is coming: read this agreement's lists afresh from now on (read_once no more)."""
+    if agreement is not None:
+        agreement.__dict__.pop("_read_once", None)
 
 
 def _once(agreement: Agreement, name: str, load):
@@ -269,14 +275,24 @@ def window_errors_for(data: dict, user: User) -> dict[str, str]:
     )
 
 
-def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt.datetime) -> Agreement:
-    """Create or change a record from the form's data, with its audit event."""
+def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt.datetime, *,
+         variation: bool = False, revision=None) -> Agreement:
+    """Create or change a record from the form's data, with its audit event.
+
+    With `variation`, an endorsed variation is coming into force (tracker.versions):
+    the family-agreed content, an undertaking's window included, may change.
+    `revision`: the revision the form was opened on; a newer one raises
+    `versions.Stale` and nothing is saved.
+    """
+    from tracker import versions
+
+    forget(agreement)
     errors = window_errors_for(data, user) if kind == "undertaking" else {}
     if errors:
         raise RuleBroken(errors)
     if kind == "partnership" and agreement is not None and agreement.status == "active" and data.get("review_at") is None:
         raise RuleBroken({"review_at": "An active agreement must always have its next review date"})
-    if kind == "undertaking" and agreement is not None and agreement.status == "active" and (
+    if kind == "undertaking" and agreement is not None and agreement.status == "active" and not variation and (
         data.get("window_starts_at") != agreement.window_starts_at
         or data.get("window_ends_at") != agreement.window_ends_at
     ):
@@ -285,7 +301,11 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
         raise RuleBroken({"window_ends_at": "An active undertaking's window can only be changed by a manager, "
                                             "with a reason, on its Extend page"})
     with database.atomic():
-        values = {name: data.get(name) for name in SCALAR_FIELDS}
+        if agreement is not None:
+            versions.claim(agreement.id, revision)
+        # The family's copy is recorded as issued on its own page, after
+        # endorsement (`issue`); a form without the field leaves it alone.
+        values = {name: data.get(name) for name in SCALAR_FIELDS if name != "issued_on" or "issued_on" in data}
         for name, value in values.items():
             if isinstance(value, str):
                 values[name] = value.strip()
@@ -323,7 +343,7 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
                    ("what", "who", "side", "timescale", "due_on"), now)
         _sync_rows(Party, agreement, live_parties(agreement), data.get("parties") or [],
                    ("name", "role", "signed_on"), now)
-        added = _sync_recipients(agreement, data.get("recipients") or [], now)
+        added = _sync_recipients(agreement, data.get("recipients") or [], now, user)
         if agreement.status == "active" and added:
             # Someone added to the list of a record already in force gets their
             # copy now, and is chased if they do not acknowledge it (R9).
@@ -347,17 +367,40 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
     return agreement
 
 
-def _sync_recipients(agreement: Agreement, rows: list[dict], now) -> list[Recipient]:
+def _addressed(recipient: Recipient) -> tuple:
+    """What a distribution entry's link is for: its address and its agency, as typed.
+
+    Not the directory's agency id: an administrator retiring a directory entry
+    must not stop every link that named it.
+    """
+    return (recipient.email.strip().lower(), recipient.agency_name.strip().lower())
+
+
+def _sync_recipients(agreement: Agreement, rows: list[dict], now, user: User | None = None) -> list[Recipient]:
+    """Make the distribution list match the form; returns the entries added.
+
+    An entry whose email address or agency changed gets a fresh link (the old
+    one stops) and, on an active record, its copy at once; a removed entry's
+    link stops with it and its chase is dropped (tracker.links).
+    """
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
     for row in rows:
         row["agency"] = directory.get((row.get("agency_name") or "").strip().lower())
         row["email"] = (row.get("email") or "").strip() or (row["agency"].email if row["agency"] and row["agency"].email else "")
         row["breach_contact"] = bool(row.get("breach_contact"))
-    return _sync_rows(Recipient, agreement, live_recipients(agreement), rows,
-                      ("name", "agency_name", "agency_kind", "role", "email", "breach_contact", "agency"), now)
+    existing = live_recipients(agreement)
+    added = _sync_rows(Recipient, agreement, existing, rows,
+                       ("name", "agency_name", "agency_kind", "role", "email", "breach_contact", "agency"), now)
+    for before in existing:
+        after = Recipient.get_by_id(before.id)
+        if after.removed_at is not None:
+            Recipient.update(chase_at=None).where(Recipient.id == after.id).execute()
+        elif _addressed(after) != _addressed(before):
+            links.readdressed(after, agreement, {"email": before.email, "agency_name": before.agency_name}, user, now)
+    return added
 
 
-def _plan_undertaking(agreement: Agreement) -> None:
+def plan_undertaking(agreement: Agreement) -> None:
     """Keep the undertaking ladder's next moment in step with its end (R4)."""
     if agreement.window_ends_at is None:
         return
@@ -375,20 +418,32 @@ def _issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.dat
         mailings.copies_issued(agreement, now, only=Recipient.get_by_id(recipient.id))
 
 
-def submit(agreement: Agreement, user: User, now: dt.datetime) -> None:
-    """Send a draft to the team manager for endorsement."""
-    if agreement.status != "draft":
+def submit(agreement: Agreement, user: User, now: dt.datetime, revision=None) -> None:
+    """Send a draft (or a record returned with comments) to the team's managers for endorsement.
+
+    An active record sends its variation instead. The managers are emailed;
+    an undertaking still waiting after the service's hours goes to the
+    service managers (jobs.sweeps.endorsement_escalations).
+    """
+    from tracker import mailings, versions
+
+    if agreement.status == "active":
+        return versions.submit_variation(agreement, user, now, revision=revision)
+    if agreement.status not in ("draft", "returned"):
         raise RuleBroken({"status": "Only a draft can be sent for endorsement"})
     problems = completeness(agreement)
     if problems:
         raise RuleBroken(problems)
     with database.atomic():
-        if Agreement.update(status="awaiting_endorsement", submitted_at=now, updated_at=now).where(
-            (Agreement.id == agreement.id) & (Agreement.status == "draft")
+        versions.claim(agreement.id, revision)
+        if Agreement.update(status="awaiting_endorsement", submitted_at=now, updated_at=now, awaiting_since=now,
+                            endorsement_escalate_at=versions.escalate_at(agreement, now)).where(
+            (Agreement.id == agreement.id) & Agreement.status.in_(("draft", "returned"))
         ).execute() != 1:
             raise RuleBroken({"status": "Only a draft can be sent for endorsement"})
         audit.record("submitted", user=user, agreement=agreement, entity="agreement", entity_id=agreement.id,
-                     changes={"status": ["draft", "awaiting_endorsement"]}, at=now)
+                     changes={"status": [agreement.status, "awaiting_endorsement"]}, at=now)
+        mailings.endorsement_requested(agreement, user, 1, now)
 
 
 def completeness(agreement: Agreement) -> dict[str, str]:
@@ -405,9 +460,22 @@ def completeness(agreement: Agreement) -> dict[str, str]:
     return problems
 
 
-def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = "") -> None:
-    """A manager endorses: the record becomes active and its schedule starts."""
+def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = "", revision=None) -> None:
+    """A manager endorses: the record becomes active (version 1) and its schedule starts.
+
+    An active record's variation is endorsed by `versions.endorse_variation`.
+    A manager does not endorse a record they wrote or hold (tracker.access).
+    """
+    from tracker import access, versions
+
+    forget(agreement)
+
     agreement = Agreement.get_by_id(agreement.id)  # its status now, not when the caller loaded it
+    if not access.may_endorse(user, agreement):
+        raise RuleBroken({"override": "You wrote this record or hold it as its social worker: "
+                                      "another manager or a service manager endorses it"})
+    if agreement.status == "active":
+        return versions.endorse_variation(agreement, user, now, override, revision=revision)
     if agreement.status not in ("awaiting_endorsement", "draft"):
         raise RuleBroken({"status": "This record is not waiting for endorsement"})
     problems = completeness(agreement)
@@ -420,8 +488,10 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
     if failing and not override.strip():
         raise RuleBroken({"override": "Some quality checks fail: fix them, or give your reason for endorsing anyway"})
     with database.atomic():
+        versions.claim(agreement.id, revision)
         if Agreement.update(
-            status="active", endorsed_by=user, endorsed_at=now, endorsement_override=override.strip(), updated_at=now
+            status="active", endorsed_by=user, endorsed_at=now, endorsement_override=override.strip(), updated_at=now,
+            version=1, awaiting_since=None, endorsement_escalate_at=None,
         ).where((Agreement.id == agreement.id) & (Agreement.status == agreement.status)).execute() != 1:
             raise RuleBroken({"status": "This record has changed since the page was opened"})
         chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))
@@ -430,7 +500,8 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         ).execute()
         agreement = Agreement.get_by_id(agreement.id)
         if agreement.kind == "undertaking":
-            _plan_undertaking(agreement)
+            plan_undertaking(agreement)
+        versions.write_version(agreement, user, now, override.strip())
         review = next_review(agreement)
         if review is not None:
             # Notices that fell due while it was a draft were passed over; plan them now.
@@ -446,14 +517,21 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         mailings.copies_issued(agreement, now)
 
 
-def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: str = "") -> None:
-    """End a record: it stays in the register; its reminders stop."""
+def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: str = "", revision=None) -> None:
+    """End a record: it stays in the register; its reminders stop; a variation in progress is withdrawn."""
+    from tracker import versions
+    from tracker.models import Variation
+
     if agreement.status == "ended":
         raise RuleBroken({"reason": "This record has already ended"})
     with database.atomic():
+        versions.claim(agreement.id, revision)
+        Variation.update(status="withdrawn", updated_at=now).where(
+            (Variation.agreement == agreement) & Variation.status.in_(versions.OPEN)).execute()
         if Agreement.update(
             status="ended", ended_at=now, ended_by=user, end_reason=reason, end_notes=notes.strip(),
             next_review_at=None, next_escalation_at=None, updated_at=now,
+            awaiting_since=None, endorsement_escalate_at=None, variation_status="",
         ).where((Agreement.id == agreement.id) & (Agreement.status != "ended")).execute() != 1:
             raise RuleBroken({"reason": "This record has already ended"})
         # A cancelled review's calendar invitation is withdrawn by the next sweep.
@@ -464,3 +542,42 @@ def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: 
         audit.record("ended", user=user, agreement=agreement, entity="agreement", entity_id=agreement.id,
                      changes={"status": [agreement.status, "ended"], "end_reason": [None, reason], "end_notes": [None, notes]},
                      at=now)
+
+
+def issue(agreement: Agreement, user: User, now: dt.datetime, *, issued_at: dt.datetime | None, language: str,
+          translation_given: bool, reason: str = "", revision=None) -> None:
+    """Record the moment the family's copy of the version in force was issued.
+
+    Not before endorsement (R8a), not in the future, and with a party
+    unsigned only with a reason.
+    """
+    from tracker import versions
+
+    errors: dict[str, str] = {}
+    if agreement.status != "active" or agreement.endorsed_at is None:
+        errors["issued_at"] = "The family's copy can only be issued once a manager has endorsed it"
+    elif issued_at is None:
+        errors["issued_at"] = "Enter the date and time the family was given their copy"
+    elif issued_at > now + dt.timedelta(minutes=5):
+        errors["issued_at"] = "The date and time the copy was issued must be now or in the past"
+    elif issued_at < agreement.endorsed_at.replace(second=0):
+        errors["issued_at"] = "The copy cannot have been issued before it was endorsed"
+    if not (language or "").strip():
+        errors["copy_language"] = "Enter the language of the family's copy"
+    unsigned = [p.name for p in live_parties(agreement) if p.signed_on is None]
+    if unsigned and not (reason or "").strip():
+        errors["reason"] = f"{', '.join(unsigned)} {'has' if len(unsigned) == 1 else 'have'} not signed: " \
+                           "give the reason for issuing it unsigned"
+    if errors:
+        raise RuleBroken(errors)
+    with database.atomic():
+        versions.claim(agreement.id, revision)
+        Agreement.update(issued_at=issued_at, issued_on=rules.london_date(issued_at), copy_language=language.strip(),
+                         translation_given=bool(translation_given), issue_reason=(reason or "").strip(),
+                         updated_at=now).where(Agreement.id == agreement.id).execute()
+        audit.record("copy_issued_to_family", user=user, agreement=agreement, entity="agreement",
+                     entity_id=agreement.id,
+                     changes={"issued_at": [agreement.issued_at, issued_at], "copy_language": [None, language.strip()],
+                              "translation_given": [None, bool(translation_given)],
+                              "unsigned": [None, ", ".join(unsigned) or None],
+                              "reason": [None, (reason or "").strip() or None]}, at=now)

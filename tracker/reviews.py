@@ -40,7 +40,10 @@ def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Re
         errors["next_review_at"] = "The next review must be in the future"
     if errors:
         raise records.RuleBroken(errors)
+    from tracker import versions
+
     with database.atomic():
+        versions.claim(agreement.id, data.get("revision"))
         review = records.next_review(agreement)
         expected = data.get("review_id")
         if review is not None and expected not in (None, "", str(review.id)):
@@ -72,6 +75,11 @@ def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Re
             Agreement.update(next_review_at=at, updated_at=now).where(Agreement.id == agreement.id).execute()
             audit.record("review_scheduled", user=user, agreement=agreement, entity="review", entity_id=following.id,
                          changes={"scheduled_at": [None, at]}, at=now)
+            if outcome == "vary" and versions.in_progress(agreement) is None:
+                # The review agreed changes: they are a draft of the next
+                # version, endorsed before they replace the one in force (R11).
+                versions.save_variation(Agreement.get_by_id(agreement.id), records.form_data(agreement), user, now,
+                                        reason=f"Review held on {data['held_on']:%-d %B %Y}: vary")
         else:
             notes = {"fold": "Folded into the child protection or child in need plan at review.",
                      "escalate": "Escalated to child protection or legal planning at review.",

@@ -109,6 +109,25 @@ DEFINITIONS += [
     Definition("out_of_hours_phone", "Out-of-hours (emergency duty) team telephone", "", "0100 000 0999", _phone),
     Definition("out_of_hours_email", "Out-of-hours (emergency duty) team email", "", "out-of-hours@example.org", _email),
 ]
+def _at_least_one_day(text: str) -> int:
+    value = _days(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+# Agency links (issue 9): how long a link works after it is issued or the record's latest endorsement.
+DEFINITIONS += [
+    Definition("agency_link_days", "Agency links stop working after (days)",
+               "Counted from when the link was sent or the agreement was last endorsed, whichever is later",
+               "90", _at_least_one_day),
+]
+# Endorsement and issue (R11, R8a).
+DEFINITIONS += [
+    Definition("endorsement_escalation_hours", "Tell the service managers when an undertaking waits for endorsement (hours)",
+               "", "2", _hours),
+    Definition("issue_within_days", "List endorsed records whose family copy is not issued after (days)", "", "2", _days),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 

@@ -75,7 +75,7 @@ def test_worker_records_manager_endorses_and_prints(page, live):
     page.get_by_role("link", name="Endorse").click()
     assert_accessible(page, "endorse page")
     screenshot(page, "04-endorse")
-    page.get_by_role("button", name="Endorse").click()
+    page.get_by_role("button", name="Endorse", exact=True).click()
     page.get_by_text("endorsed and active").wait_for()
     assert Agreement.get_by_id(agreement.id).status == "active"
     assert Recipient.get().copy_sent_at is not None

@@ -60,12 +60,15 @@ def user(user_id: int | None = None):
             with database.atomic():
                 if existing is None:
                     created = create_user(email, form.name.data, form.password.data, form.role.data, team, by=current_user)
+                    if (form.phone.data or "").strip():
+                        User.update(phone=form.phone.data.strip()).where(User.id == created.id).execute()
                     flash(f"{created.name} can now sign in", "success")
                 else:
                     before = {"name": existing.name, "email": existing.email, "role": existing.role,
-                              "team": existing.team_id, "active": existing.active}
+                              "team": existing.team_id, "active": existing.active, "phone": existing.phone}
                     after = {"name": form.name.data.strip(), "email": email, "role": form.role.data,
-                             "team": team.id if team else None, "active": bool(form.active.data)}
+                             "team": team.id if team else None, "active": bool(form.active.data),
+                             "phone": (form.phone.data or "").strip()}
                     User.update(**after).where(User.id == existing.id).execute()
                     if form.password.data:
                         set_password(existing, form.password.data)

@@ -2,21 +2,29 @@
 
 These pages never read or set a staff session, never link to a staff page,
 and are rate limited per address. Every use is an audit event naming the
-distribution entry.
+distribution entry. The agency reads the version in force in full (the
+Agreement row and its live rows), prints it, or downloads it as a PDF.
+
+A tampered or unknown link reads only "This link does not work". A genuine
+link that has stopped (tracker.links) offers "Email me a new link".
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 
 from tracker import audit, breaches, links, ratelimit, records
+from tracker.agency_copy import copy_context, pdf_of
 from tracker.db import database
 from tracker.forms import AgencyReportForm, BreachForm
-from tracker.models import AgencyReport, Agreement, Recipient, utcnow
-from tracker.notify import initials
+from tracker.models import AgencyReport, Recipient, utcnow
 from tracker.views.breaches import form_data, prepare
 
 bp = Blueprint("agency", __name__, url_prefix="/a")
+
+# Asking for a new link, per address per hour. The key of the email it sends
+# also limits each entry to one new-link email an hour.
+NEW_LINK_LIMIT = 5
 
 
 @bp.before_request
@@ -25,16 +33,22 @@ def _limit_and_resolve():
     if not ratelimit.allow("agency", request.remote_addr or "?", limit, 300):
         abort(429)
     token = (request.view_args or {}).get("token", "")
-    recipient = links.recipient_for(token)
-    if recipient is None:
+    g.now = utcnow()
+    link = links.check(token, g.now)
+    if link.recipient is None:
         return render_template("agency/refused.html"), 404
-    g.recipient = recipient
-    g.agreement = Agreement.get_by_id(recipient.agreement_id)
+    g.recipient, g.agreement, g.stopped = link.recipient, link.agreement, link.stopped
+    if link.stopped and request.endpoint != "agency.new_link":
+        audit.record("agency_stopped_link_opened", actor=breaches.agency_actor(g.recipient), agreement=g.agreement,
+                     entity="recipient", entity_id=g.recipient.id,
+                     changes={"link": [None, f"refused: {links.STOPPED[link.stopped]}"]},
+                     ip=request.remote_addr or "", at=g.now)
+        return render_template("agency/stopped.html", token=token), 410
 
 
 def _used(action: str, changes: dict | None = None) -> None:
     audit.record(action, actor=breaches.agency_actor(g.recipient), agreement=g.agreement, entity="recipient",
-                 entity_id=g.recipient.id, changes=changes, ip=request.remote_addr or "")
+                 entity_id=g.recipient.id, changes=changes, ip=request.remote_addr or "", at=g.now)
 
 
 def _context(**extra) -> dict:
@@ -44,8 +58,8 @@ def _context(**extra) -> dict:
     if review is not None:
         latest = (AgencyReport.select().where((AgencyReport.review == review) & (AgencyReport.recipient == g.recipient))
                   .order_by(AgencyReport.submitted_at.desc()).first())
-    return dict(recipient=g.recipient, agreement=agreement, initials=initials(agreement), review=review, latest=latest,
-                actions=records.live_actions(agreement), token=request.view_args["token"], **extra)
+    context = copy_context(agreement, g.recipient, g.now)
+    return dict(context, latest=latest, token=request.view_args["token"], **extra)
 
 
 @bp.route("/<token>")
@@ -54,14 +68,43 @@ def index(token: str):
     return render_template("agency/index.html", **_context())
 
 
+@bp.route("/<token>/copy.pdf")
+def download(token: str):
+    """The agency's copy as a PDF, to save or print and place on the child's file."""
+    context = _context()
+    _used("agency_copy_downloaded")
+    response = Response(pdf_of(context), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{g.agreement.reference}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<token>/new-link", methods=["GET", "POST"])
+def new_link(token: str):
+    """Email a new link to the address on the distribution list, never elsewhere.
+
+    The page says the same whether or not anything was sent, so it tells a
+    holder of an old link nothing about the entry.
+    """
+    if request.method == "GET" or not g.stopped:
+        return redirect(url_for("agency.index", token=token))
+    limit = current_app.config.get("AGENCY_NEW_LINK_LIMIT", NEW_LINK_LIMIT)
+    if not ratelimit.allow("agency-new-link", request.remote_addr or "?", limit, 3600):
+        abort(429)
+    with database.atomic():
+        links.send_new_link(g.recipient, g.agreement, g.now, ip=request.remote_addr or "")
+    return render_template("agency/new_link_sent.html", token=token)
+
+
 @bp.route("/<token>/acknowledge", methods=["POST"])
 def acknowledge(token: str):
     if g.recipient.acknowledged_at is None:
-        now = utcnow()
+        now = g.now
         with database.atomic():
             Recipient.update(acknowledged_at=now, chase_at=None).where(
                 (Recipient.id == g.recipient.id) & Recipient.acknowledged_at.is_null()).execute()
-            _used("copy_acknowledged", {"acknowledged_at": [None, now]})
+            _used("copy_acknowledged", {"acknowledged_at": [None, now],
+                                        "statement": [None, "I have received my copy and placed it on the child's file"]})
     return redirect(url_for("agency.index", token=token, done="acknowledged"))
 
 
@@ -69,11 +112,12 @@ def acknowledge(token: str):
 def report(token: str):
     context = _context()
     if context["review"] is None:
+        _used("agency_link_opened")
         return render_template("agency/index.html", **context, message="No review is planned, so there is nothing to send yet.")
     form = AgencyReportForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            now = utcnow()
+            now = g.now
             with database.atomic():
                 sent = AgencyReport.create(review=context["review"], recipient=g.recipient,
                                            nothing_to_share=form.kind.data == "nothing",
@@ -85,6 +129,7 @@ def report(token: str):
                 _used("agency_report_sent", {"report": [None, "nothing to share" if sent.nothing_to_share else "written report"]})
             return redirect(url_for("agency.index", token=token, done="report"))
         return render_template("agency/report.html", form=form, **context), 400
+    _used("agency_report_form_opened")
     return render_template("agency/report.html", form=form, **context)
 
 
@@ -95,11 +140,12 @@ def breach(token: str):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                logged = breaches.log(g.agreement, form_data(form), utcnow(), recipient=g.recipient)
+                logged = breaches.log(g.agreement, form_data(form), g.now, recipient=g.recipient)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
             else:
                 return render_template("agency/breach_logged.html", breach=logged, **_context())
         return render_template("agency/breach.html", form=form, **_context()), 400
+    _used("agency_breach_form_opened")
     return render_template("agency/breach.html", form=form, **_context())

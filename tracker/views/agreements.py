@@ -6,12 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, records
-from tracker.access import get_agreement, require, visible_agreements
+from tracker import audit, links, records, versions
+from tracker.access import get_agreement, may_endorse, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
 from tracker.db import database
-from tracker.forms import AgreementForm, EndForm, EndorseForm, options
+from tracker.forms import AgreementForm, EndForm, EndorseForm, IssueForm, options
 from tracker.models import (
     KINDS,
     STATUSES,
@@ -119,9 +119,19 @@ def _row_operation(form: AgreementForm) -> bool:
     return False
 
 
-def _render_form(form, kind, agreement=None, status=200):
+def stale(form, agreement_id: int) -> list[dict]:
+    """After a refused save (409): what changed since the page was opened, and
+    the form re-stamped with the record's revision now, keeping what was typed."""
+    changes = versions.changes_since(agreement_id, form.opened_at.data)
+    form.open_on(Agreement.get_by_id(agreement_id))
+    return changes
+
+
+def _render_form(form, kind, agreement=None, status=200, changed_since=None):
     section = request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
-    context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind])
+    variation = versions.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
+    context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
+                   changed_since=changed_since)
     if request.headers.get("HX-Request") and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status
@@ -133,15 +143,45 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                saved = records.save(agreement, kind, form.data, current_user, utcnow())
+                if agreement is not None and agreement.status == "active":
+                    message = _save_active(agreement, form)
+                    saved = agreement
+                else:
+                    saved = records.save(agreement, kind, form.data, current_user, utcnow(), revision=form.revision.data)
+                    message = f"{saved.reference} saved"
+            except versions.Stale:
+                return _render_form(form, kind, agreement, 409, changed_since=stale(form, agreement.id))
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
-            flash(f"{saved.reference} saved", "success")
+            flash(message, "success")
             return redirect(url_for("agreements.show", agreement_id=saved.id))
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
+
+
+def _save_active(agreement: Agreement, form: AgreementForm) -> str:
+    """Save an active record's form: working details at once, what the family agreed as a variation (R11)."""
+    now = utcnow()
+    typed = form.data
+    current = records.form_data(agreement)
+    if agreement.kind == "undertaking":
+        # The service's ceiling applies to a new window as to the first (R4).
+        errors = records.window_errors_for(typed, current_user)
+        if errors:
+            raise records.RuleBroken(errors)
+    with database.atomic():
+        versions.claim(agreement.id, form.revision.data)
+        variation = versions.in_progress(agreement)
+        if versions.family_part(typed) == versions.family_part(current) and variation is None:
+            records.save(agreement, agreement.kind, typed, current_user, now)
+            return f"{agreement.reference} saved. Nothing the family agreed to changed, so version {agreement.version} stays in force."
+        if versions.working_changed(current, typed):
+            records.save(agreement, agreement.kind, versions.keep_family(current, typed), current_user, now)
+        variation = versions.save_variation(agreement, typed, current_user, now)
+    return (f"Your changes to what the family agreed are saved as a draft of version {variation.number}. "
+            f"Version {agreement.version} stays in force until a manager endorses the new one: send it for endorsement when it is ready.")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -166,7 +206,9 @@ def edit(agreement_id: int):
         flash("This record has ended. Its history stays; it cannot be changed.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
     if request.method == "GET":
-        form = AgreementForm(data=records.form_data(agreement))
+        variation = versions.in_progress(agreement) if agreement.status == "active" else None
+        form = AgreementForm(data=versions.proposed(agreement, variation) if variation else records.form_data(agreement))
+        form.open_on(agreement)
     else:
         form = AgreementForm()
     form.social_worker.choices = _worker_choices(agreement.kind, agreement.team_id)
@@ -177,13 +219,26 @@ def edit(agreement_id: int):
 def show(agreement_id: int):
     agreement = records.read_once(get_agreement(agreement_id, "view", with_people=True))
     _viewed(agreement)
+    variation = versions.in_progress(agreement) if agreement.status == "active" else None
+    variation_changes = []
+    if variation is not None:
+        variation_changes = versions.describe(versions.family_part(records.form_data(agreement)),
+                                              versions.family_part(versions.proposed(agreement, variation)))
+    recipients = records.live_recipients(agreement)
     return render_template(
         "agreements/show.html",
+        now=utcnow(),
+        link_expiry={r.id: links.expires_at(r, agreement) for r in recipients},
+        variation=variation,
+        variation_changes=variation_changes,
+        version_history=versions.history(agreement),
+        may_endorse=may_endorse(current_user, agreement),
+        opened_at=utcnow().isoformat(),
         agreement=agreement,
         children=records.children_of(agreement),
         actions=records.live_actions(agreement),
         parties=records.live_parties(agreement),
-        recipients=records.live_recipients(agreement),
+        recipients=recipients,
         review=records.next_review(agreement),
         reviews=records.all_reviews(agreement),
         checks=checks(agreement, utcnow()),
@@ -215,7 +270,11 @@ def printable(agreement_id: int):
 def submit(agreement_id: int):
     agreement = get_agreement(agreement_id, "submit")
     try:
-        records.submit(agreement, current_user, utcnow())
+        records.submit(agreement, current_user, utcnow(), revision=request.form.get("revision"))
+    except versions.Stale:
+        return render_template("agreements/stale.html", agreement=Agreement.get_by_id(agreement.id),
+                               changed_since=versions.changes_since(agreement.id, request.form.get("opened_at")),
+                               what="sent for endorsement"), 409
     except records.RuleBroken as broken:
         flash("Not sent for endorsement: " + "; ".join(broken.errors.values()), "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
@@ -223,39 +282,131 @@ def submit(agreement_id: int):
     return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
 
 
+def _as_the_family_reads_it(agreement: Agreement) -> dict:
+    """The record to endorse, as the family will read it, with its checks and warning signs.
+
+    For an active record that is its variation: read inside a transaction
+    that is rolled back (versions.preview), so the same code checks it.
+    """
+    now = utcnow()
+
+    def read(a: Agreement, **extra) -> dict:
+        return dict(a=a, children=records.children_of(a), actions=records.live_actions(a),
+                    parties=records.live_parties(a), recipients=records.live_recipients(a),
+                    review=records.next_review(a), checks=checks(a, now), signs=signs_of(a, now),
+                    problems=records.completeness(a), **extra)
+
+    variation = versions.in_progress(agreement) if agreement.status == "active" else None
+    if variation is None:
+        return read(agreement, variation=None, differences=[], proposed_version=None)
+    differences = versions.describe(versions.family_part(records.form_data(agreement)),
+                                    versions.family_part(versions.proposed(agreement, variation)))
+    with versions.preview(agreement, variation, current_user, now) as previewed:
+        previewed.team, previewed.social_worker, previewed.endorsed_by  # noqa: B018 - loaded before the rollback
+        return read(previewed, variation=variation, differences=differences, proposed_version=variation.number)
+
+
 @bp.route("/<int:agreement_id>/endorse", methods=["GET", "POST"])
 def endorse(agreement_id: int):
+    """Endorse; endorse anyway, with a reason; or return to the social worker with comments."""
     agreement = get_agreement(agreement_id, "endorse")
+    if not may_endorse(current_user, agreement):
+        return render_template("agreements/not_yours.html", agreement=agreement), 403
+    waiting = agreement.status in ("draft", "awaiting_endorsement") or (
+        agreement.status == "active" and agreement.variation_status in ("draft", "awaiting_endorsement"))
+    if not waiting:
+        flash("Nothing on this record is waiting for endorsement.", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id))
     form = EndorseForm()
-    failing = [c for c in checks(agreement, utcnow()) if not c.passed]
-    status = 200
-    if request.method == "POST":
+    status, changed_since = 200, None
+    if request.method == "GET":
+        form.open_on(agreement)
+    else:
+        # Without a button's value (a bare POST), a reason typed means "endorse anyway".
+        decision = request.form.get("decision") or ("endorse_anyway" if (form.override.data or "").strip() else "endorse")
+        status = 400
         if form.validate_on_submit():
+            now = utcnow()
             try:
-                records.endorse(agreement, current_user, utcnow(), form.override.data or "")
+                if decision == "return":
+                    if agreement.status == "draft" or agreement.variation_status == "draft":
+                        raise records.RuleBroken({"comments": "It has not been sent for endorsement yet, so there is nothing to return"})
+                    versions.return_to_worker(agreement, current_user, now, form.comments.data or "",
+                                              revision=form.revision.data)
+                elif decision == "endorse_anyway":
+                    if not (form.override.data or "").strip():
+                        raise records.RuleBroken({"override": "Give your reason for endorsing anyway"})
+                    records.endorse(agreement, current_user, now, form.override.data, revision=form.revision.data)
+                elif decision == "endorse":
+                    records.endorse(agreement, current_user, now, "", revision=form.revision.data)
+                else:
+                    raise records.RuleBroken({"override": "Choose to endorse, endorse anyway or return it"})
+            except versions.Stale:
+                status, changed_since = 409, stale(form, agreement.id)
+                agreement = Agreement.get_by_id(agreement.id)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
-                    target = getattr(form, name, None) or form.override
+                    target = getattr(form, name, None) if name in ("override", "comments") else form.override
                     target.errors = [*target.errors, message]
-                status = 400
             else:
-                flash(f"{agreement.reference} endorsed and active. Copies have been sent to the distribution list.", "success")
+                if decision == "return":
+                    flash(f"{agreement.reference} returned to the social worker with your comments", "success")
+                else:
+                    flash(f"{agreement.reference} endorsed and active: version {Agreement.get_by_id(agreement.id).version} is in force. "
+                          "Copies have been sent to the distribution list.", "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id))
-        else:
-            status = 400
+    context = _as_the_family_reads_it(agreement)
+    failing = [c for c in context["checks"] if not c.passed]
     return render_template("agreements/endorse.html", agreement=agreement, form=form, failing=failing,
-                           problems=records.completeness(agreement)), status
+                           changed_since=changed_since, copy_heading=2, **context), status
+
+
+@bp.route("/<int:agreement_id>/issue", methods=["GET", "POST"])
+def issue(agreement_id: int):
+    """Record the moment the family was given their copy of the version in force."""
+    agreement = get_agreement(agreement_id, "issue")
+    form = IssueForm()
+    status, changed_since = 200, None
+    unsigned = [p for p in records.live_parties(agreement) if p.signed_on is None]
+    if request.method == "GET":
+        form.open_on(agreement)
+        form.copy_language.data = agreement.copy_language or agreement.first_language
+    else:
+        status = 400
+        if form.validate_on_submit():
+            try:
+                records.issue(agreement, current_user, utcnow(), issued_at=form.issued_at.data,
+                              language=form.copy_language.data or "", translation_given=form.translation_given.data == "yes",
+                              reason=form.reason.data or "", revision=form.revision.data)
+            except versions.Stale:
+                status, changed_since = 409, stale(form, agreement.id)
+                agreement = Agreement.get_by_id(agreement.id)
+            except records.RuleBroken as broken:
+                for name, message in broken.errors.items():
+                    target = getattr(form, name, None) or form.issued_at
+                    target.errors = [*target.errors, message]
+            else:
+                flash(f"The family's copy of {agreement.reference} is recorded as issued", "success")
+                return redirect(url_for("agreements.show", agreement_id=agreement.id), 303)
+    return render_template("agreements/issue.html", agreement=agreement, form=form, unsigned=unsigned,
+                           changed_since=changed_since), status
 
 
 @bp.route("/<int:agreement_id>/end", methods=["GET", "POST"])
 def end(agreement_id: int):
     agreement = get_agreement(agreement_id, "end")
     form = EndForm()
-    status = 200
+    status, changed_since = 200, None
+    if request.method == "GET":
+        form.open_on(agreement)
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                records.end(agreement, current_user, utcnow(), form.reason.data, form.notes.data or "")
+                records.end(agreement, current_user, utcnow(), form.reason.data, form.notes.data or "",
+                            revision=form.revision.data)
+            except versions.Stale:
+                status, changed_since = 409, stale(form, agreement.id)
+                agreement = Agreement.get_by_id(agreement.id)
             except records.RuleBroken as broken:
                 form.reason.errors = [*form.reason.errors, *broken.errors.values()]
                 status = 400
@@ -264,7 +415,7 @@ def end(agreement_id: int):
                 return redirect(url_for("agreements.show", agreement_id=agreement.id))
         else:
             status = 400
-    return render_template("agreements/end.html", agreement=agreement, form=form), status
+    return render_template("agreements/end.html", agreement=agreement, form=form, changed_since=changed_since), status
 
 
 @bp.route("/<int:agreement_id>/history")
@@ -274,7 +425,8 @@ def history(agreement_id: int):
         AuditEvent.select().where(AuditEvent.agreement == agreement).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
     _viewed(agreement, "viewed_history")
-    return render_template("agreements/history.html", agreement=agreement, events=events)
+    return render_template("agreements/history.html", agreement=agreement, events=events,
+                           version_history=versions.history(agreement))
 
 
 @bp.route("/<int:agreement_id>/recipients/<int:recipient_id>/link", methods=["POST"])
@@ -288,21 +440,8 @@ def agency_link(agreement_id: int, recipient_id: int):
     what = request.form.get("what")
     if what not in ("revoke", "reissue"):
         abort(400)
-    now = utcnow()
     with database.atomic():
-        if what == "revoke":
-            Recipient.update(link_revoked_at=now).where(Recipient.id == recipient.id).execute()
-            changes = {"agency_link": ["working", "revoked"]}
-        else:
-            Recipient.update(link_version=Recipient.link_version + 1, link_revoked_at=None).where(
-                Recipient.id == recipient.id).execute()
-            changes = {"agency_link": [f"version {recipient.link_version}", f"version {recipient.link_version + 1}"]}
-            if agreement.status == "active":
-                from tracker import mailings
-
-                mailings.copies_issued(agreement, now, only=Recipient.get_by_id(recipient.id))
-        audit.record(f"agency_link_{what}d", user=current_user, agreement=agreement, entity="recipient",
-                     entity_id=recipient.id, changes=changes, at=now)
+        (links.revoke if what == "revoke" else links.reissue)(recipient, agreement, current_user, utcnow())
     flash(f"{recipient.name}'s link {'revoked' if what == 'revoke' else 'replaced; the new one has been emailed'}",
           "success")
     return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#distribution"), 303

@@ -107,6 +107,16 @@ def acknowledge(breach_id: int):
             try:
                 breaches.acknowledge(breach, current_user, form.response.data, form.response_notes.data or "", utcnow())
             except records.RuleBroken as broken:
+                # The breach's own state is the check (R12): acknowledged by someone
+                # else since the page opened. Show whose response stands, keep the typing.
+                current = Breach.get_by_id(breach.id)
+                if current.acknowledged_at is not None:
+                    who = current.acknowledged_by.name if current.acknowledged_by_id else "someone"
+                    changed = [{"at": current.acknowledged_at, "who": who, "what": "Breach acknowledged",
+                                "lines": [f"Response: {breaches.RESPONSES.get(current.response, current.response)}",
+                                          *([f"Notes: {current.response_notes}"] if current.response_notes else [])]}]
+                    return render_template("breaches/acknowledge.html", breach=current, agreement=agreement, form=form,
+                                           changed_since=changed), 409
                 form.response.errors = [*form.response.errors, *broken.errors.values()]
             else:
                 flash("Breach acknowledged and the response recorded", "success")

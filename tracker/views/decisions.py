@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
+from tracker import versions
 from tracker.access import get_agreement
 from tracker.decisions import extend_undertaking
 from tracker.fields import DateTimeField
-from tracker.forms import long_text
+from tracker.forms import Guarded, long_text
 from tracker.models import utcnow
 from tracker.records import RuleBroken
 
 bp = Blueprint("decisions", __name__, url_prefix="/agreements")
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Guarded):
     new_end = DateTimeField("Undertaking must now end by", required=True)
     reason = long_text("Why it needs longer")
 
@@ -30,10 +30,18 @@ class ExtendForm(FlaskForm):
 def extend(agreement_id: int):
     agreement = get_agreement(agreement_id, "extend")
     form = ExtendForm()
-    status = 200
+    status, changed_since = 200, None
+    if not form.is_submitted():
+        form.open_on(agreement)
     if form.validate_on_submit():
         try:
-            extend_undertaking(agreement, current_user, form.new_end.data, form.reason.data or "", utcnow())
+            extend_undertaking(agreement, current_user, form.new_end.data, form.reason.data or "", utcnow(),
+                               revision=form.revision.data)
+        except versions.Stale:
+            from tracker.views.agreements import stale
+
+            changed_since = stale(form, agreement.id)
+            agreement = agreement.get_by_id(agreement.id)
         except RuleBroken as exc:
             for name, message in exc.errors.items():
                 getattr(form, name).errors = [message]
@@ -41,5 +49,5 @@ def extend(agreement_id: int):
             flash(f"{agreement.reference} has been extended; its reminders start again from the new end", "success")
             return redirect(url_for("agreements.show", agreement_id=agreement.id))
     if form.is_submitted():
-        status = 400
-    return render_template("decisions/extend.html", agreement=agreement, form=form), status
+        status = 409 if changed_since is not None else 400
+    return render_template("decisions/extend.html", agreement=agreement, form=form, changed_since=changed_since), status

@@ -46,6 +46,7 @@ def index():
         tables=tables, names=dashboard.children_names(ids), now=now, filters=filters,
         teams=dashboard.teams() if current_user.role == "service_manager" else [],
         workers=dashboard.workers(current_user), overdue_by=dashboard.overdue_by, pages=pages,
+        time_left=dashboard.time_left, OWN_PARTIALS=dashboard.OWN_PARTIALS,
     )
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dashboard-tables":
         return render_template("dashboard/_tables.html", **context)
@@ -72,10 +73,19 @@ def export(key: str):
             due, detail = row.created_at, ("URGENT: " if row.immediate_risk else "") + row.description[:200]
         elif key == "missing_reports":
             due, detail = row.review.scheduled_at, f"{row.name}, {row.agency_name}"
+        elif key == "endorsement_queue":
+            due = agreement.awaiting_since
+            detail = (f"Undertaking, {dashboard.time_left(agreement.window_ends_at, now)}" if agreement.kind == "undertaking"
+                      else "Partnership agreement")
+        elif key == "my_drafts":
+            due, detail = agreement.updated_at, agreement.variation_status or agreement.status
+        elif key == "not_issued":
+            due, detail = agreement.endorsed_at, f"Version {agreement.version}"
         else:
             due, detail = row.copy_sent_at, f"{row.name}, {row.agency_name}"
         rows.append([agreement.reference, names.get(agreement.id, ""), worker,
                      to_london(due).strftime("%Y-%m-%d %H:%M") if due else "",
-                     dashboard.overdue_by(due, now) if key != "missing_reports" else "", detail])
+                     dashboard.overdue_by(due, now) if key not in ("missing_reports", *dashboard.OWN_PARTIALS) else "",
+                     detail])
     header = ["Reference", "Children", "Social worker", "Due (London time)", "How overdue", "Detail"]
     return csv_response(f"{key}.csv", header, rows)

@@ -31,7 +31,11 @@ def index():
                   .order_by(Notification.created_at.desc()).limit(200))
     waiting = list(Notification.select().where(Notification.status.in_(WAITING))
                    .order_by(Notification.next_attempt_at).limit(200))
-    return render_template("admin/outbox.html", failed=failed, waiting=waiting, now=utcnow())
+    # Cancelled just before sending (its reason had gone, or the agency link it
+    # carried had stopped), newest first, with the reason.
+    cancelled = list(Notification.select().where(Notification.status == "cancelled")
+                     .order_by(Notification.id.desc()).limit(50))
+    return render_template("admin/outbox.html", failed=failed, waiting=waiting, cancelled=cancelled, now=utcnow())
 
 
 @bp.post("/<int:notification_id>/retry")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import records, reviews
+from tracker import records, reviews, versions
 from tracker.access import get_agreement
 from tracker.forms import ReviewForm
 from tracker.models import utcnow
@@ -30,6 +30,8 @@ def record(agreement_id: int):
     form = ReviewForm()
     if request.method == "GET":
         form.held_on.process(None, london_date(utcnow()))
+        form.open_on(agreement)
+    changed_since = None
     chosen = request.form.getlist("reports")
     status = 200
     if request.method == "POST":
@@ -38,15 +40,20 @@ def record(agreement_id: int):
             data = {**form.data, "reports": chosen, "review_id": request.form.get("review_id")}
             try:
                 reviews.record(agreement, data, current_user, utcnow())
+            except versions.Stale:
+                from tracker.views.agreements import stale
+
+                status, changed_since = 409, stale(form, agreement.id)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
             else:
                 if form.outcome.data == "vary":
-                    flash("Review recorded. Now change the actions to match what was agreed.", "success")
+                    flash("Review recorded. Now change the agreement to match what was agreed: it is a draft of the "
+                          "next version, and the one in force stays until a manager endorses it.", "success")
                     return redirect(url_for("agreements.edit", agreement_id=agreement.id))
                 flash("Review recorded", "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id))
     return render_template("reviews/record.html", agreement=agreement, review=review, form=form,
                            reports=reviews.reports_for(review), chosen=chosen,
-                           recipients=records.live_recipients(agreement)), status
+                           recipients=records.live_recipients(agreement), changed_since=changed_since), status
