@@ -95,7 +95,8 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "agreement-tracker@localhost"),
         "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 20),
-        "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL", "front-door@localhost"),
+        # Only the default of the front_door_email service setting (tracker.settings).
+        "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL"),
         "BASE_URL": (env_str("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "SCHEDULER_ENABLED": env_bool("SCHEDULER_ENABLED", False),
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),

@@ -226,6 +226,31 @@ class BreachForm(FlaskForm):
         if field.data and field.data > utcnow() + dt.timedelta(minutes=5):
             raise ValidationError("When it happened must be now or in the past")
 
+    @property
+    def urgent(self) -> bool:
+        return self.immediate_risk.data == "yes"
+
+    def validate(self, extra_validators=None) -> bool:
+        """With "Yes, someone is at immediate risk", nothing else is required (R5).
+
+        A missing detail, or a time that cannot be read, is not a reason to
+        lose an urgent breach: it is saved as "not given" and the time as typed
+        goes with the description (`unreadable_time`).
+        """
+        valid = super().validate(extra_validators)
+        self.unreadable_time = ""
+        if valid or not self.urgent:
+            return valid
+        if self.occurred_at.errors:
+            typed = " ".join(v for v in (self.occurred_at.parts.get(p, "") for p in self.occurred_at.parts_names) if v)
+            self.unreadable_time = typed
+            self.occurred_at.data = None
+            self.occurred_at.errors = []
+        for field in (self.description, self.reported_by, self.term):
+            if not (field.data or "").strip():
+                field.errors = []
+        return not any(field.errors for field in self)
+
 
 class AcknowledgeForm(FlaskForm):
     response = RadioField("Response", choices=options(BREACH_RESPONSES), validators=[InputRequired("Select the response")])
