@@ -23,7 +23,16 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Validatio
 
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.fields import DateField, DateTimeField, no_markup
-from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES, utcnow
+from tracker.models import (
+    AGENCY_KINDS,
+    END_REASONS,
+    PARTY_SIDES,
+    PLAN_TYPES,
+    REVIEW_OUTCOMES,
+    ROLES,
+    UNDERTAKING_KINDS,
+    utcnow,
+)
 from tracker.rules import london_date
 
 
@@ -121,6 +130,9 @@ class AgreementForm(FlaskForm):
     victim_asked_to_exclude_abuser = BooleanField(
         "The agreement asks the person at risk to keep the abuser away"
     )
+    undertaking_kind = RadioField("Kind of undertaking", choices=options(UNDERTAKING_KINDS), default="emergency",
+                                  validators=[Optional()])
+    closure_weeks = StringField("How many weeks it lasts", [Optional(), Length(max=3)])
     window_starts_at = DateTimeField("Undertaking starts")
     window_ends_at = DateTimeField("Undertaking must end by")
     window_reason = long_text("Manager's reason for a longer undertaking")

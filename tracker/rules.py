@@ -109,7 +109,8 @@ def parse_office_hours(text: str) -> OfficeHours:
     """Parse "Mon-Fri 09:00-17:00" (London time); parts separated by ";".
 
     Days are three-letter English names, single ("Sat"), ranges ("Mon-Fri") or
-    lists ("Mon,Wed,Fri"); times are 24-hour HH:MM, the end after the start.
+    lists ("Mon,Wed,Fri"); times are 24-hour HH:MM, the end after the start
+    (24:00 for the end of the day). Bank holidays are not known to it.
     Raises ValueError with what to fix, so the settings page can say it.
     """
     parts = [part.strip().lower() for part in str(text).split(";") if part.strip()]
@@ -131,7 +132,9 @@ def parse_office_hours(text: str) -> OfficeHours:
             days.update(range(first, last + 1))
         try:
             start = dt.time(int(match["start"]), int(match["start_m"]))
-            end = dt.time(int(match["end"]), int(match["end_m"]))
+            # 24:00 is the end of the day, so "Mon-Sun 00:00-24:00" is always open.
+            end = dt.time.max if (match["end"], match["end_m"]) == ("24", "00") else dt.time(
+                int(match["end"]), int(match["end_m"]))
         except ValueError:
             raise ValueError(f"'{part}' has a time that does not exist; use 24-hour times such as 17:30") from None
         if end <= start:

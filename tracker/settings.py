@@ -143,12 +143,18 @@ DEFINITIONS += [
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
+# Settings whose default an environment value may give (tracker.config).
+FROM_CONFIG = {"front_door_email": "FRONT_DOOR_EMAIL", "office_hours": "OFFICE_HOURS"}
+
+
 def default(key: str) -> str:
     """A setting's default. The front door's email defaults to the FRONT_DOOR_EMAIL
     environment value where one is set, so a deployment configured before the
-    setting existed keeps sending where it did; an administrator's value wins."""
-    if key == "front_door_email" and has_app_context() and current_app.config.get("FRONT_DOOR_EMAIL"):
-        return current_app.config["FRONT_DOOR_EMAIL"]
+    setting existed keeps sending where it did (and OFFICE_HOURS likewise);
+    an administrator's value wins."""
+    name = FROM_CONFIG.get(key)
+    if name and has_app_context() and current_app.config.get(name):
+        return current_app.config[name]
     return BY_KEY[key].default
 
 

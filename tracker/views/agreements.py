@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, records
+from tracker import audit, records, settings
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -121,7 +121,8 @@ def _row_operation(form: AgreementForm) -> bool:
 
 def _render_form(form, kind, agreement=None, status=200):
     section = request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
-    context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind])
+    context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind],
+                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
     if request.headers.get("HX-Request") and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status
