@@ -329,7 +329,7 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
         if agreement.status == "active" and added:
             # Someone added to the list of a record already in force gets their
             # copy now, and is chased if they do not acknowledge it (R9).
-            _issue_copies(agreement, added, now)
+            issue_copies(agreement, added, now)
         if kind == "partnership":
             _schedule_review(agreement, data.get("review_at"), data.get("review_venue") or "", user, now)
         agreement = Agreement.get_by_id(agreement.id)
@@ -377,7 +377,8 @@ def _plan_undertaking(agreement: Agreement) -> None:
     Agreement.update(next_escalation_at=first, escalation_level=0).where(Agreement.id == agreement.id).execute()
 
 
-def _issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.datetime) -> None:
+def issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.datetime) -> None:
+    """Send each of `recipients` its copy of a record in force, and plan its chase (R9)."""
     from tracker import mailings
 
     chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))
@@ -447,6 +448,8 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         if review is not None:
             # Notices that fell due while it was a draft were passed over; plan them now.
             plan_review_notices(review.id)
+        if agreement.kind == "partnership":
+            _reopen_cases(agreement, user, now)
         changes = {"status": [previous_status, "active"], "endorsed_by": [None, user.name]}
         if failing:
             changes["endorsed_despite"] = [None, ", ".join(c.title for c in failing)]
@@ -456,6 +459,16 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         from tracker import mailings
 
         mailings.copies_issued(agreement, now)
+
+
+def _reopen_cases(agreement: Agreement, user: User, now: dt.datetime) -> None:
+    """A partnership agreement cannot be active on a closed case (R4): endorsing one
+    for a child whose case was closed reopens it, on the record."""
+    for child in children_of(agreement):
+        if child.case_closed_at is not None:
+            Child.update(case_closed_at=None).where(Child.id == child.id).execute()
+            audit.record("case_reopened", user=user, agreement=agreement, entity="child", entity_id=child.id,
+                         changes={"case_closed_at": [child.case_closed_at, None]}, at=now)
 
 
 def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: str = "") -> None:
