@@ -121,6 +121,10 @@ class User(BaseModel):
 
     @property
     def role_label(self) -> str:
+        if self.role == "front_door":
+            from tracker.settings import contacts  # the service's own term for it
+
+            return contacts()["front_door_term"]
         return ROLES.get(self.role, self.role)
 
     @property

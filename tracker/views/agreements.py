@@ -91,7 +91,7 @@ def _worker_choices(kind: str, team_id: int | None) -> list:
     ).order_by(User.name)
     choices = [(w.id, f"{w.name} ({w.role_label.lower()})") for w in workers]
     if kind == "undertaking":
-        choices.insert(0, (0, "No social worker named (the front door is contacted)"))
+        choices.insert(0, (0, f"No social worker named (the {settings.contacts()['front_door_term'].lower()} is contacted)"))
     return options(choices)
 
 

@@ -99,7 +99,8 @@ def new(agreement_id: int):
 def logged(breach_id: int):
     breach = Breach.get_or_none(Breach.id == breach_id) or abort(404)
     agreement = get_agreement(breach.agreement_id, "view")
-    return render_template("breaches/logged.html", breach=breach, agreement=agreement)
+    return render_template("breaches/logged.html", breach=breach, agreement=agreement,
+                           out_of_hours=not settings.in_office_hours(breach.created_at))
 
 
 @bp.route("/breaches/<int:breach_id>/acknowledge", methods=["GET", "POST"])
