@@ -125,7 +125,6 @@ def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetim
         window_starts_at=now, window_ends_at=now + dt.timedelta(weeks=weeks),
         window_reason="", legal_advice_taken=old.legal_advice_taken, legal_advice_notes=old.legal_advice_notes,
         submitted_at=now, endorsed_by=user, endorsed_at=now,
-        endorsement_override=f"Closure undertaking made at case closure, replacing {old.reference}",
     )
     new.reference = f"WU-{new.id:05d}"
     Agreement.update(reference=new.reference).where(Agreement.id == new.id).execute()
