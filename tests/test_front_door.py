@@ -357,7 +357,9 @@ def test_closing_a_case_ends_one_record_and_hands_another_to_the_front_door(clie
     assert [a.what for a in records.live_actions(made)] == [a.what for a in records.live_actions(partnership)]
     assert Child.get_by_id(child.id).case_closed_at == NOW + HOUR
     assert AuditEvent.select().where(AuditEvent.action == "case_closed").count() == 2
-    assert {n.kind for n in Notification.select().where(Notification.agreement == made)} == {"copy_issued"}
+    (copy,) = Notification.select().where(Notification.agreement == made)
+    assert copy.kind == "copy_issued"
+    assert "No social worker is named: contact the front door on 0100 000 0000" in copy.body_text
     page = client.get(response.location).get_data(as_text=True)
     assert "Closure undertaking" in page and "Front door: 0100 000 0000" in page
     assert Agreement.select().where((Agreement.status == "active") & (Agreement.kind == "partnership")).count() == 0
