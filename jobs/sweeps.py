@@ -164,6 +164,9 @@ def copy_chases(now: dt.datetime) -> int:
 def undertaking_ladder(now: dt.datetime) -> int:
     """Warn before an undertaking's end, escalate at it, and climb every few hours after.
 
+    A closure undertaking (R4) is reminded days before its end and escalated
+    once after it: its next_escalation_at is cleared at that rung.
+
     1. Select active undertakings whose next_escalation_at has passed.
     2. Work out the rung for `now`: 0 (the warning) before the end, else
        1 + the whole intervals since the end. A runner that was down sends the
@@ -186,6 +189,9 @@ def undertaking_ladder(now: dt.datetime) -> int:
             continue
         if now < ends:
             rung, next_at, level = 0, ends, agreement.escalation_level
+        elif agreement.is_closure_undertaking:
+            # A closure undertaking is escalated once after its end: no ladder.
+            rung, next_at, level = 1, None, 1
         else:
             rung = 1 + int((now - ends) // interval)
             next_at, level = ends + rung * interval, rung

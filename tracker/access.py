@@ -7,6 +7,11 @@ can be read, and tested as a matrix, in one place.
 - A social worker sees the team's records and edits their own caseload.
 - A team manager sees and acts on the team's records, and endorses them.
 - A service manager sees and acts on every team's records.
+- The front door reads every team's active records (read only), logs
+  breaches on them, and answers for records with no social worker (an
+  undertaking left in place at case closure): it reads those even once ended,
+  acknowledges their breaches and ends them (the decision that stops an
+  escalation).
 - An administrator manages users, teams, agencies and settings, and does not
   see children's records (least privilege).
 """
@@ -16,7 +21,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 
-from tracker.models import Agreement, User
+from tracker.models import MANAGER_ROLES, Agreement, User
 
 CASE_ROLES = ("social_worker", "team_manager", "service_manager")
 
@@ -35,8 +40,22 @@ def can(user: User, action: str, agreement: Agreement | None = None) -> bool:
         # oversee records rather than write them.
         return role in ("social_worker", "team_manager") and user.team_id is not None
     if action in ("log_breach", "dashboard"):
-        return role in CASE_ROLES
+        return role in CASE_ROLES or role == "front_door"
+    if action == "close_case":
+        # Closing a child's case ends or replaces each of the child's records;
+        # the page checks "close_case" on every one of them.
+        return role in MANAGER_ROLES if agreement is None else (
+            role == "service_manager" or (role == "team_manager" and agreement.team_id == user.team_id))
     if agreement is None:
+        return False
+    if role == "front_door":
+        unassigned = agreement.social_worker_id is None
+        if action == "view":
+            return agreement.status == "active" or unassigned
+        if action == "log_breach_on":
+            return agreement.status == "active"
+        if action in ("acknowledge", "end"):
+            return unassigned
         return False
     in_team = user.team_id is not None and agreement.team_id == user.team_id
     if role == "service_manager":
@@ -95,6 +114,8 @@ def visibility(user: User):
         return Agreement.id.is_null(False)
     if user.role in ("team_manager", "social_worker") and user.team_id is not None:
         return Agreement.team == user.team_id
+    if user.role == "front_door":
+        return (Agreement.status == "active") | Agreement.social_worker.is_null()
     return Agreement.id.is_null()
 
 

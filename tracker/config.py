@@ -54,6 +54,19 @@ def env_time(name: str, default: str) -> str:
     return f"{hour:02d}:{minute:02d}"
 
 
+def env_office_hours(name: str) -> str | None:
+    """Office hours such as "Mon-Fri 09:00-17:00" (tracker.rules.parse_office_hours), or None."""
+    from tracker.rules import parse_office_hours
+
+    value = env_str(name)
+    if value is not None:
+        try:
+            parse_office_hours(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    return value
+
+
 def development_secret_key(instance_path: Path) -> str:
     """Read, or create on first run, a secret key kept in instance/ (git-ignored).
 
@@ -95,7 +108,10 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "agreement-tracker@localhost"),
         "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 20),
-        "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL", "front-door@localhost"),
+        # Only the default of the front_door_email service setting (tracker.settings).
+        "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL"),
+        # Only the default of the office_hours service setting, for example "Mon-Fri 09:00-17:00".
+        "OFFICE_HOURS": env_office_hours("OFFICE_HOURS"),
         "BASE_URL": (env_str("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "SCHEDULER_ENABLED": env_bool("SCHEDULER_ENABLED", False),
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),

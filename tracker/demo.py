@@ -22,6 +22,7 @@ LOGINS = [
     ("maria.manager@example.org", "Team manager, North team"),
     ("dev.manager@example.org", "Team manager, South team"),
     ("helen.head@example.org", "Service manager"),
+    ("fran.frontdoor@example.org", "Front door, every team's active records (read only)"),
     ("admin@example.org", "Administrator"),
 ]
 
@@ -65,9 +66,11 @@ def seed(now: dt.datetime | None = None) -> None:
         north, south = Team.create(name="North team"), Team.create(name="South team")
         users = {}
         for (email, label), name in zip(
-            LOGINS, ["Sam Worker", "Priya Worker", "Tom Worker", "Maria Manager", "Dev Manager", "Helen Head", "Alex Admin"], strict=True
+            LOGINS, ["Sam Worker", "Priya Worker", "Tom Worker", "Maria Manager", "Dev Manager", "Helen Head", "Fran Frontdoor",
+                     "Alex Admin"], strict=True
         ):
-            role = {"Social": "social_worker", "Team": "team_manager", "Service": "service_manager", "Administrator": "administrator"}[label.split()[0]]
+            role = {"Social": "social_worker", "Team": "team_manager", "Service": "service_manager", "Administrator": "administrator",
+                    "Front": "front_door"}[label.split()[0]]
             team = north if "North" in label else south if "South" in label else None
             users[email] = create_user(email, name, PASSWORD, role, team)
         for name, kind, email in AGENCIES:
@@ -177,7 +180,23 @@ def seed(now: dt.datetime | None = None) -> None:
                         "reviewed_closed" if kind == "partnership" else "expired", "Closed at review.")
     _breaches_and_reports(now, managers)
     _past_reviews(now, managers)
+    _closed_case(now, managers)
     User.update(failed_logins=0).execute()
+
+
+def _closed_case(now: dt.datetime, managers: dict) -> None:
+    """A case closed three weeks ago: its agreement replaced by an 8-week closure
+    undertaking handed to the front door (R4), beside the emergency undertakings."""
+    from tracker import closure
+    from tracker.models import AgreementChild, Child
+
+    agreement = (Agreement.select().where((Agreement.kind == "partnership") & (Agreement.status == "active"))
+                 .order_by(Agreement.id.desc()).first())
+    child = Child.get_by_id(AgreementChild.get(AgreementChild.agreement == agreement).child_id)
+    manager = managers[agreement.team_id]
+    decisions = {a.id: closure.Decision(choice="closure", weeks="8", notes="Family agreed to keep it for 8 weeks.")
+                 for a in closure.active_records(child)}
+    closure.close_case(child, decisions, manager, now - dt.timedelta(days=21), "Concerns resolved; closing with an undertaking.")
 
 
 def _breaches_and_reports(now: dt.datetime, managers: dict) -> None:

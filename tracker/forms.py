@@ -23,7 +23,16 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, V
 
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.fields import DateField, DateTimeField, no_markup
-from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES, utcnow
+from tracker.models import (
+    AGENCY_KINDS,
+    END_REASONS,
+    PARTY_SIDES,
+    PLAN_TYPES,
+    REVIEW_OUTCOMES,
+    ROLES,
+    UNDERTAKING_KINDS,
+    utcnow,
+)
 from tracker.rules import london_date
 
 
@@ -133,6 +142,9 @@ class AgreementForm(Guarded):
     victim_asked_to_exclude_abuser = BooleanField(
         "The agreement asks the person at risk to keep the abuser away"
     )
+    undertaking_kind = RadioField("Kind of undertaking", choices=options(UNDERTAKING_KINDS), default="emergency",
+                                  validators=[Optional()])
+    closure_weeks = StringField("How many weeks it lasts", [Optional(), Length(max=3)])
     window_starts_at = DateTimeField("Undertaking starts")
     window_ends_at = DateTimeField("Undertaking must end by")
     window_reason = long_text("Manager's reason for a longer undertaking")
@@ -247,6 +259,31 @@ class BreachForm(FlaskForm):
     def validate_occurred_at(self, field):
         if field.data and field.data > utcnow() + dt.timedelta(minutes=5):
             raise ValidationError("When it happened must be now or in the past")
+
+    @property
+    def urgent(self) -> bool:
+        return self.immediate_risk.data == "yes"
+
+    def validate(self, extra_validators=None) -> bool:
+        """With "Yes, someone is at immediate risk", nothing else is required (R5).
+
+        A missing detail, or a time that cannot be read, is not a reason to
+        lose an urgent breach: it is saved as "not given" and the time as typed
+        goes with the description (`unreadable_time`).
+        """
+        valid = super().validate(extra_validators)
+        self.unreadable_time = ""
+        if valid or not self.urgent:
+            return valid
+        if self.occurred_at.errors:
+            typed = " ".join(v for v in (self.occurred_at.parts.get(p, "") for p in self.occurred_at.parts_names) if v)
+            self.unreadable_time = typed
+            self.occurred_at.data = None
+            self.occurred_at.errors = []
+        for field in (self.description, self.reported_by, self.term):
+            if not (field.data or "").strip():
+                field.errors = []
+        return not any(field.errors for field in self)
 
 
 class AcknowledgeForm(FlaskForm):

@@ -25,6 +25,7 @@ ROLES = {
     "team_manager": "Team manager",
     "service_manager": "Service manager",
     "administrator": "Administrator",
+    "front_door": "Front door",
 }
 MANAGER_ROLES = ("team_manager", "service_manager")
 
@@ -66,6 +67,10 @@ REVIEW_OUTCOMES = {
     "fold": "Fold it into the child protection or child in need plan",
     "escalate": "Escalate to child protection or legal planning",
 }
+# R4: an emergency undertaking lasts hours or days and climbs the escalation
+# ladder; a closure undertaking is left in place when a case closes, lasts an
+# agreed number of weeks, names the front door, and is escalated once.
+UNDERTAKING_KINDS = {"emergency": "Emergency undertaking", "closure": "Closure undertaking"}
 PARTY_SIDES = {"family": "Family member", "professional": "Professional"}
 
 
@@ -118,6 +123,10 @@ class User(BaseModel):
 
     @property
     def role_label(self) -> str:
+        if self.role == "front_door":
+            from tracker.settings import contacts  # the service's own term for it
+
+            return contacts()["front_door_term"]
         return ROLES.get(self.role, self.role)
 
     @property
@@ -158,6 +167,9 @@ class Child(BaseModel):
     name = pw.CharField(max_length=200, index=True)
     date_of_birth = pw.DateField()
     created_at = pw.DateTimeField(default=utcnow)
+    # Set when a manager closes the child's case (tracker.closure); a later
+    # endorsed partnership agreement reopens it.
+    case_closed_at = pw.DateTimeField(null=True)
 
     def initials(self) -> str:
         return "".join(part[0].upper() for part in self.name.split() if part)
@@ -202,6 +214,8 @@ class Agreement(BaseModel):
     legal_advice_taken = pw.BooleanField(default=False)
     legal_advice_notes = pw.TextField(default="")
     escalation_level = pw.IntegerField(default=0)
+    undertaking_kind = pw.CharField(max_length=16, default="emergency")  # UNDERTAKING_KINDS
+    closure_weeks = pw.IntegerField(null=True)  # a closure undertaking's agreed length
     next_escalation_at = pw.DateTimeField(null=True, index=True)
 
     # Partnership agreements: the next review (R1), kept in step with Review rows.
@@ -252,7 +266,13 @@ class Agreement(BaseModel):
         return self.kind == "undertaking"
 
     @property
+    def is_closure_undertaking(self) -> bool:
+        return self.kind == "undertaking" and self.undertaking_kind == "closure"
+
+    @property
     def kind_label(self) -> str:
+        if self.kind == "undertaking" and self.undertaking_kind == "closure":
+            return UNDERTAKING_KINDS["closure"]
         return KINDS.get(self.kind, self.kind)
 
     @property
@@ -433,8 +453,15 @@ class Breach(BaseModel):
     acknowledged_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
     response = pw.CharField(max_length=32, null=True)
     response_notes = pw.TextField(default="")
-    escalate_at = pw.DateTimeField(null=True, index=True)  # R5: 24 hours without a response
+    escalate_at = pw.DateTimeField(null=True, index=True)  # R5: 24 hours (urgent: 1) without a response
     escalated_at = pw.DateTimeField(null=True)
+    # An urgent breach is saved with whatever was typed (R5): the details left
+    # out, comma-separated (reported_by, occurred_at, description), are shown
+    # as "not given" and can be added as an amendment.
+    not_given = pw.CharField(max_length=100, default="")
+
+    def given(self, name: str) -> bool:
+        return name not in (self.not_given or "").split(",")
 
 
 class BreachAmendment(BaseModel):

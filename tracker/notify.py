@@ -12,6 +12,7 @@ import datetime as dt
 from flask import current_app, render_template
 
 from tracker.models import Agreement, Notification, Recipient, utcnow
+from tracker.settings import contacts
 
 
 def initials(agreement: Agreement) -> str:
@@ -26,6 +27,9 @@ def render(kind: str, context: dict | None, agreement: Agreement | None) -> tupl
     context = dict(context or {})
     context.setdefault("agreement", agreement)
     context.setdefault("base_url", current_app.config["BASE_URL"])
+    # Whom to call, with the numbers: every email that says to contact the
+    # front door or the out-of-hours team gives them.
+    context.setdefault("contacts", contacts())
     if agreement is not None:
         context.setdefault("initials", initials(agreement))
         context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")

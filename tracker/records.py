@@ -14,6 +14,7 @@ import uuid
 from tracker import audit, links, rules, settings
 from tracker.db import database
 from tracker.models import (
+    UNDERTAKING_KINDS,
     Action,
     Agency,
     Agreement,
@@ -88,6 +89,8 @@ def form_data(agreement: Agreement) -> dict:
     """The agreement as the edit form's data."""
     data = {name: getattr(agreement, name) for name in SCALAR_FIELDS}
     data["legal_advice_taken"] = "yes" if agreement.legal_advice_taken else "no"
+    data["undertaking_kind"] = agreement.undertaking_kind
+    data["closure_weeks"] = str(agreement.closure_weeks) if agreement.closure_weeks else ""
     data["social_worker"] = agreement.social_worker_id or 0
     data["children"] = [{"name": c.name, "date_of_birth": c.date_of_birth} for c in children_of(agreement)]
     data["actions"] = [
@@ -229,7 +232,26 @@ def plan_review_notices(review_id: int) -> None:
     Review.update(**moments).where(Review.id == review_id).execute()
 
 
+def closure_window(data: dict) -> tuple[int | None, dict[str, str]]:
+    """A closure undertaking's agreed weeks, and its end worked out into `data` (R4)."""
+    most = settings.get("closure_undertaking_max_weeks")
+    text = str(data.get("closure_weeks") or "").strip()
+    errors: dict[str, str] = {}
+    weeks = int(text) if text.isdigit() and len(text) < 4 else None
+    if not text:
+        errors["closure_weeks"] = "Enter how many weeks the closure undertaking lasts"
+    elif weeks is None or not 1 <= weeks <= most:
+        errors["closure_weeks"] = f"A closure undertaking lasts a whole number of weeks, from 1 to {most}"
+    if data.get("window_starts_at") is None:
+        errors["window_starts_at"] = "Enter when the undertaking starts"
+    if not errors:
+        data["window_ends_at"] = data["window_starts_at"] + dt.timedelta(weeks=weeks)
+    return weeks, errors
+
+
 def window_errors_for(data: dict, user: User) -> dict[str, str]:
+    if data.get("undertaking_kind") == "closure":
+        return closure_window(data)[1]
     return rules.window_errors(
         data.get("window_starts_at"),
         data.get("window_ends_at"),
@@ -250,9 +272,16 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
     """
     from tracker import versions
 
+    data = dict(data)
+    if kind == "undertaking" and data.get("undertaking_kind") not in UNDERTAKING_KINDS:
+        data["undertaking_kind"] = agreement.undertaking_kind if agreement is not None else "emergency"
     errors = window_errors_for(data, user) if kind == "undertaking" else {}
     if errors:
         raise RuleBroken(errors)
+    if kind == "undertaking" and agreement is not None and agreement.status == "active" and (
+        data["undertaking_kind"] != agreement.undertaking_kind
+    ):
+        raise RuleBroken({"undertaking_kind": "An active undertaking's kind cannot change: end it and make a new one"})
     if kind == "partnership" and agreement is not None and agreement.status == "active" and data.get("review_at") is None:
         raise RuleBroken({"review_at": "An active agreement must always have its next review date"})
     if kind == "undertaking" and agreement is not None and agreement.status == "active" and not variation and (
@@ -275,6 +304,9 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
             if value is None and name not in ("completed_on", "issued_on", "window_starts_at", "window_ends_at"):
                 values[name] = "" if name not in ("case_closing", "domestic_abuse_concern", "victim_asked_to_exclude_abuser") else False
         values["legal_advice_taken"] = data.get("legal_advice_taken") == "yes"
+        closure = kind == "undertaking" and data.get("undertaking_kind") == "closure"
+        values["undertaking_kind"] = data.get("undertaking_kind") if kind == "undertaking" else "emergency"
+        values["closure_weeks"] = closure_window(data)[0] if closure else None
         values["social_worker"] = data.get("social_worker") or None
         if kind != "undertaking":
             for name in ("window_starts_at", "window_ends_at"):
@@ -310,7 +342,7 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
         if agreement.status == "active" and added:
             # Someone added to the list of a record already in force gets their
             # copy now, and is chased if they do not acknowledge it (R9).
-            _issue_copies(agreement, added, now)
+            issue_copies(agreement, added, now)
         if kind == "partnership":
             _schedule_review(agreement, data.get("review_at"), data.get("review_venue") or "", user, now)
         agreement = Agreement.get_by_id(agreement.id)
@@ -363,15 +395,26 @@ def _sync_recipients(agreement: Agreement, rows: list[dict], now, user: User | N
     return added
 
 
+def first_notice_at(agreement: Agreement, ends_at: dt.datetime) -> dt.datetime:
+    """The first notice before an undertaking's end: hours before for an emergency
+    one, days before for a closure one (R4), never before it started."""
+    if not agreement.is_closure_undertaking:
+        return rules.first_escalation_at(ends_at, warning_hours=settings.get("undertaking_warning_hours"))
+    reminder = ends_at - dt.timedelta(days=settings.get("closure_reminder_days"))
+    starts = agreement.window_starts_at or reminder
+    return reminder if reminder > starts else starts + (ends_at - starts) / 2
+
+
 def plan_undertaking(agreement: Agreement) -> None:
     """Keep the undertaking ladder's next moment in step with its end (R4)."""
     if agreement.window_ends_at is None:
         return
-    first = rules.first_escalation_at(agreement.window_ends_at, warning_hours=settings.get("undertaking_warning_hours"))
+    first = first_notice_at(agreement, agreement.window_ends_at)
     Agreement.update(next_escalation_at=first, escalation_level=0).where(Agreement.id == agreement.id).execute()
 
 
-def _issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.datetime) -> None:
+def issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.datetime) -> None:
+    """Send each of `recipients` its copy of a record in force, and plan its chase (R9)."""
     from tracker import mailings
 
     chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))
@@ -467,6 +510,8 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         if review is not None:
             # Notices that fell due while it was a draft were passed over; plan them now.
             plan_review_notices(review.id)
+        if agreement.kind == "partnership":
+            _reopen_cases(agreement, user, now)
         changes = {"status": [previous_status, "active"], "endorsed_by": [None, user.name]}
         if failing:
             changes["endorsed_despite"] = [None, ", ".join(c.title for c in failing)]
@@ -476,6 +521,16 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         from tracker import mailings
 
         mailings.copies_issued(agreement, now)
+
+
+def _reopen_cases(agreement: Agreement, user: User, now: dt.datetime) -> None:
+    """A partnership agreement cannot be active on a closed case (R4): endorsing one
+    for a child whose case was closed reopens it, on the record."""
+    for child in children_of(agreement):
+        if child.case_closed_at is not None:
+            Child.update(case_closed_at=None).where(Child.id == child.id).execute()
+            audit.record("case_reopened", user=user, agreement=agreement, entity="child", entity_id=child.id,
+                         changes={"case_closed_at": [child.case_closed_at, None]}, at=now)
 
 
 def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: str = "", revision=None) -> None:

@@ -6,10 +6,14 @@ parser before it is stored, so a stored value always parses.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Callable
 
+from flask import current_app, has_app_context
+
+from tracker import rules
 from tracker.models import Setting, utcnow
 
 
@@ -64,6 +68,16 @@ def _email(text: str) -> str:
     if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
         raise ValueError("must be an email address")
     return value
+
+
+def _between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(str(text).strip())
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
 
 
 def _word_list(text: str) -> list[str]:
@@ -128,14 +142,46 @@ DEFINITIONS += [
                "", "2", _hours),
     Definition("issue_within_days", "List endorsed records whose family copy is not issued after (days)", "", "2", _days),
 ]
+# The front door (issue 10): office hours, urgent breaches, closure undertakings.
+DEFINITIONS += [
+    Definition(
+        "office_hours",
+        "Office hours (London time)",
+        "Days and times the front door is staffed, for example Mon-Fri 09:00-17:00. Separate more than one "
+        "with a semicolon: Mon-Thu 09:00-17:00; Fri 09:00-16:30. Outside these hours breach alerts and "
+        "undertaking escalations also go to the out-of-hours team.",
+        "Mon-Fri 09:00-17:00",
+        rules.parse_office_hours,
+    ),
+    Definition("urgent_breach_escalation_hours", "Escalate an urgent breach with no response after (hours)", "", "1",
+               _between(1, 24)),
+    Definition("closure_undertaking_max_weeks", "Longest closure undertaking (weeks)", "", "12",
+               _between(1, 52)),
+    Definition("closure_reminder_days", "Remind before a closure undertaking ends (days)", "", "7", _days),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
+
+
+# Settings whose default an environment value may give (tracker.config).
+FROM_CONFIG = {"front_door_email": "FRONT_DOOR_EMAIL", "office_hours": "OFFICE_HOURS"}
+
+
+def default(key: str) -> str:
+    """A setting's default. The front door's email defaults to the FRONT_DOOR_EMAIL
+    environment value where one is set, so a deployment configured before the
+    setting existed keeps sending where it did (and OFFICE_HOURS likewise);
+    an administrator's value wins."""
+    name = FROM_CONFIG.get(key)
+    if name and has_app_context() and current_app.config.get(name):
+        return current_app.config[name]
+    return BY_KEY[key].default
 
 
 def get(key: str):
     """The parsed value of a setting: the administrator's, else the default."""
     definition = BY_KEY[key]
     row = Setting.get_or_none(Setting.key == key)
-    return definition.parse(row.value if row else definition.default)
+    return definition.parse(row.value if row else default(key))
 
 
 def contacts() -> dict[str, str]:
@@ -143,12 +189,17 @@ def contacts() -> dict[str, str]:
     keys = ("council_name", "service_name", "front_door_term", "front_door_phone", "front_door_email",
             "out_of_hours_phone", "out_of_hours_email")
     stored = {row.key: row.value for row in Setting.select().where(Setting.key.in_(keys))}
-    return {key: BY_KEY[key].parse(stored.get(key, BY_KEY[key].default)) for key in keys}
+    return {key: BY_KEY[key].parse(stored[key] if key in stored else default(key)) for key in keys}
+
+
+def in_office_hours(now: dt.datetime) -> bool:
+    """Whether the naive UTC moment `now` falls in the office hours setting."""
+    return rules.in_office_hours(get("office_hours"), now)
 
 
 def raw(key: str) -> str:
     row = Setting.get_or_none(Setting.key == key)
-    return row.value if row else BY_KEY[key].default
+    return row.value if row else default(key)
 
 
 def put(key: str, text: str) -> None:

@@ -18,3 +18,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(decisions.bp)
     from tracker.views import service
     app.register_blueprint(service.bp)
+    from tracker.views import closure
+    app.register_blueprint(closure.bp)

@@ -139,6 +139,8 @@ def service_settings():
                         else "a whole number" if d.default.isdigit() else "words separated by commas")
                 limit = f" ({exc})" if "between" in str(exc) else ""
                 errors[d.key] = f"{d.label}: enter {kind}{limit}"
+                if not (d.default.isdigit() or "," in d.default):  # text: the parser says what is wrong
+                    errors[d.key] = f"{d.label}: {exc}"
         errors = errors or settings.problems(values)
         if not errors:
             with database.atomic():

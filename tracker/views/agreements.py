@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, links, records, versions
+from tracker import audit, links, records, settings, versions
 from tracker.access import get_agreement, may_endorse, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -91,7 +91,7 @@ def _worker_choices(kind: str, team_id: int | None) -> list:
     ).order_by(User.name)
     choices = [(w.id, f"{w.name} ({w.role_label.lower()})") for w in workers]
     if kind == "undertaking":
-        choices.insert(0, (0, "No social worker named (the front door is contacted)"))
+        choices.insert(0, (0, f"No social worker named (the {settings.contacts()['front_door_term'].lower()} is contacted)"))
     return options(choices)
 
 
@@ -131,7 +131,8 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None):
     section = request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
     variation = versions.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
-                   changed_since=changed_since)
+                   changed_since=changed_since,
+                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
     if request.headers.get("HX-Request") and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import breaches, records
+from tracker import breaches, records, settings
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.forms import AcknowledgeForm, AmendForm, BreachForm, options
 from tracker.models import Agreement, AgreementChild, Breach, Child, utcnow
@@ -34,9 +34,12 @@ def prepare(form: BreachForm, agreement: Agreement, reported_by: str = "") -> Br
 
 
 def form_data(form: BreachForm) -> dict:
+    description = form.description.data or ""
+    if getattr(form, "unreadable_time", ""):
+        description = f"{description}\n(When it happened, as typed: {form.unreadable_time})".strip()
     return {
         "occurred_at": form.occurred_at.data,
-        "description": form.description.data,
+        "description": description,
         # Only one of the record's own actions; anything else is "something else".
         "action": form.action.data if form.action.data in {c.value for c in form.action.choices} - {"0"} else None,
         "term": form.term.data,
@@ -74,7 +77,9 @@ def find():
 def new(agreement_id: int):
     agreement = get_agreement(agreement_id, "log_breach_on")
     if agreement.status != "active":
-        flash("This record has ended. Call the front door to report a concern.", "info")
+        contacts = settings.contacts()
+        flash(f"This record has ended. Call the {contacts['front_door_term'].lower()} on {contacts['front_door_phone']} "
+              "to report a concern.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
     form = prepare(BreachForm(), agreement)
     if request.method == "POST":
@@ -94,7 +99,8 @@ def new(agreement_id: int):
 def logged(breach_id: int):
     breach = Breach.get_or_none(Breach.id == breach_id) or abort(404)
     agreement = get_agreement(breach.agreement_id, "view")
-    return render_template("breaches/logged.html", breach=breach, agreement=agreement)
+    return render_template("breaches/logged.html", breach=breach, agreement=agreement,
+                           out_of_hours=not settings.in_office_hours(breach.created_at))
 
 
 @bp.route("/breaches/<int:breach_id>/acknowledge", methods=["GET", "POST"])
