@@ -215,6 +215,11 @@ class Agreement(BaseModel):
     end_reason = pw.CharField(max_length=32, null=True)
     end_notes = pw.TextField(default="")
 
+    # Adoption (issue 14): a record brought in from the service's spreadsheet,
+    # and the day an ended record falls due for a retention decision.
+    imported_at = pw.DateTimeField(null=True)
+    retention_due_on = pw.DateField(null=True, index=True)
+
     class Meta:
         indexes = (
             (("team", "status"), False),
@@ -416,6 +421,30 @@ class AuditEvent(BaseModel):
         return [(k, v[0], v[1]) for k, v in data.items()] if isinstance(data, dict) else []
 
 
+class RetentionDecision(BaseModel):
+    """A manager's decision on an ended record past its retention date: keep (with a reason) or destroy."""
+
+    agreement = pw.ForeignKeyField(Agreement, null=True, backref="retention_decisions", on_delete="SET NULL")
+    reference = pw.CharField(max_length=20, index=True)
+    decision = pw.CharField(max_length=16)  # keep or destroy
+    reason = pw.TextField(default="")
+    decided_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    decided_at = pw.DateTimeField(default=utcnow)
+
+
+class Tombstone(BaseModel):
+    """What is left of a destroyed record: its reference and the decision, no personal data."""
+
+    reference = pw.CharField(max_length=20, unique=True)
+    kind = pw.CharField(max_length=16)
+    team_name = pw.CharField(max_length=120, default="")
+    ended_on = pw.DateField(null=True)
+    retention_due_on = pw.DateField(null=True)
+    reason = pw.TextField(default="")
+    destroyed_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    destroyed_at = pw.DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     Team,
     User,
@@ -433,4 +462,6 @@ ALL_MODELS = [
     BreachAmendment,
     Notification,
     AuditEvent,
+    RetentionDecision,
+    Tombstone,
 ]

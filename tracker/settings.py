@@ -70,6 +70,25 @@ def _word_list(text: str) -> list[str]:
     return sorted({part.strip() for part in str(text).split(",") if part.strip()})
 
 
+def _group_roles(text: str) -> dict[str, tuple[str, str]]:
+    """`group = role / team; ...` as {group: (role, team name)}; roles that need a team must name one."""
+    from tracker.models import ROLES
+
+    mapping = {}
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        group, _, rest = part.partition("=")
+        role, _, team = rest.partition("/")
+        group, role, team = group.strip(), role.strip(), team.strip()
+        if not group or role not in ROLES or role == "administrator":
+            raise ValueError("each entry must be group = role / team, with a role of social_worker, team_manager or service_manager")
+        if role in ("social_worker", "team_manager") and not team:
+            raise ValueError(f"{group}: a {ROLES[role].lower()} needs a team")
+        mapping[group] = (role, team)
+    return mapping
+
+
 @dataclass(frozen=True)
 class Definition:
     key: str
@@ -108,6 +127,14 @@ DEFINITIONS += [
     Definition("front_door_email", "Front door email", "", "front-door@example.org", _email),
     Definition("out_of_hours_phone", "Out-of-hours (emergency duty) team telephone", "", "0100 000 0999", _phone),
     Definition("out_of_hours_email", "Out-of-hours (emergency duty) team email", "", "out-of-hours@example.org", _email),
+]
+# Adoption (issue 14): retention of ended records, and single sign-on's group mapping.
+DEFINITIONS += [
+    Definition("retention_until_age", "Keep ended records until the youngest child is (years old)",
+               "Then a manager decides to destroy or keep each one", "25", lambda text: _positive_int(text, 100)),
+    Definition("sso_group_roles", "Single sign-on: groups that give an account",
+               "Semicolon-separated, each as group = role / team, for example north-sw = social_worker / North team. "
+               "Empty: only people with an account here can sign in", "", lambda text: _group_roles(text)),
 ]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
