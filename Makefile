@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test bench soak venv chromium lint css audit
+.PHONY: run test bench soak venv chromium lint css audit weasyprint-deps oidc-provider
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -25,12 +25,28 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-run: venv
+# Debian's Pango, HarfBuzz and a font, which WeasyPrint draws PDFs with
+# (subject access exports). Installed only when one is missing.
+WEASYPRINT_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+weasyprint-deps:
+	@dpkg -s $(WEASYPRINT_DEBS) >/dev/null 2>&1 || { \
+	  echo "Installing Debian's Pango and fonts for WeasyPrint"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(WEASYPRINT_DEBS) >/dev/null; }
+
+# The real OpenID provider (oidc-provider, pinned in tests/oidc/package.json)
+# that the single sign-on tests start on 127.0.0.1.
+oidc-provider: tests/oidc/node_modules/.package-lock.json
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: venv weasyprint-deps
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 	SCHEDULER_ENABLED=true $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
 
-test: venv chromium audit
+test: venv chromium audit weasyprint-deps oidc-provider
 	$(BIN)/python -m pytest
 
 # Known vulnerabilities in the pinned requirements. Where the advisory service
