@@ -57,6 +57,7 @@ audit: venv
 
 bench: venv
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.imports
 
 soak: venv chromium
 	SOAK=full $(BIN)/python -m pytest -m soak

@@ -365,6 +365,7 @@ def commit(plans: list[Plan], user: User, now: dt.datetime, filename: str = "") 
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
     created = []
     children: dict[tuple[str, dt.date], Child] = {}
+    rows: dict[type, list[dict]] = {AgreementChild: [], Action: [], Party: [], Recipient: []}
     with database.atomic():
         for plan in plans:
             c = plan.cells
@@ -384,25 +385,31 @@ def commit(plans: list[Plan], user: User, now: dt.datetime, filename: str = "") 
                 if child is None:
                     child = Child.create(name=name, date_of_birth=born, created_at=now)
                 children[key] = child
-                AgreementChild.create(agreement=agreement, child=child, position=position)
+                rows[AgreementChild].append({"agreement": agreement.id, "child": child.id, "position": position})
             for position, what in enumerate(plan.actions):
-                Action.create(agreement=agreement, position=position, what=what, side="family")
+                rows[Action].append({"agreement": agreement.id, "position": position, "what": what, "side": "family"})
             for position, (name, role) in enumerate(plan.parties):
-                Party.create(agreement=agreement, position=position, name=name[:200], role=role[:200])
+                rows[Party].append({"agreement": agreement.id, "position": position, "name": name[:200], "role": role[:200]})
             if c["agency_name"]:
                 agency = directory.get(c["agency_name"].lower())
-                Recipient.create(
-                    agreement=agreement, agency=agency, position=0, name=c["agency_contact"] or c["agency_name"],
-                    agency_name=c["agency_name"], agency_kind=agency.kind if agency else _guess_kind(c["agency_name"]),
-                    email=c["agency_email"] or (agency.email if agency and agency.email else ""),
+                rows[Recipient].append({
+                    "agreement": agreement.id, "agency": agency.id if agency else None, "position": 0,
+                    "name": c["agency_contact"] or c["agency_name"], "agency_name": c["agency_name"],
+                    "agency_kind": agency.kind if agency else _guess_kind(c["agency_name"]),
+                    "email": c["agency_email"] or (agency.email if agency and agency.email else ""),
                     # The copy went out when it was made; its chase moment is long past.
-                    copy_sent_at=endorsed_at, chase_at=None,
-                )
+                    "copy_sent_at": endorsed_at, "chase_at": None,
+                })
             if plan.kind == "partnership":
                 _plan_review(agreement, plan.review_at, c["review_venue"], now, reminder_days=reminder_days,
                              request_days=request_days, due_days=due_days, overdue_hours=overdue_hours)
             else:
                 _plan_ladder(agreement, now, warning_hours)
+            created.append((plan, agreement))
+        for model, batch in rows.items():
+            for start in range(0, len(batch), 500):
+                model.insert_many(batch[start:start + 500]).execute()
+        for plan, agreement in created:
             failing = quality.failing_checks(agreement, now)
             audit.record(
                 "imported", user=user, agreement=agreement, entity="agreement", entity_id=agreement.id,
@@ -414,10 +421,9 @@ def commit(plans: list[Plan], user: User, now: dt.datetime, filename: str = "") 
                 },
                 at=now,
             )
-            created.append(agreement)
         audit.record("import_file", user=user, entity="import", changes={"file": [None, filename], "records": [None, len(created)]},
                      at=now)
-    return created
+    return [agreement for _, agreement in created]
 
 
 def _guess_kind(name: str) -> str:
