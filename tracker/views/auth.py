@@ -8,10 +8,10 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker import audit, ratelimit, sso
-from tracker.views import sso as sso_views
 from tracker.accounts import authenticate
 from tracker.forms import LoginForm
 from tracker.models import utcnow
+from tracker.views import sso as sso_views
 
 bp = Blueprint("auth", __name__)
 
