@@ -366,7 +366,7 @@ def commit(plans: list[Plan], user: User, now: dt.datetime, filename: str = "") 
     created = []
     children: dict[tuple[str, dt.date], Child] = {}
     rows: dict[type, list[dict]] = {AgreementChild: [], Action: [], Party: [], Recipient: []}
-    with database.atomic():
+    with database.atomic(), settings.held():
         for plan in plans:
             c = plan.cells
             endorsed_at = london_to_utc(plan.endorsed_on, dt.time(12, 0))

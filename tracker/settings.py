@@ -7,6 +7,8 @@ parser before it is stored, so a stored value always parses.
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -139,8 +141,30 @@ DEFINITIONS += [
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
+_memo = threading.local()
+
+
+@contextmanager
+def held():
+    """Within the block, each setting is read from the database once (a long import checks thousands of records)."""
+    _memo.values = {}
+    try:
+        yield
+    finally:
+        _memo.values = None
+
+
 def get(key: str):
     """The parsed value of a setting: the administrator's, else the default."""
+    memo = getattr(_memo, "values", None)
+    if memo is not None:
+        if key not in memo:
+            memo[key] = _get(key)
+        return memo[key]
+    return _get(key)
+
+
+def _get(key: str):
     definition = BY_KEY[key]
     row = Setting.get_or_none(Setting.key == key)
     return definition.parse(row.value if row else definition.default)
