@@ -27,6 +27,12 @@ def test_default_is_the_youngest_childs_25th_birthday(app, people, make_agreemen
     assert Agreement.get_by_id(young.id).retention_due_on == dt.date(2044, 5, 4)
     assert Agreement.get_by_id(active.id).retention_due_on is None
     assert [line.split(" ")[0] for line in lines] == [old.reference]
+    # The managers responsible are sent the list, once a month.
+    sent = {n.to_address: n for n in Notification.select().where(Notification.kind == "retention_review")}
+    assert set(sent) == {people.manager.email, people.head.email}
+    assert old.reference in sent[people.head.email].body_text and young.reference not in sent[people.head.email].body_text
+    retention.monthly_review(NOW + dt.timedelta(days=1))
+    assert Notification.select().where(Notification.kind == "retention_review").count() == 2
 
 
 def test_nothing_is_destroyed_without_confirmation_then_a_tombstone_is_left(app, people, login, make_agreement):

@@ -68,10 +68,25 @@ def past_due(user: User | None, now: dt.datetime):
 
 
 def monthly_review(now: dt.datetime) -> list[str]:
-    """The monthly job: stamp new ended records and list those due (lines for the log)."""
+    """The monthly job: stamp new ended records, and send each manager the list of theirs past due.
+
+    Service managers get every team's; team managers their own team's. One
+    email a month each (the key names the month); returns lines for the log.
+    """
+    from tracker.mailings import enqueue
+
+    month = rules.london_date(now).strftime("%Y-%m")
     with database.atomic():
         stamp(now)
-    return [f"{a.reference} ({a.team.name}): retention date {a.retention_due_on:%d %B %Y}" for a in past_due(None, now)]
+        due = list(past_due(None, now))
+        managers = User.select().where((User.active == True) & User.role.in_(("service_manager", "team_manager")))  # noqa: E712
+        for manager in managers:
+            records = [a for a in due if manager.role == "service_manager" or a.team_id == manager.team_id]
+            if records:
+                enqueue(f"retention/{month}/{manager.email}", "retention_review", manager.email,
+                        to_label=f"{manager.name}, {manager.role_label.lower()}",
+                        context={"manager": manager, "records": records}, now=now)
+    return [f"{a.reference} ({a.team.name}): retention date {a.retention_due_on:%d %B %Y}" for a in due]
 
 
 def keep(agreement: Agreement, user: User, reason: str, now: dt.datetime) -> None:
