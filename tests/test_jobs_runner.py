@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from jobs import scheduler, sweeps
 from tests.conftest import NOW
@@ -106,6 +107,16 @@ def test_only_administrators_see_the_outbox(client, login, people, who):
 
 
 def test_manager_extends_an_undertaking_with_a_reason(client, login, people, make_agreement):
+    # The page reads the clock: the new end (26 November 2026) must be in its future.
+    traveller = time_machine.travel(NOW + dt.timedelta(hours=1), tick=False)
+    traveller.start()
+    try:
+        _extend_with_a_reason(client, login, people, make_agreement)
+    finally:
+        traveller.stop()
+
+
+def _extend_with_a_reason(client, login, people, make_agreement):
     undertaking = make_agreement(kind="undertaking", status="active")
     new_end = undertaking.window_ends_at + dt.timedelta(days=1)  # 26 November 09:00 UTC = 09:00 London
     form = {"new_end-day": "26", "new_end-month": "11", "new_end-year": "2026", "new_end-time": "09:00"}
