@@ -170,6 +170,14 @@ def test_expired_token_is_refused(sso_app, people, client, provider):
     assert "exp" in AuditEvent.select().where(AuditEvent.action == "sso_refused").first().changes.lower()
 
 
+def test_a_token_not_signed_by_the_provider_is_refused(sso_app, people, client, provider):
+    requests.get(f"{provider}/test-mode", params={"mode": "forged"}, timeout=5)
+    response, _ = Browser(client).sign_in(people.worker.email)
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+    assert "signature" in AuditEvent.select().where(AuditEvent.action == "sso_refused").first().changes.lower()
+
+
 def test_unknown_user_is_refused_unless_a_group_gives_a_role(sso_app, people, client):
     response, _ = Browser(client).sign_in("stranger@council.example")
     assert response.status_code == 400

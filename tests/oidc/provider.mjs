@@ -3,8 +3,8 @@
 //   OIDC_PORT, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_POST_LOGOUT_URI
 // Signing in needs no form: the account is the authorization request's
 // login_hint (an email), so tests drive the flow over HTTP. GET /test-mode?mode=
-// makes the next ID tokens wrong on purpose (wrong-audience, expired), re-signed
-// with the provider's own key, as a misbehaving or replaying provider would send.
+// makes the next ID tokens wrong on purpose: wrong-audience and expired are
+// re-signed with the provider's own key; forged is signed with a key it never published.
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 
@@ -12,6 +12,8 @@ const port = Number(process.env.OIDC_PORT);
 const issuer = `http://127.0.0.1:${port}`;
 const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const jwk = { ...(await jose.exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
+// A key the provider does not publish, for a token forged under the provider's key id.
+const { privateKey: forgerKey } = await jose.generateKeyPair('RS256');
 let mode = 'normal';
 const groups = JSON.parse(process.env.OIDC_GROUPS || '{}');
 
@@ -66,7 +68,8 @@ provider.use(async (ctx, next) => {
     // Issued to another application, yet naming this one as the authorized party.
     if (mode === 'wrong-audience') { claims.aud = 'another-application'; claims.azp = process.env.OIDC_CLIENT_ID; }
     if (mode === 'expired') { claims.iat -= 7200; claims.exp = claims.iat + 600; }
-    ctx.body.id_token = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-key' }).sign(privateKey);
+    const key = mode === 'forged' ? forgerKey : privateKey;
+    ctx.body.id_token = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-key' }).sign(key);
   }
 });
 
