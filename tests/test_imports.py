@@ -138,6 +138,8 @@ def test_fifty_rows_import_in_one_transaction_active_audited_and_planned(app, pe
     assert events.count() == 50
     assert '"quality_checks"' in events.first().changes
     assert AuditEvent.select().where(AuditEvent.action == "import_file").count() == 1
+    page = login(people.manager).get(f"/agreements/{imported[0].id}").get_data(as_text=True)
+    assert "before the tracker: imported from the service" in page and "spreadsheet on" in page
 
     # Confirming twice imports nothing more.
     assert client.post("/import/confirm", data={"token": "x"}).status_code == 400
