@@ -46,6 +46,13 @@ def can(user: User, action: str, agreement: Agreement | None = None) -> bool:
         # the page checks "close_case" on every one of them.
         return role in MANAGER_ROLES if agreement is None else (
             role == "service_manager" or (role == "team_manager" and agreement.team_id == user.team_id))
+    # Adoption (issue 14).
+    if action == "import":
+        return role == "administrator" or (role == "team_manager" and user.team_id is not None)
+    if action == "subject_access":
+        return role == "service_manager"
+    if action == "retention":
+        return role == "service_manager" or (role == "team_manager" and user.team_id is not None)
     if agreement is None:
         return False
     if role == "front_door":
@@ -123,3 +130,19 @@ def visible_agreements(user: User, query=None):
     """Restrict an Agreement query to what `user` may see."""
     query = query if query is not None else Agreement.select()
     return query.where(visibility(user))
+
+
+def can_import_for(user: User, worker: User) -> bool:
+    """Whether `user` may import records into `worker`'s caseload: an administrator any, a team manager their team's."""
+    if not can(user, "import"):
+        return False
+    return user.role == "administrator" or (worker.team_id is not None and worker.team_id == user.team_id)
+
+
+def retention_scope(user: User):
+    """The ended records whose retention `user` decides: every team for a service manager, else their team's."""
+    if user.role == "service_manager":
+        return Agreement.id.is_null(False)
+    if user.role == "team_manager" and user.team_id is not None:
+        return Agreement.team == user.team_id
+    return Agreement.id.is_null()

@@ -97,7 +97,21 @@ def from_environment(instance_path: Path) -> dict:
                 "the output of `python -c 'import secrets; print(secrets.token_hex(32))'`."
             )
         secret_key = development_secret_key(instance_path)
+    issuer, client_id, client_secret = env_str("OIDC_ISSUER"), env_str("OIDC_CLIENT_ID"), env_str("OIDC_CLIENT_SECRET")
+    if issuer and not (client_id and client_secret):
+        raise ConfigError("OIDC_ISSUER is set: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too (from the identity provider)")
+    password_sign_in = env_bool("PASSWORD_SIGN_IN", True)
+    if not password_sign_in and not issuer:
+        raise ConfigError("PASSWORD_SIGN_IN=false needs single sign-on: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
     return {
+        # Single sign-on with OpenID Connect (issue 14); see tracker/sso.py.
+        "OIDC_ISSUER": (issuer or "").rstrip("/") or None,
+        "OIDC_CLIENT_ID": client_id,
+        "OIDC_CLIENT_SECRET": client_secret,
+        "OIDC_PROVIDER_NAME": env_str("OIDC_PROVIDER_NAME", "your council account"),
+        "OIDC_SCOPES": env_str("OIDC_SCOPES", "openid email profile"),
+        "OIDC_GROUPS_CLAIM": env_str("OIDC_GROUPS_CLAIM", "groups"),
+        "PASSWORD_SIGN_IN": password_sign_in,
         "TRACKER_ENV": environment,
         "SECRET_KEY": secret_key,
         "DATABASE_URL": env_str("DATABASE_URL", f"sqlite:///{instance_path / 'tracker.db'}"),

@@ -12,7 +12,7 @@ import random
 from tracker import records
 from tracker.accounts import create_user
 from tracker.db import database
-from tracker.models import Agency, Agreement, Recipient, Review, Team, User, utcnow
+from tracker.models import Agency, Agreement, Notification, Recipient, Review, Team, User, utcnow
 
 PASSWORD = "demo-password-1"
 LOGINS = [
@@ -181,6 +181,7 @@ def seed(now: dt.datetime | None = None) -> None:
     _breaches_and_reports(now, managers)
     _past_reviews(now, managers)
     _closed_case(now, managers)
+    _past_retention(now, users["sam.worker@example.org"], managers)
     User.update(failed_logins=0).execute()
 
 
@@ -197,6 +198,34 @@ def _closed_case(now: dt.datetime, managers: dict) -> None:
     decisions = {a.id: closure.Decision(choice="closure", weeks="8", notes="Family agreed to keep it for 8 weeks.")
                  for a in closure.active_records(child)}
     closure.close_case(child, decisions, manager, now - dt.timedelta(days=21), "Concerns resolved; closing with an undertaking.")
+
+
+def _past_retention(now: dt.datetime, worker: User, managers: dict) -> None:
+    """An agreement that ended years ago, its child now past 25: the retention review lists it (issue 14)."""
+    from tracker import retention
+
+    long_ago = now - dt.timedelta(days=365 * 9)
+    data = {
+        "children": [{"name": "Oliver Grant", "date_of_birth": (now - dt.timedelta(days=365 * 26)).date()}],
+        "social_worker": worker.id, "completed_on": long_ago.date(),
+        "purpose": "To support Oliver's return home after a period with his aunt.",
+        "child_views": "Oliver wanted to go home.", "family_views": "Mr Grant agreed.", "plan_type": "child_in_need",
+        "actions": [{"what": "Mr Grant will attend the parenting course.", "who": "Mr Grant", "side": "family",
+                     "timescale": "Weekly", "due_on": None}],
+        "if_things_go_wrong": "A meeting within two working days.", "contingency": "Oliver stays with his aunt.",
+        "duration": "3 months", "review_at": long_ago + dt.timedelta(days=60), "review_venue": "Family centre",
+        "parties": [{"name": "Mr Grant", "role": "Father", "signed_on": None}], "recipients": [],
+        "first_language": "English", "legal_advice_taken": "no",
+    }
+    manager = managers[worker.team_id]
+    agreement = records.save(None, "partnership", data, worker, long_ago)
+    records.submit(agreement, worker, long_ago)
+    records.endorse(agreement, manager, long_ago, override="Demo: endorsed at a meeting")
+    records.end(Agreement.get_by_id(agreement.id), manager, long_ago + dt.timedelta(days=90), "reviewed_closed",
+                "Closed at review.")
+    # Its notices were due years ago; the demo starts with none of them waiting.
+    Notification.delete().where(Notification.agreement == agreement).execute()
+    retention.stamp(now)
 
 
 def _breaches_and_reports(now: dt.datetime, managers: dict) -> None:

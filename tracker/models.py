@@ -250,6 +250,10 @@ class Agreement(BaseModel):
     copy_language = pw.CharField(max_length=80, default="")
     translation_given = pw.BooleanField(default=False)
     issue_reason = pw.TextField(default="")  # why it was issued with a party unsigned
+    # Adoption (issue 14): a record brought in from the service's spreadsheet,
+    # and the day an ended record falls due for a retention decision.
+    imported_at = pw.DateTimeField(null=True)
+    retention_due_on = pw.DateField(null=True, index=True)
 
     class Meta:
         indexes = (
@@ -525,6 +529,30 @@ class AuditEvent(BaseModel):
         return [(k, v[0], v[1]) for k, v in data.items()] if isinstance(data, dict) else []
 
 
+class RetentionDecision(BaseModel):
+    """A manager's decision on an ended record past its retention date: keep (with a reason) or destroy."""
+
+    agreement = pw.ForeignKeyField(Agreement, null=True, backref="retention_decisions", on_delete="SET NULL")
+    reference = pw.CharField(max_length=20, index=True)
+    decision = pw.CharField(max_length=16)  # keep or destroy
+    reason = pw.TextField(default="")
+    decided_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    decided_at = pw.DateTimeField(default=utcnow)
+
+
+class Tombstone(BaseModel):
+    """What is left of a destroyed record: its reference and the decision, no personal data."""
+
+    reference = pw.CharField(max_length=20, unique=True)
+    kind = pw.CharField(max_length=16)
+    team_name = pw.CharField(max_length=120, default="")
+    ended_on = pw.DateField(null=True)
+    retention_due_on = pw.DateField(null=True)
+    reason = pw.TextField(default="")
+    destroyed_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    destroyed_at = pw.DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     Team,
     User,
@@ -544,4 +572,6 @@ ALL_MODELS = [
     BreachAmendment,
     Notification,
     AuditEvent,
+    RetentionDecision,
+    Tombstone,
 ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -82,6 +84,25 @@ def _between(low: int, high: int) -> Callable[[str], int]:
 
 def _word_list(text: str) -> list[str]:
     return sorted({part.strip() for part in str(text).split(",") if part.strip()})
+
+
+def _group_roles(text: str) -> dict[str, tuple[str, str]]:
+    """`group = role / team; ...` as {group: (role, team name)}; roles that need a team must name one."""
+    from tracker.models import ROLES
+
+    mapping = {}
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        group, _, rest = part.partition("=")
+        role, _, team = rest.partition("/")
+        group, role, team = group.strip(), role.strip(), team.strip()
+        if not group or role not in ROLES or role == "administrator":
+            raise ValueError("each entry must be group = role / team, with a role of social_worker, team_manager or service_manager")
+        if role in ("social_worker", "team_manager") and not team:
+            raise ValueError(f"{group}: a {ROLES[role].lower()} needs a team")
+        mapping[group] = (role, team)
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -159,6 +180,14 @@ DEFINITIONS += [
                _between(1, 52)),
     Definition("closure_reminder_days", "Remind before a closure undertaking ends (days)", "", "7", _days),
 ]
+# Adoption (issue 14): retention of ended records, and single sign-on's group mapping.
+DEFINITIONS += [
+    Definition("retention_until_age", "Keep ended records until the youngest child is (years old)",
+               "Then a manager decides to destroy or keep each one", "25", lambda text: _positive_int(text, 100)),
+    Definition("sso_group_roles", "Single sign-on: groups that give an account",
+               "Semicolon-separated, each as group = role / team, for example north-sw = social_worker / North team. "
+               "Empty: only people with an account here can sign in", "", lambda text: _group_roles(text)),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
@@ -177,8 +206,30 @@ def default(key: str) -> str:
     return BY_KEY[key].default
 
 
+_memo = threading.local()
+
+
+@contextmanager
+def held():
+    """Within the block, each setting is read from the database once (a long import checks thousands of records)."""
+    _memo.values = {}
+    try:
+        yield
+    finally:
+        _memo.values = None
+
+
 def get(key: str):
     """The parsed value of a setting: the administrator's, else the default."""
+    memo = getattr(_memo, "values", None)
+    if memo is not None:
+        if key not in memo:
+            memo[key] = _get(key)
+        return memo[key]
+    return _get(key)
+
+
+def _get(key: str):
     definition = BY_KEY[key]
     row = Setting.get_or_none(Setting.key == key)
     return definition.parse(row.value if row else default(key))

@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker import audit, ratelimit
+from tracker import audit, ratelimit, sso
 from tracker.accounts import authenticate
 from tracker.forms import LoginForm
 from tracker.models import utcnow
+from tracker.views import sso as sso_views
 
 bp = Blueprint("auth", __name__)
 
@@ -33,6 +34,8 @@ def login():
             abort(429)
         if form.validate_on_submit():
             user = authenticate(form.email.data, form.password.data, utcnow())
+            if user is not None and not sso.password_allowed(user):
+                user = None  # single sign-on only: passwords are for administrators (break glass)
             if user is not None:
                 # A fresh session at sign-in, so a session fixed before it is useless.
                 session.clear()
@@ -51,6 +54,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    id_token = session.get("sso_id_token", "")
     logout_user()
     session.clear()
-    return redirect(url_for("auth.login"))
+    # Signed in through the council's provider: end its session too, where it offers that.
+    return sso_views.provider_logout(id_token) or redirect(url_for("auth.login"))
