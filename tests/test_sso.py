@@ -64,6 +64,13 @@ def database_url(tmp_path):
 
 
 @pytest.fixture
+def client(app):
+    # On the real clock, not the suite's fixed Monday: the provider signs its
+    # tokens with the real time, and a token "issued in the future" is refused.
+    return app.test_client()
+
+
+@pytest.fixture
 def sso_app(app, provider):
     app.config.update(OIDC_ISSUER=provider, OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET,
                       OIDC_PROVIDER_NAME="Example Council", PASSWORD_SIGN_IN=True,

@@ -18,8 +18,8 @@ from peewee import fn
 
 from tracker.models import (
     Agreement,
-    AgreementVersion,
     AgreementChild,
+    AgreementVersion,
     AuditEvent,
     Breach,
     Child,
