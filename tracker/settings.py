@@ -94,7 +94,8 @@ DEFINITIONS = [
         "jargon",
         "Acronyms and jargon to flag",
         "Comma-separated",
-        "CSC, CP, CIN, S47, LAC, PLO, ICPC, RCPC, FGC, MASH",
+        "CSC, CP, CIN, S47, LAC, PLO, ICPC, RCPC, FGC, MASH, CLA, DSL, CAMHS, HV, IRO, LADO, MARAC, core group, "
+        "strategy meeting",
         _word_list,
     ),
 ]
@@ -108,6 +109,21 @@ DEFINITIONS += [
     Definition("front_door_email", "Front door email", "", "front-door@example.org", _email),
     Definition("out_of_hours_phone", "Out-of-hours (emergency duty) team telephone", "", "0100 000 0999", _phone),
     Definition("out_of_hours_email", "Out-of-hours (emergency duty) team email", "", "out-of-hours@example.org", _email),
+]
+
+
+def _yes_no(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value not in ("yes", "no"):
+        raise ValueError("must be yes or no")
+    return value == "yes"
+
+
+# Practice checks (issue 10): legal advice on undertakings (R4, R14).
+DEFINITIONS += [
+    Definition("legal_advice_required", "Undertakings must record whether legal advice was taken",
+               "yes or no. With yes, an undertaking cannot be endorsed while legal advice is not recorded",
+               "no", _yes_no),
 ]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
