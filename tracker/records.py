@@ -108,6 +108,7 @@ def form_data(agreement: Agreement) -> dict:
             "name": r.name,
             "agency_name": r.agency_name,
             "agency_kind": r.agency_kind,
+            "directory": str(r.agency_id) if r.agency_id else "",
             "role": r.role,
             "email": r.email,
             "breach_contact": r.breach_contact,
@@ -335,8 +336,16 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
 
 def _sync_recipients(agreement: Agreement, rows: list[dict], now) -> list[Recipient]:
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
+    by_id = {str(a.id): a for a in directory.values()}
     for row in rows:
-        row["agency"] = directory.get((row.get("agency_name") or "").strip().lower())
+        picked = by_id.get(str(row.get("directory") or ""))
+        if picked is not None:
+            # Picked from the administrators' directory: its name and kind are
+            # the directory's, so the health visiting check reads a real kind (R6).
+            row["agency_name"], row["agency_kind"] = picked.name, picked.kind
+        row["agency"] = picked or directory.get((row.get("agency_name") or "").strip().lower())
+        if row["agency"] is not None and picked is None:
+            row["agency_kind"] = row["agency"].kind
         row["email"] = (row.get("email") or "").strip() or (row["agency"].email if row["agency"] and row["agency"].email else "")
         row["breach_contact"] = bool(row.get("breach_contact"))
     return _sync_rows(Recipient, agreement, live_recipients(agreement), rows,

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, records
+from tracker import audit, htmx, identity, records
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -14,6 +14,7 @@ from tracker.db import database
 from tracker.forms import AgreementForm, EndForm, EndorseForm, options
 from tracker.models import (
     KINDS,
+    Agency,
     STATUSES,
     Agreement,
     AgreementChild,
@@ -95,6 +96,37 @@ def _worker_choices(kind: str, team_id: int | None) -> list:
     return options(choices)
 
 
+def _directory() -> list[Agency]:
+    return list(Agency.select().where(Agency.active == True).order_by(Agency.name))  # noqa: E712
+
+
+def _offer_directory(form: AgreementForm) -> None:
+    """Each distribution entry may be picked from the administrators' agency directory."""
+    choices = options([("", "Not in the directory: type the details below"),
+                       *((str(a.id), f"{a.name} ({a.kind_label.lower()})") for a in _directory())])
+    for entry in form.recipients:
+        entry.form.directory.choices = choices
+
+
+def _fill_from_directory(form: AgreementForm, value: str) -> None:
+    """Fill a distribution entry from the directory: "recipients-N" (its select) or "recipients-N:agency id"."""
+    row, _, agency_id = value.partition(":")
+    for entry in form.recipients:
+        if entry.id != row:
+            continue
+        chosen = agency_id or (entry.form.directory.data or "")
+        agency = Agency.get_or_none((Agency.id == int(chosen)) & (Agency.active == True)) if (  # noqa: E712
+            chosen.isdigit() and len(chosen) < 12) else None
+        if agency is None:
+            entry.form.directory.errors = ["Select an agency from the directory"]
+            return
+        entry.form.directory.data = str(agency.id)
+        entry.form.agency_name.data = agency.name
+        entry.form.agency_kind.data = agency.kind
+        if agency.email and not (entry.form.email.data or "").strip():
+            entry.form.email.data = agency.email
+
+
 def _row_operation(form: AgreementForm) -> bool:
     """Add or remove a repeated row in place; True when the request was one.
 
@@ -103,6 +135,10 @@ def _row_operation(form: AgreementForm) -> bool:
     """
     add = request.form.get("add")
     remove = request.form.get("remove")
+    fill = request.form.get("fill")
+    if fill and fill.startswith("recipients-"):
+        _fill_from_directory(form, fill[:60])
+        return True
     if add in ROW_SECTIONS:
         field = getattr(form, add)
         if len(field.entries) < field.max_entries:
@@ -120,7 +156,8 @@ def _row_operation(form: AgreementForm) -> bool:
 
 
 def _render_form(form, kind, agreement=None, status=200):
-    section = request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
+    section = (request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
+               or ("recipients" if request.form.get("fill") else ""))
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind])
     if request.headers.get("HX-Request") and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
@@ -128,7 +165,9 @@ def _render_form(form, kind, agreement=None, status=200):
 
 
 def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
+    _offer_directory(form)
     if request.method == "POST" and _row_operation(form):
+        _offer_directory(form)
         return _render_form(form, kind, agreement)
     if request.method == "POST":
         if form.validate_on_submit():
@@ -139,6 +178,8 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
             flash(f"{saved.reference} saved", "success")
+            if identity.possible_matches(saved):
+                return redirect(url_for("agreements.show", agreement_id=saved.id) + "#same-child")
             return redirect(url_for("agreements.show", agreement_id=saved.id))
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
@@ -190,10 +231,57 @@ def show(agreement_id: int):
         breaches=breach_timeline(agreement),
         readiness=readiness(agreement, records.next_review(agreement)),
         signs=signs_of(agreement, utcnow()),
+        same_child=identity.possible_matches(agreement) if agreement.status != "ended" else [],
+        linked=_linked_records(agreement),
         notifications=list(agreement.notifications.order_by(agreement.notifications.model.created_at.desc()).limit(50)),
         end_form=EndForm(),
         endorse_form=EndorseForm(),
     )
+
+
+def _linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:
+    """For each child on the record, the other records of the same child (linked rows included)."""
+    found = {}
+    for child in records.children_of(agreement):
+        others = [a for a in identity.records_of(child) if a.id != agreement.id]
+        if others:
+            found[child.id] = others
+    return found
+
+
+@bp.route("/agency-suggestions")
+def agency_suggestions():
+    """Agencies from the directory whose name contains what was typed: the form's own partial."""
+    require("create")
+    row = (request.args.get("row") or "")[:20]
+    if not row.startswith("recipients-") or not row[len("recipients-"):].isdigit():
+        abort(404)
+    typed = (request.args.get(f"{row}-agency_name") or request.args.get("q") or "").strip()[:100]
+    suggestions = []
+    if len(typed) >= 2:
+        suggestions = list(Agency.select().where((Agency.active == True) & Agency.name.contains(typed))  # noqa: E712
+                           .order_by(Agency.name).limit(8))
+    if htmx:
+        return render_template("agreements/_agency_suggestions.html", row=row, suggestions=suggestions,
+                               post_to=htmx.current_url)
+    # Without JavaScript the form's own select does this; a plain list is still useful.
+    return render_template("agreements/agency_directory.html", agencies=suggestions if typed else _directory(),
+                           typed=typed)
+
+
+@bp.route("/<int:agreement_id>/children/<int:child_id>/link", methods=["POST"])
+def link_child(agreement_id: int, child_id: int):
+    """Record that a child on this record is the same child as one on another record (R13)."""
+    agreement = get_agreement(agreement_id, "edit")
+    other_id = request.form.get("other", "")
+    pairs = {(c.id, o.id): (c, o) for c, o in identity.possible_matches(agreement)}
+    pair = pairs.get((child_id, int(other_id))) if other_id.isdigit() and len(other_id) < 12 else None
+    if pair is None:
+        flash("That child is no longer offered as possibly the same child", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
+    identity.link(agreement, pair[0], pair[1], current_user, utcnow())
+    flash(f"{pair[0].name} is now linked with {pair[1].name}: their records count as one child's history", "success")
+    return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#same-child"), 303
 
 
 @bp.route("/<int:agreement_id>/print")
