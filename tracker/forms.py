@@ -125,6 +125,11 @@ class AgreementForm(FlaskForm):
 
     children = FieldList(FormField(ChildForm), min_entries=1, max_entries=12)
     social_worker = SelectField("Social worker", coerce=int, validate_choice=True)
+    worker_phone = StringField(
+        "Social worker's telephone",
+        [Optional(), Length(max=40, message="Social worker's telephone must be 40 characters or fewer"),
+         Regexp(r"^[0-9 +()-]*$", message="Enter a telephone number, like 01632 960 001")],
+    )
     completed_on = DateField("Date completed", required=True)
     purpose = long_text("Purpose", "Describe the concerns and the outcomes to be achieved")
     child_views = long_text("The child's views")
@@ -136,6 +141,7 @@ class AgreementForm(FlaskForm):
     duration = short_text("How long this will last")
     review_at = DateTimeField("Date and time of the review")
     review_venue = short_text("Venue of the review")
+    review_attendees = long_text("Who will attend the review")
     parties = FieldList(FormField(PartyForm), min_entries=1, max_entries=20)
     recipients = FieldList(FormField(RecipientForm), min_entries=0, max_entries=30)
     first_language = short_text("First language")

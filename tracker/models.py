@@ -217,6 +217,9 @@ class Agreement(BaseModel):
     marac_idva = pw.TextField(default="")
     # Other plans (R14): the next child protection or child in need meeting.
     plan_meeting_on = pw.DateField(null=True, index=True)
+    # The printable copy (issue 10): whom the family calls, and who attends the review.
+    worker_phone = pw.CharField(max_length=40, default="")
+    review_attendees = pw.TextField(default="")
 
     # Undertakings: the permitted window (R4).
     window_starts_at = pw.DateTimeField(null=True)

@@ -52,6 +52,8 @@ SCALAR_FIELDS = (
     "person_who_harms",
     "marac_idva",
     "plan_meeting_on",
+    "worker_phone",
+    "review_attendees",
 )
 
 

@@ -33,6 +33,8 @@ def up(migrator, db):
         migrator.add_column("agreement", "plan_meeting_on", DateField(null=True)),
         migrator.add_index("agreement", ("plan_meeting_on",)),
         migrator.add_column("agreement", "legal_advice", CharField(max_length=16, default="not_recorded")),
+        migrator.add_column("agreement", "worker_phone", CharField(max_length=40, default="")),
+        migrator.add_column("agreement", "review_attendees", TextField(default="")),
         migrator.add_column("party", "side", CharField(max_length=16, default="")),
     )
 

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, htmx, identity, records
+from tracker import audit, htmx, identity, printed, records, settings
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -288,14 +288,22 @@ def link_child(agreement_id: int, child_id: int):
 def printable(agreement_id: int):
     agreement = get_agreement(agreement_id, "view")
     _viewed(agreement, "printed")
+    children = records.children_of(agreement)
+    actions = records.live_actions(agreement)
+    parties = records.live_parties(agreement)
+    recipients = records.live_recipients(agreement)
+    contacts = settings.contacts()
     return render_template(
         "agreements/print.html",
         agreement=agreement,
-        children=records.children_of(agreement),
-        actions=records.live_actions(agreement),
-        parties=records.live_parties(agreement),
-        recipients=records.live_recipients(agreement),
+        children=children,
+        actions=actions,
+        groups=printed.by_party(actions),
+        parties=parties,
+        recipients=recipients,
         review=records.next_review(agreement),
+        contacts=contacts,
+        title=printed.title(agreement.kind, children, recipients, contacts["council_name"]),
     )
 
 
