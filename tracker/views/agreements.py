@@ -196,7 +196,7 @@ def new():
     if request.method == "GET":
         form.social_worker.data = current_user.id if current_user.role == "social_worker" else (0 if kind == "undertaking" else None)
         if kind == "undertaking":
-            form.legal_advice_taken.data = "no"
+            form.legal_advice.data = "not_recorded"
     return _apply_form(form, kind, None)
 
 
