@@ -24,7 +24,16 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, V
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.fields import DateField, DateTimeField, no_markup
 from tracker.identity import nhs_number_problem
-from tracker.models import AGENCY_KINDS, END_REASONS, LEGAL_ADVICE, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES, utcnow
+from tracker.models import (
+    AGENCY_KINDS,
+    END_REASONS,
+    LEGAL_ADVICE,
+    PARTY_SIDES,
+    PLAN_TYPES,
+    REVIEW_OUTCOMES,
+    ROLES,
+    utcnow,
+)
 from tracker.rules import london_date
 
 

@@ -14,8 +14,8 @@ from tracker.db import database
 from tracker.forms import AgreementForm, EndForm, EndorseForm, options
 from tracker.models import (
     KINDS,
-    Agency,
     STATUSES,
+    Agency,
     Agreement,
     AgreementChild,
     AuditEvent,
