@@ -357,7 +357,7 @@ def test_an_undertakings_copy_names_the_front_door_as_the_breach_contact(client,
          "role": "Designated safeguarding lead", "email": "dsl@school.example", "breach_contact": True}])
     login(people.worker)
     page = client.get(f"/agreements/{undertaking.id}/print").get_data(as_text=True)
-    contact = page.split("Who to contact if this undertaking is broken")[1].split("</table>")[0]
+    contact = page.split("Who to contact if this undertaking is broken")[1].split("</dl>")[0]
     assert "Front door" in contact and "0100 000 0000" in contact
     assert "Riverside Primary School" not in contact and "contact if it is breached" not in page
 
