@@ -81,7 +81,8 @@ def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
             condition |= Child.person_id == child.person_id
         if child.nhs_number:
             condition |= Child.nhs_number == child.nhs_number
-        for other in Child.select().where(condition & (Child.identity != child.identity)).order_by(Child.id).limit(20):
+        condition &= (Child.id != child.id) & ((Child.identity != child.identity) | (Child.identity == 0))
+        for other in Child.select().where(condition).order_by(Child.id).limit(20):
             same_id = bool(child.person_id and other.person_id == child.person_id) or bool(
                 child.nhs_number and other.nhs_number == child.nhs_number
             )
@@ -97,7 +98,8 @@ def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
 
 def records_of(child: Child) -> list[Agreement]:
     """Every record naming this child or a child linked to it."""
-    same = Child.select(Child.id).where(Child.identity == child.identity)
+    same = Child.select(Child.id).where(
+        (Child.identity == child.identity) if child.identity else (Child.id == child.id))
     return list(
         Agreement.select().join(AgreementChild)
         .where(AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
@@ -108,6 +110,9 @@ def records_of(child: Child) -> list[Agreement]:
 def link(agreement: Agreement, child: Child, other: Child, user: User, now: dt.datetime) -> None:
     """Make two child rows one identity: the other's whole group joins this child's."""
     with database.atomic():
+        for row in (child, other):
+            # A row written without an identity is its own first.
+            Child.update(identity=row.id).where((Child.id == row.id) & (Child.identity == 0)).execute()
         child, other = Child.get_by_id(child.id), Child.get_by_id(other.id)
         if child.identity == other.identity:
             return

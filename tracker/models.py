@@ -172,10 +172,6 @@ class Child(BaseModel):
     unborn = pw.BooleanField(default=False)
     identity = pw.IntegerField(default=0, index=True)
 
-    @property
-    def identity_id(self) -> int:
-        return self.identity or self.id
-
     def initials(self) -> str:
         return "".join(part[0].upper() for part in self.name.split() if part)
 

@@ -162,12 +162,19 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         Child.select(Child.identity).join(AgreementChild, on=(AgreementChild.child == Child.id))
         .where(AgreementChild.agreement.in_(ids) & AgreementChild.removed_at.is_null())
     )
-    their_children = Child.select(Child.id).where(Child.identity.in_(their_identities))
+    direct = AgreementChild.select(AgreementChild.child).where(
+        AgreementChild.agreement.in_(ids) & AgreementChild.removed_at.is_null()
+    )
+    # A row written without an identity (0) stands alone, never as "identity 0".
+    their_children = Child.select(Child.id).where(
+        (Child.identity.in_(their_identities) & (Child.identity != 0)) | Child.id.in_(direct)
+    )
     # 1. Every live link of those children, with the record it belongs to.
     rows = (
         AgreementChild.select(
             AgreementChild.agreement,
             Child.identity,
+            Child.id,
             Child.name,
             Agreement.reference,
             Agreement.kind,
@@ -188,7 +195,9 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
     records_of_child: dict[int, set[int]] = {}
     names: dict[int, str] = {}
     own = set(ids)
-    for agreement_id, child_id, name, reference, kind, created_at, completed_on, submitted_at, end_reason, ended_at in rows:
+    for (agreement_id, identity, row_id, name, reference, kind, created_at, completed_on, submitted_at, end_reason,
+         ended_at) in rows:
+        child_id = identity or row_id
         records.setdefault(agreement_id, _Past(
             agreement_id, reference, kind, created_at, _dated(completed_on, created_at),
             submitted_at is not None, end_reason, ended_at,

@@ -56,7 +56,9 @@ def register():
         matching = (
             AgreementChild.select(AgreementChild.agreement)
             .join(Child)
-            .where(Child.name.contains(q) & AgreementChild.removed_at.is_null())
+            .where((Child.name.contains(q) | (Child.normalised_name.contains(identity.normalise_name(q))
+                                              if identity.normalise_name(q) else Child.name.contains(q)))
+                   & AgreementChild.removed_at.is_null())
         )
         query = query.where((Agreement.reference.contains(q)) | (Agreement.id.in_(matching)))
     if status in STATUSES:
