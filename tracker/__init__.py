@@ -128,7 +128,7 @@ def register_filters(app: Flask) -> None:
 
         from tracker.access import can
         from tracker.breaches import RESPONSES as BREACH_RESPONSES
-        from tracker.models import END_REASONS, KINDS, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
+        from tracker.models import END_REASONS, KINDS, LEGAL_ADVICE, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
         from tracker.settings import contacts as service_contacts
 
         return {
@@ -137,6 +137,7 @@ def register_filters(app: Flask) -> None:
             "STATUSES": STATUSES,
             "END_REASONS": END_REASONS,
             "PLAN_TYPES": PLAN_TYPES,
+            "LEGAL_ADVICE": LEGAL_ADVICE,
             "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
             "BREACH_RESPONSES": BREACH_RESPONSES,
             # service_contacts().front_door_phone and so on; read only when a page asks.

@@ -114,6 +114,10 @@ def seed(now: dt.datetime | None = None) -> None:
             recipients.append({"name": "PC Dale", "agency_name": AGENCIES[4][0], "agency_kind": "police",
                                "role": "Safeguarding officer", "email": AGENCIES[4][2], "breach_contact": kind == "undertaking"})
         completed = (now - dt.timedelta(days=rng.randint(20, 80))).date()
+        if index % 20 == 7:
+            # The person at risk asked to keep the person who harms away: the checks catch it (R8).
+            chosen = [("Ms {p} will not let Mr {p} into the house.", "Ms {p} (mother)", "family", "Until the review"),
+                      *chosen[1:]]
         data = {
             "children": [{"name": child, "date_of_birth": born}],
             "social_worker": worker_id,
@@ -142,7 +146,13 @@ def seed(now: dt.datetime | None = None) -> None:
             "issued_on": None,
             "case_closing": index % 11 == 6,
             "domestic_abuse_concern": index % 10 == 7,
-            "victim_asked_to_exclude_abuser": index % 20 == 7,
+            "person_at_risk": f"Ms {surname}" if index % 10 == 7 else "",
+            "person_who_harms": f"Mr {surname}" if index % 10 == 7 else "",
+            "marac_idva": "Referred to MARAC; the IDVA has made contact." if index % 20 == 17 else "",
+            # Child protection and child in need plans have their next meeting; one is already past (R14).
+            "plan_meeting_on": (now + dt.timedelta(days=-5 if index == 1 else 21)).date()
+            if index % 3 in (0, 1) and kind == "partnership" else None,
+            "worker_phone": "01632 960 0" + f"{10 + index % 3}",
             "window_reason": "",
             "legal_advice_taken": "yes" if index % 2 else "no",
             "legal_advice_notes": "",
@@ -182,6 +192,7 @@ def seed(now: dt.datetime | None = None) -> None:
     _past_reviews(now, managers)
     _closed_case(now, managers)
     _past_retention(now, users["sam.worker@example.org"], managers)
+    _linked_child(now, managers)
     User.update(failed_logins=0).execute()
 
 
@@ -272,3 +283,33 @@ def _past_reviews(now: dt.datetime, managers: dict) -> None:
                           held_on=(due + dt.timedelta(days=late_days)).date(), outcome="continue",
                           attendees="Family, social worker, school", recorded_by=managers[agreement.team_id],
                           recorded_at=due + dt.timedelta(days=late_days), created_at=due - dt.timedelta(days=60))
+
+
+def _linked_child(now: dt.datetime, managers: dict) -> None:
+    """A child typed differently on a new record, offered as possibly the same child and linked (R13)."""
+    from tracker import identity
+    from tracker.models import Child
+
+    ended = (Agreement.select().where((Agreement.status == "ended") & (Agreement.kind == "partnership"))
+             .order_by(Agreement.id).first())
+    if ended is None:
+        return
+    child = records.children_of(ended)[0]
+    first, *_, surname = child.name.split()
+    Child.update(person_id="CMS-104233").where(Child.id == child.id).execute()
+    data = records.form_data(ended)
+    data.update(
+        children=[{"name": f"{first} Rose {surname}", "date_of_birth": child.date_of_birth, "person_id": "",
+                   "nhs_number": "", "unborn": False}],
+        completed_on=(now - dt.timedelta(days=3)).date(),
+        review_at=_dt(now, 60),
+        social_worker=ended.social_worker_id,
+        recipients=[{k: v for k, v in r.items() if k != "id"} for r in data["recipients"]],
+        actions=[{k: v for k, v in a.items() if k != "id"} for a in data["actions"]],
+        parties=[{k: v for k, v in p.items() if k != "id"} for p in data["parties"]],
+    )
+    author = ended.social_worker or managers[ended.team_id]
+    agreement = records.save(None, "partnership", data, author, now - dt.timedelta(days=3))
+    records.submit(agreement, author, now - dt.timedelta(days=3))
+    for mine, other in identity.possible_matches(agreement):
+        identity.link(agreement, mine, other, author, now - dt.timedelta(days=3))

@@ -55,6 +55,7 @@ AGENCY_KINDS = {
     "school": "School",
     "nursery": "Nursery or early years",
     "health_visiting": "Health visiting service",
+    "midwifery": "Midwifery service",
     "gp": "GP practice",
     "police": "Police",
     "housing": "Housing",
@@ -72,6 +73,7 @@ REVIEW_OUTCOMES = {
 # agreed number of weeks, names the front door, and is escalated once.
 UNDERTAKING_KINDS = {"emergency": "Emergency undertaking", "closure": "Closure undertaking"}
 PARTY_SIDES = {"family": "Family member", "professional": "Professional"}
+LEGAL_ADVICE = {"yes": "Yes", "no": "No", "not_recorded": "Not recorded"}
 
 
 def utcnow() -> dt.datetime:
@@ -164,12 +166,25 @@ class Setting(BaseModel):
 
 
 class Child(BaseModel):
+    """A child as one record names them; linked rows share `identity` (R13).
+
+    `identity` is the id of the row the link group started from (a row's own id
+    until it is linked), so every history-based warning sign reads the child's
+    records through one indexed column. An unborn child's `date_of_birth`
+    holds the expected date of delivery (`unborn` says so).
+    """
+
     name = pw.CharField(max_length=200, index=True)
-    date_of_birth = pw.DateField()
+    date_of_birth = pw.DateField(index=True)
     created_at = pw.DateTimeField(default=utcnow)
     # Set when a manager closes the child's case (tracker.closure); a later
     # endorsed partnership agreement reopens it.
     case_closed_at = pw.DateTimeField(null=True)
+    normalised_name = pw.CharField(max_length=200, default="", index=True)
+    person_id = pw.CharField(max_length=40, default="", index=True)  # the council's case-management ID
+    nhs_number = pw.CharField(max_length=10, default="", index=True)
+    unborn = pw.BooleanField(default=False)
+    identity = pw.IntegerField(default=0, index=True)
 
     def initials(self) -> str:
         return "".join(part[0].upper() for part in self.name.split() if part)
@@ -206,6 +221,15 @@ class Agreement(BaseModel):
     case_closing = pw.BooleanField(default=False)
     domestic_abuse_concern = pw.BooleanField(default=False)
     victim_asked_to_exclude_abuser = pw.BooleanField(default=False)
+    # Domestic abuse (R8): whom the actions are read against, and the referral prompt.
+    person_at_risk = pw.CharField(max_length=200, default="")
+    person_who_harms = pw.CharField(max_length=200, default="")
+    marac_idva = pw.TextField(default="")
+    # Other plans (R14): the next child protection or child in need meeting.
+    plan_meeting_on = pw.DateField(null=True, index=True)
+    # The printable copy (issue 10): whom the family calls, and who attends the review.
+    worker_phone = pw.CharField(max_length=40, default="")
+    review_attendees = pw.TextField(default="")
 
     # Undertakings: the permitted window (R4).
     window_starts_at = pw.DateTimeField(null=True)
@@ -213,6 +237,8 @@ class Agreement(BaseModel):
     window_reason = pw.TextField(default="")  # a manager's reason for exceeding the ceiling
     legal_advice_taken = pw.BooleanField(default=False)
     legal_advice_notes = pw.TextField(default="")
+    # "yes", "no" or "not_recorded" (R4, R14); `legal_advice_taken` mirrors "yes".
+    legal_advice = pw.CharField(max_length=16, default="not_recorded")
     escalation_level = pw.IntegerField(default=0)
     undertaking_kind = pw.CharField(max_length=16, default="emergency")  # UNDERTAKING_KINDS
     closure_weeks = pw.IntegerField(null=True)  # a closure undertaking's agreed length
@@ -364,6 +390,7 @@ class Party(BaseModel):
     position = pw.IntegerField(default=0)
     name = pw.CharField(max_length=200)
     role = pw.CharField(max_length=200, default="")
+    side = pw.CharField(max_length=16, default="")  # family or professional; "" until said (R7 balance)
     signed_on = pw.DateField(null=True)
     removed_at = pw.DateTimeField(null=True)
 

@@ -11,9 +11,10 @@ import datetime as dt
 import json
 import uuid
 
-from tracker import audit, links, rules, settings
+from tracker import audit, identity, links, responsibility, rules, settings
 from tracker.db import database
 from tracker.models import (
+    LEGAL_ADVICE,
     UNDERTAKING_KINDS,
     Action,
     Agency,
@@ -47,6 +48,13 @@ SCALAR_FIELDS = (
     "window_ends_at",
     "window_reason",
     "legal_advice_notes",
+    "legal_advice",
+    "person_at_risk",
+    "person_who_harms",
+    "marac_idva",
+    "plan_meeting_on",
+    "worker_phone",
+    "review_attendees",
 )
 
 
@@ -88,16 +96,16 @@ def next_review(agreement: Agreement) -> Review | None:
 def form_data(agreement: Agreement) -> dict:
     """The agreement as the edit form's data."""
     data = {name: getattr(agreement, name) for name in SCALAR_FIELDS}
-    data["legal_advice_taken"] = "yes" if agreement.legal_advice_taken else "no"
     data["undertaking_kind"] = agreement.undertaking_kind
     data["closure_weeks"] = str(agreement.closure_weeks) if agreement.closure_weeks else ""
     data["social_worker"] = agreement.social_worker_id or 0
-    data["children"] = [{"name": c.name, "date_of_birth": c.date_of_birth} for c in children_of(agreement)]
+    data["children"] = [{"name": c.name, "date_of_birth": c.date_of_birth, "person_id": c.person_id,
+                         "nhs_number": c.nhs_number, "unborn": c.unborn} for c in children_of(agreement)]
     data["actions"] = [
-        {"id": a.id, "what": a.what, "who": a.who, "side": a.side, "timescale": a.timescale, "due_on": a.due_on}
+        {"id": a.id, "what": a.what, "who": a.who, "timescale": a.timescale, "due_on": a.due_on}
         for a in live_actions(agreement)
     ]
-    data["parties"] = [{"id": p.id, "name": p.name, "role": p.role, "signed_on": p.signed_on}
+    data["parties"] = [{"id": p.id, "name": p.name, "role": p.role, "side": p.side, "signed_on": p.signed_on}
                        for p in live_parties(agreement)]
     data["recipients"] = [
         {
@@ -105,6 +113,7 @@ def form_data(agreement: Agreement) -> dict:
             "name": r.name,
             "agency_name": r.agency_name,
             "agency_kind": r.agency_kind,
+            "directory": str(r.agency_id) if r.agency_id else "",
             "role": r.role,
             "email": r.email,
             "breach_contact": r.breach_contact,
@@ -172,11 +181,11 @@ def _sync_children(agreement: Agreement, rows: list[dict], now) -> None:
         .order_by(AgreementChild.position)
     )
     for position, row in enumerate(rows):
-        # The same child on several records is one Child row, found by name and
-        # date of birth, so repeated agreements for a child can be counted (R8).
-        child = Child.get_or_none(
-            (Child.name == row["name"].strip()) & (Child.date_of_birth == row["date_of_birth"])
-        ) or Child.create(name=row["name"].strip(), date_of_birth=row["date_of_birth"], created_at=now)
+        # The same child on several records is one Child row, found by the
+        # normalised name and date of birth (R13); rows typed differently are
+        # offered as "possibly the same child" and linked by a worker.
+        child = identity.find_or_create(row["name"], row["date_of_birth"], row.get("person_id") or "",
+                                        row.get("nhs_number") or "", bool(row.get("unborn")), now)
         if position < len(links):
             if links[position].child_id != child.id:
                 AgreementChild.update(child=child).where(AgreementChild.id == links[position].id).execute()
@@ -301,9 +310,14 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
         for name, value in values.items():
             if isinstance(value, str):
                 values[name] = value.strip()
-            if value is None and name not in ("completed_on", "issued_on", "window_starts_at", "window_ends_at"):
+            if value is None and name not in ("completed_on", "issued_on", "window_starts_at", "window_ends_at",
+                                              "plan_meeting_on"):
                 values[name] = "" if name not in ("case_closing", "domestic_abuse_concern", "victim_asked_to_exclude_abuser") else False
-        values["legal_advice_taken"] = data.get("legal_advice_taken") == "yes"
+        if not values["legal_advice"] and data.get("legal_advice_taken") in ("yes", "no"):
+            values["legal_advice"] = data["legal_advice_taken"]  # callers of the old yes/no field
+        if values["legal_advice"] not in LEGAL_ADVICE:
+            values["legal_advice"] = "not_recorded"  # never silently "no" (R4)
+        values["legal_advice_taken"] = values["legal_advice"] == "yes"
         closure = kind == "undertaking" and data.get("undertaking_kind") == "closure"
         values["undertaking_kind"] = data.get("undertaking_kind") if kind == "undertaking" else "emergency"
         values["closure_weeks"] = closure_window(data)[0] if closure else None
@@ -329,16 +343,22 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
             action = "created"
         else:
             before = form_data(agreement)
-            before["legal_advice_taken"] = agreement.legal_advice_taken
             before["social_worker"] = agreement.social_worker_id
             Agreement.update(updated_at=now, **values).where(Agreement.id == agreement.id).execute()
             action = "changed"
         _sync_children(agreement, data.get("children") or [], now)
-        _sync_rows(Action, agreement, live_actions(agreement), data.get("actions") or [],
-                   ("what", "who", "side", "timescale", "due_on"), now)
         _sync_rows(Party, agreement, live_parties(agreement), data.get("parties") or [],
-                   ("name", "role", "signed_on"), now)
+                   ("name", "role", "side", "signed_on"), now)
         added = _sync_recipients(agreement, data.get("recipients") or [], now, user)
+        # Whose commitment an action is comes from who is responsible (R7).
+        parties, recipients = live_parties(agreement), live_recipients(agreement)
+        worker = User.get_or_none(User.id == values["social_worker"]) if values["social_worker"] else None
+        actions = data.get("actions") or []
+        for row in actions:
+            row["side"] = responsibility.side_of(row.get("who") or "", parties, recipients,
+                                                 worker.name if worker else "") or ""
+        _sync_rows(Action, agreement, live_actions(agreement), actions,
+                   ("what", "who", "side", "timescale", "due_on"), now)
         if agreement.status == "active" and added:
             # Someone added to the list of a record already in force gets their
             # copy now, and is chased if they do not acknowledge it (R9).
@@ -347,7 +367,6 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
             _schedule_review(agreement, data.get("review_at"), data.get("review_venue") or "", user, now)
         agreement = Agreement.get_by_id(agreement.id)
         after = form_data(agreement)
-        after["legal_advice_taken"] = agreement.legal_advice_taken
         after["social_worker"] = agreement.social_worker_id
         changes = {}
         for key in after:
@@ -379,8 +398,16 @@ def _sync_recipients(agreement: Agreement, rows: list[dict], now, user: User | N
     link stops with it and its chase is dropped (tracker.links).
     """
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
+    by_id = {str(a.id): a for a in directory.values()}
     for row in rows:
-        row["agency"] = directory.get((row.get("agency_name") or "").strip().lower())
+        picked = by_id.get(str(row.get("directory") or ""))
+        if picked is not None:
+            # Picked from the administrators' directory: its name and kind are
+            # the directory's, so the health visiting check reads a real kind (R6).
+            row["agency_name"], row["agency_kind"] = picked.name, picked.kind
+        row["agency"] = picked or directory.get((row.get("agency_name") or "").strip().lower())
+        if row["agency"] is not None and picked is None:
+            row["agency_kind"] = row["agency"].kind
         row["email"] = (row.get("email") or "").strip() or (row["agency"].email if row["agency"] and row["agency"].email else "")
         row["breach_contact"] = bool(row.get("breach_contact"))
     existing = live_recipients(agreement)

@@ -129,7 +129,8 @@ DEFINITIONS = [
         "jargon",
         "Acronyms and jargon to flag",
         "Comma-separated",
-        "CSC, CP, CIN, S47, LAC, PLO, ICPC, RCPC, FGC, MASH",
+        "CSC, CP, CIN, S47, LAC, PLO, ICPC, RCPC, FGC, MASH, CLA, DSL, CAMHS, HV, IRO, LADO, MARAC, core group, "
+        "strategy meeting",
         _word_list,
     ),
 ]
@@ -187,6 +188,21 @@ DEFINITIONS += [
     Definition("sso_group_roles", "Single sign-on: groups that give an account",
                "Semicolon-separated, each as group = role / team, for example north-sw = social_worker / North team. "
                "Empty: only people with an account here can sign in", "", lambda text: _group_roles(text)),
+]
+
+
+def _yes_no(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value not in ("yes", "no"):
+        raise ValueError("must be yes or no")
+    return value == "yes"
+
+
+# Practice checks (issue 10): legal advice on undertakings (R4, R14).
+DEFINITIONS += [
+    Definition("legal_advice_required", "Undertakings must record whether legal advice was taken",
+               "yes or no. With yes, an undertaking cannot be endorsed while legal advice is not recorded",
+               "no", _yes_no),
 ]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 

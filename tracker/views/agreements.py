@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, links, records, settings, versions
+from tracker import audit, htmx, identity, links, printed, records, settings, versions
 from tracker.access import get_agreement, may_endorse, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -15,6 +15,7 @@ from tracker.forms import AgreementForm, EndForm, EndorseForm, IssueForm, option
 from tracker.models import (
     KINDS,
     STATUSES,
+    Agency,
     Agreement,
     AgreementChild,
     AuditEvent,
@@ -55,7 +56,9 @@ def register():
         matching = (
             AgreementChild.select(AgreementChild.agreement)
             .join(Child)
-            .where(Child.name.contains(q) & AgreementChild.removed_at.is_null())
+            .where((Child.name.contains(q) | (Child.normalised_name.contains(identity.normalise_name(q))
+                                              if identity.normalise_name(q) else Child.name.contains(q)))
+                   & AgreementChild.removed_at.is_null())
         )
         query = query.where((Agreement.reference.contains(q)) | (Agreement.id.in_(matching)))
     if status in STATUSES:
@@ -95,6 +98,37 @@ def _worker_choices(kind: str, team_id: int | None) -> list:
     return options(choices)
 
 
+def _directory() -> list[Agency]:
+    return list(Agency.select().where(Agency.active == True).order_by(Agency.name))  # noqa: E712
+
+
+def _offer_directory(form: AgreementForm) -> None:
+    """Each distribution entry may be picked from the administrators' agency directory."""
+    choices = options([("", "Not in the directory: type the details below"),
+                       *((str(a.id), f"{a.name} ({a.kind_label.lower()})") for a in _directory())])
+    for entry in form.recipients:
+        entry.form.directory.choices = choices
+
+
+def _fill_from_directory(form: AgreementForm, value: str) -> None:
+    """Fill a distribution entry from the directory: "recipients-N" (its select) or "recipients-N:agency id"."""
+    row, _, agency_id = value.partition(":")
+    for entry in form.recipients:
+        if entry.id != row:
+            continue
+        chosen = agency_id or (entry.form.directory.data or "")
+        agency = Agency.get_or_none((Agency.id == int(chosen)) & (Agency.active == True)) if (  # noqa: E712
+            chosen.isdigit() and len(chosen) < 12) else None
+        if agency is None:
+            entry.form.directory.errors = ["Select an agency from the directory"]
+            return
+        entry.form.directory.data = str(agency.id)
+        entry.form.agency_name.data = agency.name
+        entry.form.agency_kind.data = agency.kind
+        if agency.email and not (entry.form.email.data or "").strip():
+            entry.form.email.data = agency.email
+
+
 def _row_operation(form: AgreementForm) -> bool:
     """Add or remove a repeated row in place; True when the request was one.
 
@@ -103,6 +137,10 @@ def _row_operation(form: AgreementForm) -> bool:
     """
     add = request.form.get("add")
     remove = request.form.get("remove")
+    fill = request.form.get("fill")
+    if fill and fill.startswith("recipients-"):
+        _fill_from_directory(form, fill[:60])
+        return True
     if add in ROW_SECTIONS:
         field = getattr(form, add)
         if len(field.entries) < field.max_entries:
@@ -128,7 +166,8 @@ def stale(form, agreement_id: int) -> list[dict]:
 
 
 def _render_form(form, kind, agreement=None, status=200, changed_since=None):
-    section = request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
+    section = (request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
+               or ("recipients" if request.form.get("fill") else ""))
     variation = versions.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
                    changed_since=changed_since,
@@ -139,7 +178,9 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None):
 
 
 def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
+    _offer_directory(form)
     if request.method == "POST" and _row_operation(form):
+        _offer_directory(form)
         return _render_form(form, kind, agreement)
     if request.method == "POST":
         if form.validate_on_submit():
@@ -157,6 +198,8 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
             flash(message, "success")
+            if identity.possible_matches(saved):
+                return redirect(url_for("agreements.show", agreement_id=saved.id) + "#same-child")
             return redirect(url_for("agreements.show", agreement_id=saved.id))
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
@@ -196,7 +239,7 @@ def new():
     if request.method == "GET":
         form.social_worker.data = current_user.id if current_user.role == "social_worker" else (0 if kind == "undertaking" else None)
         if kind == "undertaking":
-            form.legal_advice_taken.data = "no"
+            form.legal_advice.data = "not_recorded"
     return _apply_form(form, kind, None)
 
 
@@ -246,24 +289,80 @@ def show(agreement_id: int):
         breaches=breach_timeline(agreement),
         readiness=readiness(agreement, records.next_review(agreement)),
         signs=signs_of(agreement, utcnow()),
+        same_child=identity.possible_matches(agreement) if agreement.status != "ended" else [],
+        linked=_linked_records(agreement),
         notifications=list(agreement.notifications.order_by(agreement.notifications.model.created_at.desc()).limit(50)),
         end_form=EndForm(),
         endorse_form=EndorseForm(),
     )
 
 
+def _linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:
+    """For each child on the record, the other records of the same child (linked rows included)."""
+    found = {}
+    for child in records.children_of(agreement):
+        others = [a for a in identity.records_of(child) if a.id != agreement.id]
+        if others:
+            found[child.id] = others
+    return found
+
+
+@bp.route("/agency-suggestions")
+def agency_suggestions():
+    """Agencies from the directory whose name contains what was typed: the form's own partial."""
+    require("create")
+    row = (request.args.get("row") or "")[:20]
+    if not row.startswith("recipients-") or not row[len("recipients-"):].isdigit():
+        abort(404)
+    typed = (request.args.get(f"{row}-agency_name") or request.args.get("q") or "").strip()[:100]
+    suggestions = []
+    if len(typed) >= 2:
+        suggestions = list(Agency.select().where((Agency.active == True) & Agency.name.contains(typed))  # noqa: E712
+                           .order_by(Agency.name).limit(8))
+    if htmx:
+        return render_template("agreements/_agency_suggestions.html", row=row, suggestions=suggestions,
+                               post_to=htmx.current_url)
+    # Without JavaScript the form's own select does this; a plain list is still useful.
+    return render_template("agreements/agency_directory.html", agencies=suggestions if typed else _directory(),
+                           typed=typed)
+
+
+@bp.route("/<int:agreement_id>/children/<int:child_id>/link", methods=["POST"])
+def link_child(agreement_id: int, child_id: int):
+    """Record that a child on this record is the same child as one on another record (R13)."""
+    agreement = get_agreement(agreement_id, "edit")
+    other_id = request.form.get("other", "")
+    pairs = {(c.id, o.id): (c, o) for c, o in identity.possible_matches(agreement)}
+    pair = pairs.get((child_id, int(other_id))) if other_id.isdigit() and len(other_id) < 12 else None
+    if pair is None:
+        flash("That child is no longer offered as possibly the same child", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
+    identity.link(agreement, pair[0], pair[1], current_user, utcnow())
+    flash(f"{pair[0].name} is now linked with {pair[1].name}: their records count as one child's history", "success")
+    return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#same-child"), 303
+
+
 @bp.route("/<int:agreement_id>/print")
 def printable(agreement_id: int):
     agreement = get_agreement(agreement_id, "view")
     _viewed(agreement, "printed")
+    children = records.children_of(agreement)
+    actions = records.live_actions(agreement)
+    parties = records.live_parties(agreement)
+    recipients = records.live_recipients(agreement)
+    contacts = settings.contacts()
     return render_template(
         "agreements/print.html",
         agreement=agreement,
-        children=records.children_of(agreement),
-        actions=records.live_actions(agreement),
-        parties=records.live_parties(agreement),
-        recipients=records.live_recipients(agreement),
+        a=agreement,
+        children=children,
+        actions=actions,
+        groups=printed.by_party(actions),
+        parties=parties,
+        recipients=recipients,
         review=records.next_review(agreement),
+        contacts=contacts,
+        title=printed.title(agreement.kind, children, recipients, contacts["council_name"]),
     )
 
 
@@ -291,9 +390,13 @@ def _as_the_family_reads_it(agreement: Agreement) -> dict:
     """
     now = utcnow()
 
+    contacts = settings.contacts()
+
     def read(a: Agreement, **extra) -> dict:
-        return dict(a=a, children=records.children_of(a), actions=records.live_actions(a),
-                    parties=records.live_parties(a), recipients=records.live_recipients(a),
+        children, actions, recipients = records.children_of(a), records.live_actions(a), records.live_recipients(a)
+        return dict(a=a, children=children, actions=actions, groups=printed.by_party(actions),
+                    parties=records.live_parties(a), recipients=recipients, contacts=contacts,
+                    title=printed.title(a.kind, children, recipients, contacts["council_name"]),
                     review=records.next_review(a), checks=checks(a, now), signs=signs_of(a, now),
                     problems=records.completeness(a), **extra)
 
