@@ -25,7 +25,8 @@ Definitions, so that a manager can tell why a record is flagged:
    partnership agreement for the same child dated within 12 months of it
    (before or after). A record's date is its date completed, else the day it
    was created. The other record counts once it has left draft
-   (`submitted_at` is set), so an abandoned draft does not.
+   (`submitted_at` is set, or it is past draft: an imported or directly
+   endorsed record), so an abandoned draft does not.
 5. active_past_6_months: an active record whose endorsement (else its
    creation) is more than 6 months ago.
 5a. past_plan_meeting (R14): an active record whose recorded next child
@@ -181,6 +182,7 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
             Agreement.created_at,
             Agreement.completed_on,
             Agreement.submitted_at,
+            Agreement.status,
             Agreement.end_reason,
             Agreement.ended_at,
         )
@@ -195,12 +197,12 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
     records_of_child: dict[int, set[int]] = {}
     names: dict[int, str] = {}
     own = set(ids)
-    for (agreement_id, identity, row_id, name, reference, kind, created_at, completed_on, submitted_at, end_reason,
-         ended_at) in rows:
+    for (agreement_id, identity, row_id, name, reference, kind, created_at, completed_on, submitted_at, status,
+         end_reason, ended_at) in rows:
         child_id = identity or row_id
         records.setdefault(agreement_id, _Past(
             agreement_id, reference, kind, created_at, _dated(completed_on, created_at),
-            submitted_at is not None, end_reason, ended_at,
+            submitted_at is not None or status != "draft", end_reason, ended_at,
         ))
         children_of.setdefault(agreement_id, set()).add(child_id)
         records_of_child.setdefault(child_id, set()).add(agreement_id)
