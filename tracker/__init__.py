@@ -30,6 +30,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Ids in addresses are ASCII digits within what the database holds; others are a 404.
+    from tracker.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.from_environment(instance))

@@ -11,6 +11,7 @@ import datetime as dt
 
 from tracker import audit, mailings, settings
 from tracker.db import database
+from tracker.ids import parse_id
 from tracker.models import Action, Agreement, Breach, BreachAmendment, Recipient, User
 from tracker.records import RuleBroken
 
@@ -42,8 +43,8 @@ def log(
     if occurred > now + dt.timedelta(minutes=5):
         raise RuleBroken({"occurred_at": "When it happened must be now or in the past"})
     action = None
-    if str(data.get("action") or "").isdigit() and len(str(data["action"])) < 12:
-        action = Action.get_or_none((Action.id == int(data["action"])) & (Action.agreement == agreement))
+    if parse_id(data.get("action")) is not None:
+        action = Action.get_or_none((Action.id == parse_id(data["action"])) & (Action.agreement == agreement))
     hours = settings.get("breach_escalation_hours")
     with database.atomic():
         breach = Breach.create(

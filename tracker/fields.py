@@ -16,7 +16,9 @@ from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
 LONDON = ZoneInfo("Europe/London")
-TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+TIME = re.compile(r"^\s*([0-9]{1,2})[:.]([0-9]{2})\s*$")
+ONE_OR_TWO = re.compile(r"0?[0-9]{1,2}")
+FOUR = re.compile(r"[0-9]{4}")
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
@@ -67,7 +69,9 @@ class DateField(Field):
             missing = [p for p in ("day", "month", "year") if not self.parts.get(p)]
             self.parse_error = f"{label} must include a {' and '.join(missing)}"
             return None
-        if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4:
+        # ASCII digits only, and few of them: "²" passes str.isdigit() but not
+        # int(), and a day of twenty digits overflows the date arithmetic.
+        if not (ONE_OR_TWO.fullmatch(day) and ONE_OR_TWO.fullmatch(month) and FOUR.fullmatch(year)):
             self.parse_error = f"{label} must be a real date, for example 27 3 2026"
             return None
         try:

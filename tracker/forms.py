@@ -24,6 +24,7 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Validatio
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
 from tracker.fields import DateField, DateTimeField, no_markup
 from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES, utcnow
+from tracker.once import OnceKey
 from tracker.rules import london_date
 
 
@@ -95,6 +96,8 @@ class RecipientForm(Form):
 
 class AgreementForm(FlaskForm):
     """Both kinds share one form; the page shows the fields for its kind."""
+
+    once_key = OnceKey()
 
     children = FieldList(FormField(ChildForm), min_entries=1, max_entries=12)
     social_worker = SelectField("Social worker", coerce=int, validate_choice=True)
@@ -211,6 +214,8 @@ class ReviewForm(FlaskForm):
 class BreachForm(FlaskForm):
     """The quick breach form: few required fields, big targets, now by default."""
 
+    once_key = OnceKey()
+
     immediate_risk = RadioField(
         "Is anyone at immediate risk of harm?",
         choices=options({"yes": "Yes", "no": "No"}),
@@ -233,10 +238,12 @@ class AcknowledgeForm(FlaskForm):
 
 
 class AmendForm(FlaskForm):
+    once_key = OnceKey()
     text = long_text("Correction or addition", "Write the correction or addition")
 
 
 class AgencyReportForm(FlaskForm):
+    once_key = OnceKey()
     kind = RadioField("What are you sending?", choices=options({"report": "A written report", "nothing": "Nothing to share"}),
                       validators=[InputRequired("Select a written report or nothing to share")])
     body = long_text("Your report")

@@ -12,8 +12,9 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from tracker import audit, breaches, links, ratelimit, records
 from tracker.db import database
 from tracker.forms import AgencyReportForm, BreachForm
-from tracker.models import AgencyReport, Agreement, Recipient, utcnow
+from tracker.models import AgencyReport, Agreement, Breach, Recipient, utcnow
 from tracker.notify import initials
+from tracker.once import once
 from tracker.views.breaches import form_data, prepare
 
 bp = Blueprint("agency", __name__, url_prefix="/a")
@@ -73,19 +74,27 @@ def report(token: str):
     form = AgencyReportForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            now = utcnow()
-            with database.atomic():
-                sent = AgencyReport.create(review=context["review"], recipient=g.recipient,
-                                           nothing_to_share=form.kind.data == "nothing",
-                                           body=(form.body.data or "").strip() if form.kind.data == "report" else "",
-                                           submitted_at=now, submitted_via="link")
-                if g.recipient.acknowledged_at is None:
-                    # Sending a report shows the copy arrived.
-                    Recipient.update(acknowledged_at=now, chase_at=None).where(Recipient.id == g.recipient.id).execute()
-                _used("agency_report_sent", {"report": [None, "nothing to share" if sent.nothing_to_share else "written report"]})
-            return redirect(url_for("agency.index", token=token, done="report"))
+            def send() -> str:
+                _send_report(form, context["review"])
+                return url_for("agency.index", token=token, done="report")
+
+            return redirect(once(form.once_key.data, send), 303)
         return render_template("agency/report.html", form=form, **context), 400
     return render_template("agency/report.html", form=form, **context)
+
+
+def _send_report(form: AgencyReportForm, review) -> None:
+    """Save an agency's report, and take it as acknowledging the copy."""
+    now = utcnow()
+    with database.atomic():
+        sent = AgencyReport.create(review=review, recipient=g.recipient,
+                                   nothing_to_share=form.kind.data == "nothing",
+                                   body=(form.body.data or "").strip() if form.kind.data == "report" else "",
+                                   submitted_at=now, submitted_via="link")
+        if g.recipient.acknowledged_at is None:
+            # Sending a report shows the copy arrived.
+            Recipient.update(acknowledged_at=now, chase_at=None).where(Recipient.id == g.recipient.id).execute()
+        _used("agency_report_sent", {"report": [None, "nothing to share" if sent.nothing_to_share else "written report"]})
 
 
 @bp.route("/<token>/breach", methods=["GET", "POST"])
@@ -94,12 +103,25 @@ def breach(token: str):
     form = prepare(BreachForm(), g.agreement, reported_by=reporter)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def log() -> str:
                 logged = breaches.log(g.agreement, form_data(form), utcnow(), recipient=g.recipient)
+                return url_for("agency.breach_logged", token=token, breach_id=logged.id)
+
+            try:
+                # Answered with a redirect, so a refresh cannot send it again.
+                return redirect(once(form.once_key.data, log), 303)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
-            else:
-                return render_template("agency/breach_logged.html", breach=logged, **_context())
         return render_template("agency/breach.html", form=form, **_context()), 400
+    _used("agency_breach_form_viewed")
     return render_template("agency/breach.html", form=form, **_context())
+
+
+@bp.route("/<token>/breach/<int:breach_id>")
+def breach_logged(token: str, breach_id: int):
+    logged = Breach.get_or_none((Breach.id == breach_id) & (Breach.recipient == g.recipient.id))
+    if logged is None:
+        return render_template("agency/refused.html"), 404
+    _used("agency_breach_viewed", {"breach": [None, logged.id]})
+    return render_template("agency/breach_logged.html", breach=logged, **_context())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from peewee import JOIN
@@ -12,6 +14,7 @@ from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
 from tracker.db import database
 from tracker.forms import AgreementForm, EndForm, EndorseForm, options
+from tracker.ids import parse_id, parse_page
 from tracker.models import (
     KINDS,
     STATUSES,
@@ -23,6 +26,7 @@ from tracker.models import (
     User,
     utcnow,
 )
+from tracker.once import once
 from tracker.quality import checks
 from tracker.readiness import readiness
 from tracker.warnings import signs_of
@@ -62,11 +66,11 @@ def register():
         query = query.where(Agreement.status == status)
     if kind in KINDS:
         query = query.where(Agreement.kind == kind)
-    if worker.isdigit():
-        query = query.where(Agreement.social_worker == int(worker))
+    if parse_id(worker) is not None:
+        query = query.where(Agreement.social_worker == parse_id(worker))
     total = query.count()
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    page = min(parse_page(request.args.get("page")), pages)
     rows = list(
         query.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
@@ -110,7 +114,7 @@ def _row_operation(form: AgreementForm) -> bool:
         return True
     if remove and "-" in remove:
         section, _, index = remove.rpartition("-")
-        if section in ROW_SECTIONS and index.isdigit():
+        if section in ROW_SECTIONS and re.fullmatch(r"[0-9]{1,3}", index):
             field = getattr(form, section)
             entries = [e for e in field.entries if e.id != f"{section}-{index}"]
             if len(entries) >= field.min_entries:
@@ -132,14 +136,19 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
         return _render_form(form, kind, agreement)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def save() -> str:
                 saved = records.save(agreement, kind, form.data, current_user, utcnow())
+                flash(f"{saved.reference} saved", "success")
+                return url_for("agreements.show", agreement_id=saved.id)
+
+            try:
+                # A new record is created once per form, however often it is posted.
+                url = save() if agreement is not None else once(form.once_key.data, save)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
-            flash(f"{saved.reference} saved", "success")
-            return redirect(url_for("agreements.show", agreement_id=saved.id))
+            return redirect(url, 303)
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
 

@@ -9,6 +9,7 @@ from tracker import breaches, records
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.forms import AcknowledgeForm, AmendForm, BreachForm, options
 from tracker.models import Agreement, AgreementChild, Breach, Child, utcnow
+from tracker.once import once
 
 bp = Blueprint("breaches", __name__)
 
@@ -79,13 +80,17 @@ def new(agreement_id: int):
     form = prepare(BreachForm(), agreement)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def log() -> str:
                 breach = breaches.log(agreement, form_data(form), utcnow(), user=current_user)
+                return url_for("breaches.logged", breach_id=breach.id)
+
+            try:
+                url = once(form.once_key.data, log)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
             else:
-                return redirect(url_for("breaches.logged", breach_id=breach.id))
+                return redirect(url, 303)
         return render_template("breaches/new.html", agreement=agreement, form=form), 400
     return render_template("breaches/new.html", agreement=agreement, form=form)
 
@@ -122,8 +127,11 @@ def amend(breach_id: int):
     form = AmendForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            breaches.amend(breach, form.text.data, current_user, utcnow())
-            flash("Amendment added. The original stays beside it.", "success")
-            return redirect(url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}")
+            def add() -> str:
+                breaches.amend(breach, form.text.data, current_user, utcnow())
+                flash("Amendment added. The original stays beside it.", "success")
+                return url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}"
+
+            return redirect(once(form.once_key.data, add), 303)
         return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form), 400
     return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form)
