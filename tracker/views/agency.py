@@ -78,7 +78,7 @@ def report(token: str):
                 _send_report(form, context["review"])
                 return url_for("agency.index", token=token, done="report")
 
-            return redirect(once(form.once_key.data, send), 303)
+            return redirect(once(form.once_key.data, send))
         return render_template("agency/report.html", form=form, **context), 400
     return render_template("agency/report.html", form=form, **context)
 
@@ -109,7 +109,7 @@ def breach(token: str):
 
             try:
                 # Answered with a redirect, so a refresh cannot send it again.
-                return redirect(once(form.once_key.data, log), 303)
+                return redirect(once(form.once_key.data, log))
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]

@@ -148,7 +148,7 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
-            return redirect(url, 303)
+            return redirect(url)
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
 

@@ -90,7 +90,7 @@ def new(agreement_id: int):
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
             else:
-                return redirect(url, 303)
+                return redirect(url)
         return render_template("breaches/new.html", agreement=agreement, form=form), 400
     return render_template("breaches/new.html", agreement=agreement, form=form)
 
@@ -132,6 +132,6 @@ def amend(breach_id: int):
                 flash("Amendment added. The original stays beside it.", "success")
                 return url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}"
 
-            return redirect(once(form.once_key.data, add), 303)
+            return redirect(once(form.once_key.data, add))
         return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form), 400
     return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form)
