@@ -1,13 +1,13 @@
 """Pages for partner agencies, reached through their signed link; no account.
 
 These pages never read or set a staff session, never link to a staff page,
-and are rate limited per address. Every use is an audit event naming the
+and are rate limited per address and per link (tracker/ratelimit.py). Every use is an audit event naming the
 distribution entry.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from tracker import audit, breaches, links, ratelimit, records
 from tracker.db import database
@@ -20,11 +20,11 @@ from tracker.views.breaches import form_data, prepare
 bp = Blueprint("agency", __name__, url_prefix="/a")
 
 
+ratelimit.agency_links(bp)
+
+
 @bp.before_request
-def _limit_and_resolve():
-    limit = current_app.config.get("AGENCY_RATE_LIMIT", 60)
-    if not ratelimit.allow("agency", request.remote_addr or "?", limit, 300):
-        abort(429)
+def _resolve():
     token = (request.view_args or {}).get("token", "")
     recipient = links.recipient_for(token)
     if recipient is None:
