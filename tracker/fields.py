@@ -23,6 +23,16 @@ MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
+# Every character str.splitlines() breaks on: CR and LF, and their Unicode cousins.
+LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def single_line(form, field) -> None:
+    """Refuse line breaks in a one-line answer (a name, a team, an agency): it may reach an email header."""
+    if field.data and LINE_BREAKS.search(str(field.data)):
+        raise ValidationError(f"{field.label.text} must be on one line - remove the line breaks")
+
+
 def no_markup(form, field) -> None:
     """Refuse HTML tags in free text; output is escaped anyway, this keeps records clean."""
     if field.data and MARKUP.search(str(field.data)):

@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
-from tracker.fields import DateField, DateTimeField, no_markup
+from tracker.fields import DateField, DateTimeField, no_markup, single_line
 from tracker.models import AGENCY_KINDS, END_REASONS, PARTY_SIDES, PLAN_TYPES, REVIEW_OUTCOMES, ROLES, utcnow
 from tracker.once import OnceKey
 from tracker.rules import london_date
@@ -51,7 +51,7 @@ def short_text(label: str, required: str | None = None, **kwargs) -> StringField
     checks = [InputRequired(required)] if required else [Optional()]
     return StringField(
         label,
-        [*checks, Length(max=SHORT, message=f"{label} must be {SHORT} characters or fewer"), no_markup],
+        [*checks, Length(max=SHORT, message=f"{label} must be {SHORT} characters or fewer"), no_markup, single_line],
         **kwargs,
     )
 
@@ -89,7 +89,7 @@ class RecipientForm(Form):
     role = short_text("Role")
     email = EmailField(
         "Email address",
-        [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")],
+        [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org"), single_line],
     )
     breach_contact = BooleanField("Contact this person about a breach")
 
@@ -147,13 +147,13 @@ class EndorseForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = StringField("Email address", [InputRequired("Enter your email address"), Length(max=254)])
+    email = StringField("Email address", [InputRequired("Enter your email address"), Length(max=254), single_line])
     password = PasswordField("Password", [InputRequired("Enter your password"), Length(max=200)])
 
 
 class UserForm(FlaskForm):
     name = short_text("Full name", "Enter the person's full name")
-    email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org"), single_line])
     role = SelectField("Role", choices=options(ROLES))
     team = SelectField("Team", coerce=int)
     password = PasswordField("New password", [Optional(), Length(min=12, max=200, message="Password must be 12 characters or more")])
@@ -167,7 +167,7 @@ class TeamForm(FlaskForm):
 class AgencyForm(FlaskForm):
     name = short_text("Agency name", "Enter the agency's name")
     kind = SelectField("Type of agency", choices=options(AGENCY_KINDS))
-    email = EmailField("Email address", [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    email = EmailField("Email address", [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org"), single_line])
     phone = short_text("Phone")
     active = BooleanField("In use")
 

@@ -51,7 +51,9 @@ def enqueue(
     if agreement is not None:
         context.setdefault("initials", initials(agreement))
         context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
-    subject = render_template(f"email/{kind}.subject.txt", **context).strip()
+    # A subject is one line: a name with a line break in it (from before names
+    # were checked) must not make the message unsendable.
+    subject = " ".join(render_template(f"email/{kind}.subject.txt", **context).split())
     body_text = render_template(f"email/{kind}.txt", **context)
     body_html = render_template(f"email/{kind}.html", **context)
     inserted = (

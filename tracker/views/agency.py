@@ -80,6 +80,7 @@ def report(token: str):
 
             return redirect(once(form.once_key.data, send))
         return render_template("agency/report.html", form=form, **context), 400
+    _used("agency_report_form_viewed")
     return render_template("agency/report.html", form=form, **context)
 
 

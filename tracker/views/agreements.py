@@ -175,6 +175,7 @@ def edit(agreement_id: int):
         flash("This record has ended. Its history stays; it cannot be changed.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
     if request.method == "GET":
+        _viewed(agreement, "viewed_edit_page")  # the form shows the whole record
         form = AgreementForm(data=records.form_data(agreement))
     else:
         form = AgreementForm()
@@ -238,6 +239,8 @@ def endorse(agreement_id: int):
     form = EndorseForm()
     failing = [c for c in checks(agreement, utcnow()) if not c.passed]
     status = 200
+    if request.method == "GET":
+        _viewed(agreement, "viewed_endorse_page")
     if request.method == "POST":
         if form.validate_on_submit():
             try:
@@ -261,6 +264,8 @@ def end(agreement_id: int):
     agreement = get_agreement(agreement_id, "end")
     form = EndForm()
     status = 200
+    if request.method == "GET":
+        _viewed(agreement, "viewed_end_page")
     if request.method == "POST":
         if form.validate_on_submit():
             try:

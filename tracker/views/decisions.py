@@ -6,10 +6,11 @@ decision that stops the escalation ladder.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from tracker import audit
 from tracker.access import get_agreement
 from tracker.decisions import extend_undertaking
 from tracker.fields import DateTimeField
@@ -31,6 +32,8 @@ def extend(agreement_id: int):
     agreement = get_agreement(agreement_id, "extend")
     form = ExtendForm()
     status = 200
+    if request.method == "GET":
+        audit.viewed(agreement, "viewed_extend_page", user=current_user, ip=request.remote_addr or "")
     if form.validate_on_submit():
         try:
             extend_undertaking(agreement, current_user, form.new_end.data, form.reason.data or "", utcnow())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import dashboard, to_london
+from tracker import audit, dashboard, to_london
 from tracker.access import require
 from tracker.ids import parse_id, parse_page
 from tracker.models import Team, User, utcnow
@@ -81,4 +81,10 @@ def export(key: str):
                      to_london(due).strftime("%Y-%m-%d %H:%M") if due else "",
                      dashboard.overdue_by(due, now) if key != "missing_reports" else "", detail])
     header = ["Reference", "Children", "Social worker", "Due (London time)", "How overdue", "Detail"]
+    # One event per export, naming the table and the filter: it holds children's names.
+    filters = _filters()
+    audit.record("exported_csv", user=current_user, entity="dashboard", ip=request.remote_addr or "", at=now,
+                 changes={"table": [None, key], "rows": [None, len(rows)],
+                          "filter": [None, f"team={filters.team or 'any'}, worker={filters.worker or 'any'}, "
+                                           f"kind={filters.kind or 'any'}"]})
     return csv_response(f"{key}.csv", header, rows)
