@@ -74,5 +74,6 @@ def retry_at() -> dt.datetime | None:
 
 
 def reset() -> None:
-    """Forget every count (tests)."""
-    limiter.reset()
+    """Forget every count (tests). Before any app has started there is nothing to forget."""
+    if limiter.initialized:
+        limiter.reset()
