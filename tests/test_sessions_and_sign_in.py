@@ -82,7 +82,10 @@ def test_sign_out_everywhere_ends_the_other_computers_too(app, people):
     _, elsewhere = _signed_in_cookie(app, people.worker)
     here, _ = _signed_in_cookie(app, people.worker)
     _fresh()
-    assert "Sign out everywhere" in here.get("/agreements").get_data(as_text=True)
+    assert "Your sessions" in here.get("/agreements").get_data(as_text=True)
+    _fresh()
+    page = here.get("/account/sessions").get_data(as_text=True)
+    assert "Sign out everywhere" in page and "This browser" in page
     _fresh()
     response = here.post("/sign-out-everywhere")
     assert response.status_code == 302

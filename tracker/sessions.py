@@ -23,6 +23,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_hash(token: str | None) -> str:
+    """The stored form of a cookie's token, to pick out "this computer" in a list."""
+    return _hash(token) if isinstance(token, str) else ""
+
+
 def start(user: User, now: dt.datetime, ip: str = "") -> str:
     """A new session for `user`; the token goes in the cookie, only its hash in the table."""
     token = secrets.token_urlsafe(32)

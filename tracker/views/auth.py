@@ -11,7 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from tracker import audit, ratelimit, sessions, to_london
 from tracker.accounts import authenticate
 from tracker.forms import LoginForm
-from tracker.models import utcnow
+from tracker.models import UserSession, utcnow
 
 bp = Blueprint("auth", __name__)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -73,6 +73,15 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions")
+@login_required
+def account_sessions():
+    """Where this person is signed in, and the button that ends it everywhere."""
+    live = list(UserSession.select().where((UserSession.user == current_user.id) & UserSession.ended_at.is_null())
+                .order_by(UserSession.last_seen_at.desc()).limit(50))
+    return render_template("auth/sessions.html", sessions=live, this=sessions.token_hash(session.get("sid")))
 
 
 @bp.route("/sign-out-everywhere", methods=["POST"])
