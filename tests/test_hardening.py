@@ -237,3 +237,13 @@ def test_a_csv_export_is_one_event_naming_the_filter(client, people, login, make
     changes = {field: new for field, _, new in event.change_list()}
     assert changes["table"] == "reviews_soon" and f"team={people.north.id}" in changes["filter"]
     assert "kind=partnership" in changes["filter"] and event.user_id == people.head.id
+
+
+def test_a_nul_character_is_refused_before_any_query(client, people, login, make_agreement):
+    # Found by the Hypothesis test: PostgreSQL cannot hold a NUL in text.
+    agreement = make_agreement(status="active")
+    login(people.manager)
+    assert client.get("/agreements?q=%00").status_code == 400
+    response = client.post(f"/breaches/{breaches.log(agreement, {'description': 'x', 'reported_by': 'y'}, NOW).id}/amend",
+                           data={"text": "a\x00b"})
+    assert response.status_code == 400 and BreachAmendment.select().count() == 0

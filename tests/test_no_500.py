@@ -64,35 +64,54 @@ def _counts() -> dict[str, int]:
     return {m.__name__: m.select().count() for m in ALL_MODELS if m not in skip}
 
 
-def test_no_input_gives_a_500(app, client, people, login, make_agreement):
+def _setup(people, make_agreement) -> dict:
     agreement = make_agreement(status="active")
     draft = make_agreement(status="draft")
     breach = breaches.log(agreement, {"description": "x", "reported_by": "y"}, NOW, user=people.worker)
     recipient = Recipient.get(Recipient.agreement == agreement)
-    ids = {"agreement": agreement.id, "draft": draft.id, "breach": breach.id, "recipient": recipient.id,
-           "token": links.token_for(recipient), "worker": people.worker.id}
-    forms = _forms(ids)
+    return {"agreement": agreement.id, "draft": draft.id, "breach": breach.id, "recipient": recipient.id,
+            "token": links.token_for(recipient), "worker": people.worker.id}
+
+
+BOUNDED = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def _as(login, people, data) -> None:
+    ratelimit.reset()
+    g.pop("_login_user", None)  # the test's app context would keep the last request's user
+    login(data.draw(st.sampled_from([people.manager, people.worker, people.head]), label="who"))
+
+
+def test_no_query_filter_gives_a_500(app, client, people, login):
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a crash must show as the 500 a user would get
 
-    @settings(max_examples=40, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @BOUNDED
     @given(st.data())
     def one(data):
-        ratelimit.reset()
-        g.pop("_login_user", None)
-        login(people.manager if data.draw(st.booleans()) else people.worker)
-        if data.draw(st.booleans(), label="a filter"):
-            path, names = data.draw(st.sampled_from(FILTERS))
-            query = {name: data.draw(NASTY) for name in data.draw(st.lists(st.sampled_from(names), max_size=3))}
+        _as(login, people, data)
+        for path, names in FILTERS:
+            query = {name: data.draw(NASTY, label=name) for name in names}
             response = client.get(path + "?" + urlencode(query))
             assert response.status_code < 500, (path, query)
-            return
-        name = data.draw(st.sampled_from(sorted(forms)))
+
+    one()
+
+
+def test_no_form_input_gives_a_500_or_half_saves(app, client, people, login, make_agreement):
+    forms = _forms(_setup(people, make_agreement))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @BOUNDED
+    @given(st.data())
+    def one(data):
+        _as(login, people, data)
+        name = data.draw(st.sampled_from(sorted(forms)), label="form")
         url, fields = forms[name]
         fields = dict(fields)
         for key in data.draw(st.lists(st.sampled_from(sorted(fields) + [f"completed_on-{p}" for p in DATE_PARTS]),
-                                      min_size=1, max_size=4)):
-            fields[key] = data.draw(NASTY)
+                                      min_size=1, max_size=4), label="fields"):
+            fields[key] = data.draw(NASTY, label=key)
         before = _counts()
         response = client.post(url, data=fields, environ_base={"REMOTE_ADDR": "10.9.9.9"})
         assert response.status_code < 500, (name, fields)
