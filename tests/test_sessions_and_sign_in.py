@@ -242,3 +242,17 @@ def test_one_sign_in_limit_holds_across_two_workers_through_redis(database_url, 
 
     assert worker(2) == ["400", "400"]
     assert worker(2) == ["400", "429"]  # the second worker saw the first one's failures
+
+
+def test_an_agency_link_is_limited_wherever_it_is_used_from(app, client, make_agreement):
+    from tracker import links
+    from tracker.models import Recipient
+
+    app.config["AGENCY_LINK_RATE_LIMIT"] = 3
+    agreement = make_agreement(status="active")
+    recipient = Recipient.get(Recipient.agreement == agreement)
+    url = "/a/" + links.token_for(recipient)
+    codes = [client.get(url, environ_base={"REMOTE_ADDR": f"192.0.2.{i}"}).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    page = client.get(url, environ_base={"REMOTE_ADDR": "192.0.2.99"}).get_data(as_text=True)
+    assert "Too many attempts" in page and "try again after" in page
