@@ -214,9 +214,9 @@ print(" ".join(str(client.post("/login", data={"email": f"w{i}@x.example", "pass
 """
 
 
-def test_one_sign_in_limit_holds_across_two_workers_through_redis(database_url, tmp_path):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the workers share a SQLite file; the store under test is Redis")
+def test_one_sign_in_limit_holds_across_two_workers_through_redis(tmp_path, monkeypatch):
+    # The workers share a SQLite file; the store under test is Redis.
+    monkeypatch.setenv("TRACKER_INSTANCE", str(tmp_path / "instance"))
     reason = _redis_reason()
     if reason:
         if os.environ.get("CI"):
