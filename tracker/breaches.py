@@ -16,6 +16,7 @@ import datetime as dt
 
 from tracker import audit, mailings, settings
 from tracker.db import database
+from tracker.ids import parse_id
 from tracker.models import Action, Agreement, Breach, BreachAmendment, Recipient, User
 from tracker.records import RuleBroken
 
@@ -60,8 +61,8 @@ def log(
     not_given = [name for name, value in (("description", description), ("reported_by", reported_by),
                                           ("occurred_at", occurred)) if not value]
     action = None
-    if str(data.get("action") or "").isdigit() and len(str(data["action"])) < 12:
-        action = Action.get_or_none((Action.id == int(data["action"])) & (Action.agreement == agreement))
+    if parse_id(data.get("action")) is not None:
+        action = Action.get_or_none((Action.id == parse_id(data["action"])) & (Action.agreement == agreement))
     hours = settings.get("urgent_breach_escalation_hours" if urgent else "breach_escalation_hours")
     with database.atomic():
         breach = Breach.create(

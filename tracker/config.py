@@ -131,7 +131,12 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_NAME": "tracker_session",
+        # A session's absolute lifetime, and how long it may sit unused (tracker/sessions.py).
         "PERMANENT_SESSION_LIFETIME": env_int("SESSION_MINUTES", 8 * 60) * 60,
+        "SESSION_IDLE_MINUTES": env_int("SESSION_IDLE_MINUTES", 60),
+        # Rate limits' store: memory:// per process, or redis://host:6379 shared by every worker.
+        "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI", "memory://"),
+        "AGENCY_LINK_RATE_LIMIT": env_int("AGENCY_LINK_RATE_LIMIT", 30),
         "TRUST_PROXY": env_int("TRUST_PROXY", 0),
         "LOGIN_RATE_LIMIT": env_int("LOGIN_RATE_LIMIT", 20),
         "AGENCY_RATE_LIMIT": env_int("AGENCY_RATE_LIMIT", 60),

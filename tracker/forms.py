@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
 from tracker.breaches import RESPONSES as BREACH_RESPONSES
-from tracker.fields import DateField, DateTimeField, no_markup
+from tracker.fields import DateField, DateTimeField, no_markup, single_line
 from tracker.identity import nhs_number_problem
 from tracker.models import (
     AGENCY_KINDS,
@@ -35,6 +35,7 @@ from tracker.models import (
     UNDERTAKING_KINDS,
     utcnow,
 )
+from tracker.once import OnceKey
 from tracker.rules import london_date
 
 
@@ -61,7 +62,7 @@ def short_text(label: str, required: str | None = None, **kwargs) -> StringField
     checks = [InputRequired(required)] if required else [Optional()]
     return StringField(
         label,
-        [*checks, Length(max=SHORT, message=f"{label} must be {SHORT} characters or fewer"), no_markup],
+        [*checks, Length(max=SHORT, message=f"{label} must be {SHORT} characters or fewer"), no_markup, single_line],
         **kwargs,
     )
 
@@ -125,7 +126,7 @@ class RecipientForm(Form):
     role = short_text("Role")
     email = EmailField(
         "Email address",
-        [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")],
+        [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org"), single_line],
     )
     breach_contact = BooleanField("Contact this person about a breach")
 
@@ -144,6 +145,8 @@ class Guarded(FlaskForm):
 
 class AgreementForm(Guarded):
     """Both kinds share one form; the page shows the fields for its kind."""
+
+    once_key = OnceKey()
 
     children = FieldList(FormField(ChildForm), min_entries=1, max_entries=12)
     social_worker = SelectField("Social worker", coerce=int, validate_choice=True)
@@ -211,13 +214,13 @@ class IssueForm(Guarded):
 
 
 class LoginForm(FlaskForm):
-    email = StringField("Email address", [InputRequired("Enter your email address"), Length(max=254)])
+    email = StringField("Email address", [InputRequired("Enter your email address"), Length(max=254), single_line])
     password = PasswordField("Password", [InputRequired("Enter your password"), Length(max=200)])
 
 
 class UserForm(FlaskForm):
     name = short_text("Full name", "Enter the person's full name")
-    email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    email = EmailField("Email address", [InputRequired("Enter an email address"), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org"), single_line])
     phone = StringField("Telephone (optional)", [Optional(), Regexp(r"^[0-9 +()-]{3,40}$", message="Enter a telephone number, like 0100 000 0000")])
     role = SelectField("Role", choices=options(ROLES))
     team = SelectField("Team", coerce=int)
@@ -232,7 +235,7 @@ class TeamForm(FlaskForm):
 class AgencyForm(FlaskForm):
     name = short_text("Agency name", "Enter the agency's name")
     kind = SelectField("Type of agency", choices=options(AGENCY_KINDS))
-    email = EmailField("Email address", [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org")])
+    email = EmailField("Email address", [Optional(), Length(max=254), Email(message="Enter an email address in the right format, like name@example.org"), single_line])
     phone = short_text("Phone")
     active = BooleanField("In use")
 
@@ -278,6 +281,8 @@ class ReviewForm(Guarded):
 
 class BreachForm(FlaskForm):
     """The quick breach form: few required fields, big targets, now by default."""
+
+    once_key = OnceKey()
 
     immediate_risk = RadioField(
         "Is anyone at immediate risk of harm?",
@@ -326,10 +331,12 @@ class AcknowledgeForm(FlaskForm):
 
 
 class AmendForm(FlaskForm):
+    once_key = OnceKey()
     text = long_text("Correction or addition", "Write the correction or addition")
 
 
 class AgencyReportForm(FlaskForm):
+    once_key = OnceKey()
     kind = RadioField("What are you sending?", choices=options({"report": "A written report", "nothing": "Nothing to share"}),
                       validators=[InputRequired("Select a written report or nothing to share")])
     body = long_text("Your report")

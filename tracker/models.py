@@ -580,6 +580,52 @@ class Tombstone(BaseModel):
     destroyed_at = pw.DateTimeField(default=utcnow)
 
 
+class UserSession(BaseModel):
+    """A signed-in session, held on the server so it can be ended.
+
+    The browser's cookie carries a random id; only its SHA-256 is stored, so
+    reading this table does not let anyone sign in. A session ends at sign-out,
+    when its user's password changes, when they are disabled or sign out
+    everywhere, after the idle timeout, or at its absolute lifetime.
+    """
+
+    token_hash = pw.CharField(max_length=64, unique=True)
+    user = pw.ForeignKeyField(User, backref="sessions", on_delete="RESTRICT")
+    created_at = pw.DateTimeField(default=utcnow)
+    last_seen_at = pw.DateTimeField(default=utcnow)
+    ended_at = pw.DateTimeField(null=True)
+    end_reason = pw.CharField(max_length=32, default="")
+    ip = pw.CharField(max_length=64, default="")
+
+    class Meta:
+        indexes = ((("user", "ended_at"), False),)
+
+
+class SignInFailures(BaseModel):
+    """Failed sign-ins counted per account (`email:…`) and per address (`ip:…`).
+
+    Only failures are counted. Each failure past the free ones doubles the wait
+    before the next try (`wait_until`); a success clears the account's count.
+    """
+
+    key = pw.CharField(max_length=300, unique=True)
+    failures = pw.IntegerField(default=0)
+    last_failed_at = pw.DateTimeField(default=utcnow)
+    wait_until = pw.DateTimeField(null=True)
+
+
+class FormSubmission(BaseModel):
+    """A form's one-time key, claimed by the first post that creates something.
+
+    Posting the same form again finds the key and shows the first result
+    (`result_url`) instead of creating a second row (R12).
+    """
+
+    key = pw.CharField(max_length=200, unique=True)
+    result_url = pw.CharField(max_length=500)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     Team,
     User,
@@ -601,4 +647,7 @@ ALL_MODELS = [
     AuditEvent,
     RetentionDecision,
     Tombstone,
+    UserSession,
+    SignInFailures,
+    FormSubmission,
 ]

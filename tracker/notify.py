@@ -33,7 +33,9 @@ def render(kind: str, context: dict | None, agreement: Agreement | None) -> tupl
     if agreement is not None:
         context.setdefault("initials", initials(agreement))
         context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
-    subject = render_template(f"email/{kind}.subject.txt", **context).strip()
+    # A subject is one line: a name with a line break in it (from before names
+    # were checked) must not make the message unsendable.
+    subject = " ".join(render_template(f"email/{kind}.subject.txt", **context).split())
     return subject[:300], render_template(f"email/{kind}.txt", **context), render_template(f"email/{kind}.html", **context)
 
 

@@ -13,6 +13,7 @@ import uuid
 
 from tracker import audit, identity, links, responsibility, rules, settings
 from tracker.db import database
+from tracker.ids import parse_id
 from tracker.models import (
     LEGAL_ADVICE,
     UNDERTAKING_KINDS,
@@ -131,8 +132,7 @@ def _snapshot(rows: list[dict]) -> str:
 
 
 def _row_id(row: dict) -> int | None:
-    value = str(row.get("id") or "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return parse_id(row.get("id"))
 
 
 def _differs(row, name: str, value) -> bool:

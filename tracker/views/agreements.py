@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from peewee import JOIN
@@ -12,6 +14,7 @@ from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
 from tracker.db import database
 from tracker.forms import AgreementForm, EndForm, EndorseForm, IssueForm, options
+from tracker.ids import parse_id, parse_page
 from tracker.models import (
     KINDS,
     STATUSES,
@@ -24,6 +27,7 @@ from tracker.models import (
     User,
     utcnow,
 )
+from tracker.once import once
 from tracker.quality import checks
 from tracker.readiness import readiness
 from tracker.warnings import signs_of
@@ -65,11 +69,11 @@ def register():
         query = query.where(Agreement.status == status)
     if kind in KINDS:
         query = query.where(Agreement.kind == kind)
-    if worker.isdigit():
-        query = query.where(Agreement.social_worker == int(worker))
+    if parse_id(worker) is not None:
+        query = query.where(Agreement.social_worker == parse_id(worker))
     total = query.count()
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    page = min(parse_page(request.args.get("page")), pages)
     rows = list(
         query.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
@@ -148,7 +152,7 @@ def _row_operation(form: AgreementForm) -> bool:
         return True
     if remove and "-" in remove:
         section, _, index = remove.rpartition("-")
-        if section in ROW_SECTIONS and index.isdigit():
+        if section in ROW_SECTIONS and re.fullmatch(r"[0-9]{1,3}", index):
             field = getattr(form, section)
             entries = [e for e in field.entries if e.id != f"{section}-{index}"]
             if len(entries) >= field.min_entries:
@@ -184,23 +188,27 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
         return _render_form(form, kind, agreement)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def save() -> str:
                 if agreement is not None and agreement.status == "active":
                     message = _save_active(agreement, form)
                     saved = agreement
                 else:
                     saved = records.save(agreement, kind, form.data, current_user, utcnow(), revision=form.revision.data)
                     message = f"{saved.reference} saved"
+                flash(message, "success")
+                url = url_for("agreements.show", agreement_id=saved.id)
+                return url + "#same-child" if identity.possible_matches(saved) else url
+
+            try:
+                # A new record is created once per form, however often it is posted.
+                url = save() if agreement is not None else once(form.once_key.data, save)
             except versions.Stale:
                 return _render_form(form, kind, agreement, 409, changed_since=stale(form, agreement.id))
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
-            flash(message, "success")
-            if identity.possible_matches(saved):
-                return redirect(url_for("agreements.show", agreement_id=saved.id) + "#same-child")
-            return redirect(url_for("agreements.show", agreement_id=saved.id))
+            return redirect(url)
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
 
@@ -250,6 +258,7 @@ def edit(agreement_id: int):
         flash("This record has ended. Its history stays; it cannot be changed.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
     if request.method == "GET":
+        _viewed(agreement, "viewed_edit_page")  # the form shows the whole record
         variation = versions.in_progress(agreement) if agreement.status == "active" else None
         form = AgreementForm(data=versions.proposed(agreement, variation) if variation else records.form_data(agreement))
         form.open_on(agreement)
@@ -425,6 +434,7 @@ def endorse(agreement_id: int):
     status, changed_since = 200, None
     if request.method == "GET":
         form.open_on(agreement)
+        _viewed(agreement, "viewed_endorse_page")
     else:
         # Without a button's value (a bare POST), a reason typed means "endorse anyway".
         decision = request.form.get("decision") or ("endorse_anyway" if (form.override.data or "").strip() else "endorse")
@@ -503,6 +513,7 @@ def end(agreement_id: int):
     status, changed_since = 200, None
     if request.method == "GET":
         form.open_on(agreement)
+        _viewed(agreement, "viewed_end_page")
     if request.method == "POST":
         if form.validate_on_submit():
             try:

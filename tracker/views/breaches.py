@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import breaches, records, settings
+from tracker import audit, breaches, records, settings
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.forms import AcknowledgeForm, AmendForm, BreachForm, options
 from tracker.models import Agreement, AgreementChild, Breach, Child, utcnow
+from tracker.once import once
 
 bp = Blueprint("breaches", __name__)
 
@@ -17,6 +18,12 @@ bp = Blueprint("breaches", __name__)
 @login_required
 def _signed_in() -> None:
     """Every page here needs a signed-in user."""
+
+
+def _viewed(agreement: Agreement, what: str, breach: Breach | None = None) -> None:
+    """Every page here shows a child's record or a breach of it: each view is audited."""
+    audit.viewed(agreement, what, user=current_user, ip=request.remote_addr or "",
+                 changes={"breach": [None, breach.id]} if breach is not None else None)
 
 
 def action_choices(agreement: Agreement) -> list:
@@ -84,14 +91,19 @@ def new(agreement_id: int):
     form = prepare(BreachForm(), agreement)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def log() -> str:
                 breach = breaches.log(agreement, form_data(form), utcnow(), user=current_user)
+                return url_for("breaches.logged", breach_id=breach.id)
+
+            try:
+                url = once(form.once_key.data, log)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
             else:
-                return redirect(url_for("breaches.logged", breach_id=breach.id))
+                return redirect(url)
         return render_template("breaches/new.html", agreement=agreement, form=form), 400
+    _viewed(agreement, "viewed_breach_form")
     return render_template("breaches/new.html", agreement=agreement, form=form)
 
 
@@ -99,6 +111,7 @@ def new(agreement_id: int):
 def logged(breach_id: int):
     breach = Breach.get_or_none(Breach.id == breach_id) or abort(404)
     agreement = get_agreement(breach.agreement_id, "view")
+    _viewed(agreement, "viewed_breach", breach)
     return render_template("breaches/logged.html", breach=breach, agreement=agreement,
                            out_of_hours=not settings.in_office_hours(breach.created_at))
 
@@ -128,6 +141,7 @@ def acknowledge(breach_id: int):
                 flash("Breach acknowledged and the response recorded", "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}")
         return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form), 400
+    _viewed(agreement, "viewed_breach_acknowledge_page", breach)
     return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form)
 
 
@@ -138,8 +152,12 @@ def amend(breach_id: int):
     form = AmendForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            breaches.amend(breach, form.text.data, current_user, utcnow())
-            flash("Amendment added. The original stays beside it.", "success")
-            return redirect(url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}")
+            def add() -> str:
+                breaches.amend(breach, form.text.data, current_user, utcnow())
+                flash("Amendment added. The original stays beside it.", "success")
+                return url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}"
+
+            return redirect(once(form.once_key.data, add))
         return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form), 400
+    _viewed(agreement, "viewed_breach_amend_page", breach)
     return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form)

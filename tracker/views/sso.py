@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
-from tracker import audit, sso
+from tracker import audit, sessions, sso
 from tracker.forms import LoginForm
 from tracker.models import utcnow
 
@@ -66,6 +66,8 @@ def callback():
                      ip=request.remote_addr or "", at=now)
         return _refused("Signing in with your council account did not work. Try again from the start.")
     session.clear()
+    # A server-side session like a password sign-in's, so sign-out ends it (tracker.sessions).
+    session["sid"] = sessions.start(user, now, request.remote_addr or "")
     login_user(user)
     session["sso_id_token"] = token.get("id_token", "")
     audit.record("signed_in", user=user, entity="user", entity_id=user.id, changes={"method": [None, "single sign-on"]},
