@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test bench soak venv chromium pdf-libs lint css audit
+.PHONY: run test bench soak venv chromium pdf-libs lint css audit oidc-provider
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -25,20 +25,27 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# WeasyPrint (the agency's PDF copy) needs Pango, HarfBuzz and a font from Debian.
-PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-liberation
+# WeasyPrint (the agency's PDF copy, subject access exports) needs Pango, HarfBuzz and a font from Debian.
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-liberation fonts-dejavu-core
 pdf-libs:
 	@dpkg-query -W -f='$${Status}\n' $(PDF_DEBS) 2>/dev/null | grep -c "ok installed" | grep -qx "$(words $(PDF_DEBS))" || { \
 	  echo "Installing Debian's packages for WeasyPrint: $(PDF_DEBS)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PDF_DEBS) >/dev/null; }
 
+# The real OpenID provider (oidc-provider, pinned in tests/oidc/package.json)
+# that the single sign-on tests start on 127.0.0.1.
+oidc-provider: tests/oidc/node_modules/.package-lock.json
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: venv pdf-libs
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 	SCHEDULER_ENABLED=true $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
 
-test: venv chromium pdf-libs audit
+test: venv chromium pdf-libs audit oidc-provider
 	$(BIN)/python -m pytest
 
 # Known vulnerabilities in the pinned requirements. Where the advisory service
@@ -49,6 +56,7 @@ audit: venv
 
 bench: venv
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.imports
 
 soak: venv chromium
 	SOAK=full $(BIN)/python -m pytest -m soak

@@ -97,6 +97,9 @@ def scope(user: User, filters: Filters):
     condition = visibility(user) & (Agreement.status == "active")
     if user.role == "social_worker":
         condition &= Agreement.social_worker == user.id
+    if user.role == "front_door":
+        # Its own work: records with no social worker, in every team.
+        condition &= Agreement.social_worker.is_null()
     if filters.team:
         condition &= Agreement.team == filters.team
     if filters.worker:

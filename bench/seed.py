@@ -48,6 +48,7 @@ import peewee
 
 from tracker.accounts import hasher
 from tracker.db import database
+from tracker.identity import normalise_name
 from tracker.models import (
     Action,
     Agency,
@@ -187,8 +188,9 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
     children = []
     for i in range(1, c["children"] + 1):
         born = (now - dt.timedelta(days=rng.randint(30, 17 * 365))).date()
-        children.append((i, f"{rng.choice(FIRST)} {rng.choice(LAST)}", born, now - 3650 * DAY))
-    bulk(Child, ["id", "name", "date_of_birth", "created_at"], children, now)
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        children.append((i, name, normalise_name(name), i, born, now - 3650 * DAY))
+    bulk(Child, ["id", "name", "normalised_name", "identity", "date_of_birth", "created_at"], children, now)
 
     # Records: specs first, then ids in order of creation.
     specs: list[dict] = []

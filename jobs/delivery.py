@@ -18,8 +18,9 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
@@ -63,11 +64,20 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
 
 
+def _address(text: str):
+    """`Name <a@b>` or `a@b` as a header value the library builds."""
+    name, addr = parseaddr(text)
+    return Address(display_name=" ".join(name.split()), addr_spec=addr) if addr else text
+
+
 def build_message(row: Notification, sender: str) -> EmailMessage:
+    """The message, its headers set only through the email library's header API
+    (`EmailMessage` with the default policy folds and encodes them, and refuses
+    CR/LF): addresses as `Address` objects, the subject as one line."""
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = row.to_address
-    message["Subject"] = row.subject
+    message["From"] = _address(sender)
+    message["To"] = Address(addr_spec=row.to_address)
+    message["Subject"] = " ".join(row.subject.split())
     message["Date"] = format_datetime(row.created_at.replace(tzinfo=dt.UTC))
     domain = sender.rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(idstring=f"n{row.id}", domain=domain)

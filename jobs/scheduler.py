@@ -100,7 +100,21 @@ def build(app: Flask) -> BackgroundScheduler:
                       next_run_time=_soon(), **options)
     scheduler.add_job(delivery_job, "interval", seconds=DELIVERY_SECONDS, id="delivery",
                       name="Mail delivery", next_run_time=_soon(seconds=5), **options)
+    # Retention review (issue 14): once a month, the ended records past their date, for a manager to decide.
+    scheduler.add_job(retention_job, "cron", day=1, hour=6, minute=0, id="retention", name="Retention review",
+                      **options)
     return scheduler
+
+
+def retention_job(app: Flask) -> None:
+    from tracker.retention import monthly_review
+
+    def work() -> None:
+        lines = monthly_review(utcnow())
+        app.logger.info("Retention review: %d records past their retention date wait for a decision%s",
+                        len(lines), "".join(f"\n  {line}" for line in lines))
+
+    _in_app(app, work)
 
 
 def _soon(seconds: int = 2) -> dt.datetime:

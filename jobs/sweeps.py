@@ -76,13 +76,14 @@ def _in_batches(items: list, agreement_of, work) -> int:
     look-up and one insert (notify.collecting). A runner
     killed mid-batch loses the whole uncommitted batch, claims and emails
     together, so nothing is left half-claimed: the next sweep finds those items
-    due again. People and children's initials are looked up once per sweep
-    (mailings.people_once, notify.initials_once).
+    due again. People, children's initials and the service settings (office
+    hours, the front door's contacts) are looked up once per sweep
+    (mailings.people_once, notify.initials_once, settings.held).
     """
     if not items:
         return 0
     count = 0
-    with mailings.people_once(), notify.initials_once(agreement_of(item) for item in items):
+    with mailings.people_once(), notify.initials_once(agreement_of(item) for item in items), settings.held():
         for start in range(0, len(items), BATCH):
             with database.atomic(), notify.collecting() as outbox:
                 for item in items[start:start + BATCH]:
@@ -100,7 +101,9 @@ def _review_claim(p, name: str, clear: bool):
 _REVIEW_CLAIM = Prepared(_review_claim)
 _CHASE_CLAIM = Prepared(lambda p: Recipient.update(chase_at=None, chased_at=p.now).where(
     (Recipient.id == p.id) & (Recipient.chase_at == p.current)))
-_RUNG_CLAIM = Prepared(lambda p: Agreement.update(next_escalation_at=p.next_at, escalation_level=p.level).where(
+# `last`: a closure undertaking's one escalation clears the moment (a prepared value is never None).
+_RUNG_CLAIM = Prepared(lambda p, last: Agreement.update(
+    next_escalation_at=None if last else p.next_at, escalation_level=p.level).where(
     (Agreement.id == p.id) & (Agreement.next_escalation_at == p.current)))
 _ENDORSEMENT_CLAIM = Prepared(lambda p: Agreement.update(endorsement_escalate_at=None).where(
     (Agreement.id == p.id) & (Agreement.endorsement_escalate_at == p.current)))
@@ -211,6 +214,9 @@ def copy_chases(now: dt.datetime) -> int:
 def undertaking_ladder(now: dt.datetime) -> int:
     """Warn before an undertaking's end, escalate at it, and climb every few hours after.
 
+    A closure undertaking (R4) is reminded days before its end and escalated
+    once after it: its next_escalation_at is cleared at that rung.
+
     1. Select active undertakings whose next_escalation_at has passed.
     2. Work out the rung for `now`: 0 (the warning) before the end, else
        1 + the whole intervals since the end. A runner that was down sends the
@@ -233,11 +239,15 @@ def undertaking_ladder(now: dt.datetime) -> int:
             return
         if now < ends:
             rung, next_at, level = 0, ends, agreement.escalation_level
+        elif agreement.is_closure_undertaking:
+            # A closure undertaking is escalated once after its end: no ladder.
+            rung, next_at, level = 1, None, 1
         else:
             rung = 1 + int((now - ends) // interval)
             next_at, level = ends + rung * interval, rung
-        won = _RUNG_CLAIM.rowcount(id=agreement.id, current=agreement.next_escalation_at, next_at=next_at,
-                                   level=level) == 1
+        moment = {} if next_at is None else {"next_at": next_at}
+        won = _RUNG_CLAIM.rowcount((next_at is None,), id=agreement.id, current=agreement.next_escalation_at,
+                                   level=level, **moment) == 1
         if won:
             mailings.undertaking_rung(agreement, rung, now)
 

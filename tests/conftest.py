@@ -113,6 +113,10 @@ def app(database_url, tmp_path, monkeypatch):
             "BASE_URL": "http://tracker.test",
             "MAIL_SERVER": None,
             "FRONT_DOOR_EMAIL": "front-door@council.example",
+            # Office hours all week, so tests on the real clock do not see
+            # out-of-hours copies come and go with the time of day; the
+            # out-of-hours tests (tests/test_front_door.py) set their own.
+            "OFFICE_HOURS": "Mon-Sun 00:00-24:00",
             # Every test signs in from 127.0.0.1; the limits have their own tests.
             "LOGIN_RATE_LIMIT": 1_000_000,
             "AGENCY_RATE_LIMIT": 1_000_000,

@@ -129,7 +129,7 @@ def test_every_agency_view_and_download_is_audited(client, agency_link):
         assert client.get(url + path).status_code == 200
     actions = [e.action for e in AuditEvent.select().where(AuditEvent.agreement == agreement.id)
                .order_by(AuditEvent.id) if e.action.startswith("agency")]
-    assert actions == ["agency_link_opened", "agency_report_form_opened", "agency_breach_form_opened"]
+    assert actions == ["agency_link_opened", "agency_report_form_viewed", "agency_breach_form_viewed"]
 
 
 @sqlite_only

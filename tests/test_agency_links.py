@@ -67,7 +67,9 @@ def test_agency_logs_a_breach_with_reported_by_filled_in(client, people, make_ag
     assert 'value="Jo Bloggs, Riverside Primary School"' in form
     response = client.post(url + "/breach", data={"immediate_risk": "no", "description": "Ella said dad stayed over.",
                                                   "reported_by": "Jo Bloggs, Riverside Primary School"})
-    assert response.status_code == 200 and "Breach reported" in response.get_data(as_text=True)
+    # A redirect, so refreshing the page that follows cannot send the breach again.
+    assert response.status_code == 302
+    assert "Breach reported" in client.get(response.headers["Location"]).get_data(as_text=True)
     breach = Breach.get()
     assert breach.recipient_id == recipient.id and breach.created_by_id is None
     assert {n.to_address for n in Notification.select().where(Notification.kind == "breach_alert")} == {

@@ -43,7 +43,7 @@ def test_tick_runs_every_sweep_and_a_delivery_pass(app, make_agreement):
 def test_scheduler_has_fixed_jobs_in_london_time_with_a_grace_of_minutes(app):
     built = scheduler.build(app)
     jobs = {job.id: job for job in built.get_jobs()}
-    assert set(jobs) == {"sweeps", "delivery"}
+    assert set(jobs) == {"sweeps", "delivery", "retention"}  # retention: monthly (issue 14)
     assert str(built.timezone) == "Europe/London"
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
@@ -106,7 +106,19 @@ def test_only_administrators_see_the_outbox(client, login, people, who):
     assert client.get("/admin/outbox").status_code == 403
 
 
+# The page reads the clock: the new end must be in the future as of the day these dates were written.
+@time_machine.travel(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc), tick=False)
 def test_manager_extends_an_undertaking_with_a_reason(client, login, people, make_agreement):
+    # The page reads the clock: the new end (26 November 2026) must be in its future.
+    traveller = time_machine.travel(NOW + dt.timedelta(hours=1), tick=False)
+    traveller.start()
+    try:
+        _extend_with_a_reason(client, login, people, make_agreement)
+    finally:
+        traveller.stop()
+
+
+def _extend_with_a_reason(client, login, people, make_agreement):
     undertaking = make_agreement(kind="undertaking", status="active")
     new_end = undertaking.window_ends_at + dt.timedelta(days=1)  # 26 November 09:00 UTC = 09:00 London
     form = {"new_end-day": "26", "new_end-month": "11", "new_end-year": "2026", "new_end-time": "09:00"}

@@ -97,8 +97,9 @@ def _record_page_runs_few_statements_and_still_audits(app, service):
     # Was 27. The target is 12, missed by one: see the README's table. (A request
     # that has not yet loaded the signed-in user runs one more.) Issue 9 adds three:
     # the variation in progress (read once), the version history, and the settings
-    # (one statement) for the agency links' expiry.
-    assert len(seen.sql) <= 16, seen.sql
+    # (one statement) for the agency links' expiry. The child-identity panel
+    # (identity.possible_matches, merged from main) adds three more.
+    assert len(seen.sql) <= 19, seen.sql
 
 
 def _plan(sql: str, params: list) -> str:

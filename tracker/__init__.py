@@ -30,6 +30,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Ids in addresses are ASCII digits within what the database holds; others are a 404.
+    from tracker.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.from_environment(instance))
@@ -66,6 +70,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.views import register_blueprints
 
     security.init_app(app)
+    from tracker import ratelimit
+
+    ratelimit.init_app(app)
     register_blueprints(app)
     register_filters(app)
     register_errors(app)
@@ -83,12 +90,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from tracker.models import User
+    """The user whose server-side session the cookie names; the cookie alone is not enough."""
+    from flask import current_app, session
 
-    try:
-        return User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
-    except ValueError:
-        return None
+    from tracker import sessions
+    from tracker.models import utcnow
+
+    config = current_app.config
+    return sessions.user_for(session.get("sid"), user_id, utcnow(),
+                             idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                             lifetime=dt.timedelta(seconds=config["PERMANENT_SESSION_LIFETIME"]))
 
 
 def to_london(value: dt.datetime | None) -> dt.datetime | None:
@@ -128,7 +139,7 @@ def register_filters(app: Flask) -> None:
 
         from tracker.access import can
         from tracker.breaches import RESPONSES as BREACH_RESPONSES
-        from tracker.models import END_REASONS, KINDS, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
+        from tracker.models import END_REASONS, KINDS, LEGAL_ADVICE, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
         from tracker.settings import contacts as service_contacts
 
         return {
@@ -137,11 +148,18 @@ def register_filters(app: Flask) -> None:
             "STATUSES": STATUSES,
             "END_REASONS": END_REASONS,
             "PLAN_TYPES": PLAN_TYPES,
+            "LEGAL_ADVICE": LEGAL_ADVICE,
             "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
             "BREACH_RESPONSES": BREACH_RESPONSES,
             # service_contacts().front_door_phone and so on; read only when a page asks.
             "service_contacts": service_contacts,
         }
+
+
+def utcnow_() -> dt.datetime:
+    from tracker.models import utcnow
+
+    return utcnow()
 
 
 def register_errors(app: Flask) -> None:
@@ -174,7 +192,11 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(e):
-        return page(429, "Too many attempts", "Wait a few minutes and try again.")
+        from tracker import ratelimit
+
+        at = ratelimit.retry_at()
+        when = f"after {to_london(at):%H:%M} (in about {max(1, round((at - utcnow_()).total_seconds() / 60))} minutes)" if at else "in a few minutes"
+        return page(429, "Too many attempts", f"Wait, then try again {when}.")
 
     @app.errorhandler(500)
     def server_error(e):

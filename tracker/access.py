@@ -7,6 +7,11 @@ can be read, and tested as a matrix, in one place.
 - A social worker sees the team's records and edits their own caseload.
 - A team manager sees and acts on the team's records, and endorses them.
 - A service manager sees and acts on every team's records.
+- The front door reads every team's active records (read only), logs
+  breaches on them, and answers for records with no social worker (an
+  undertaking left in place at case closure): it reads those even once ended,
+  acknowledges their breaches and ends them (the decision that stops an
+  escalation).
 - An administrator manages users, teams, agencies and settings, and does not
   see children's records (least privilege).
 """
@@ -17,7 +22,7 @@ from flask import abort
 from flask_login import current_user
 from peewee import JOIN
 
-from tracker.models import Agreement, Team, User
+from tracker.models import MANAGER_ROLES, Agreement, Team, User
 
 CASE_ROLES = ("social_worker", "team_manager", "service_manager")
 
@@ -36,8 +41,29 @@ def can(user: User, action: str, agreement: Agreement | None = None) -> bool:
         # oversee records rather than write them.
         return role in ("social_worker", "team_manager") and user.team_id is not None
     if action in ("log_breach", "dashboard"):
-        return role in CASE_ROLES
+        return role in CASE_ROLES or role == "front_door"
+    if action == "close_case":
+        # Closing a child's case ends or replaces each of the child's records;
+        # the page checks "close_case" on every one of them.
+        return role in MANAGER_ROLES if agreement is None else (
+            role == "service_manager" or (role == "team_manager" and agreement.team_id == user.team_id))
+    # Adoption (issue 14).
+    if action == "import":
+        return role == "administrator" or (role == "team_manager" and user.team_id is not None)
+    if action == "subject_access":
+        return role == "service_manager"
+    if action == "retention":
+        return role == "service_manager" or (role == "team_manager" and user.team_id is not None)
     if agreement is None:
+        return False
+    if role == "front_door":
+        unassigned = agreement.social_worker_id is None
+        if action == "view":
+            return agreement.status == "active" or unassigned
+        if action == "log_breach_on":
+            return agreement.status == "active"
+        if action in ("acknowledge", "end"):
+            return unassigned
         return False
     in_team = user.team_id is not None and agreement.team_id == user.team_id
     if role == "service_manager":
@@ -109,6 +135,8 @@ def visibility(user: User):
         return Agreement.id.is_null(False)
     if user.role in ("team_manager", "social_worker") and user.team_id is not None:
         return Agreement.team == user.team_id
+    if user.role == "front_door":
+        return (Agreement.status == "active") | Agreement.social_worker.is_null()
     return Agreement.id.is_null()
 
 
@@ -116,3 +144,19 @@ def visible_agreements(user: User, query=None):
     """Restrict an Agreement query to what `user` may see."""
     query = query if query is not None else Agreement.select()
     return query.where(visibility(user))
+
+
+def can_import_for(user: User, worker: User) -> bool:
+    """Whether `user` may import records into `worker`'s caseload: an administrator any, a team manager their team's."""
+    if not can(user, "import"):
+        return False
+    return user.role == "administrator" or (worker.team_id is not None and worker.team_id == user.team_id)
+
+
+def retention_scope(user: User):
+    """The ended records whose retention `user` decides: every team for a service manager, else their team's."""
+    if user.role == "service_manager":
+        return Agreement.id.is_null(False)
+    if user.role == "team_manager" and user.team_id is not None:
+        return Agreement.team == user.team_id
+    return Agreement.id.is_null()

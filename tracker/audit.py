@@ -25,6 +25,12 @@ def diff(before: dict, after: dict) -> dict:
     }
 
 
+def viewed(agreement, what: str = "viewed", *, user=None, actor: str = "", ip: str = "", changes: dict | None = None):
+    """A view of a child's record: the page, the printable copy, a download."""
+    return record(what, user=user, actor=actor, agreement=agreement, entity="agreement",
+                  entity_id=agreement.id if agreement is not None else None, ip=ip, changes=changes)
+
+
 def record(
     action: str,
     *,

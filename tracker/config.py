@@ -54,6 +54,19 @@ def env_time(name: str, default: str) -> str:
     return f"{hour:02d}:{minute:02d}"
 
 
+def env_office_hours(name: str) -> str | None:
+    """Office hours such as "Mon-Fri 09:00-17:00" (tracker.rules.parse_office_hours), or None."""
+    from tracker.rules import parse_office_hours
+
+    value = env_str(name)
+    if value is not None:
+        try:
+            parse_office_hours(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    return value
+
+
 def development_secret_key(instance_path: Path) -> str:
     """Read, or create on first run, a secret key kept in instance/ (git-ignored).
 
@@ -84,7 +97,21 @@ def from_environment(instance_path: Path) -> dict:
                 "the output of `python -c 'import secrets; print(secrets.token_hex(32))'`."
             )
         secret_key = development_secret_key(instance_path)
+    issuer, client_id, client_secret = env_str("OIDC_ISSUER"), env_str("OIDC_CLIENT_ID"), env_str("OIDC_CLIENT_SECRET")
+    if issuer and not (client_id and client_secret):
+        raise ConfigError("OIDC_ISSUER is set: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too (from the identity provider)")
+    password_sign_in = env_bool("PASSWORD_SIGN_IN", True)
+    if not password_sign_in and not issuer:
+        raise ConfigError("PASSWORD_SIGN_IN=false needs single sign-on: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
     return {
+        # Single sign-on with OpenID Connect (issue 14); see tracker/sso.py.
+        "OIDC_ISSUER": (issuer or "").rstrip("/") or None,
+        "OIDC_CLIENT_ID": client_id,
+        "OIDC_CLIENT_SECRET": client_secret,
+        "OIDC_PROVIDER_NAME": env_str("OIDC_PROVIDER_NAME", "your council account"),
+        "OIDC_SCOPES": env_str("OIDC_SCOPES", "openid email profile"),
+        "OIDC_GROUPS_CLAIM": env_str("OIDC_GROUPS_CLAIM", "groups"),
+        "PASSWORD_SIGN_IN": password_sign_in,
         "TRACKER_ENV": environment,
         "SECRET_KEY": secret_key,
         "DATABASE_URL": env_str("DATABASE_URL", f"sqlite:///{instance_path / 'tracker.db'}"),
@@ -95,13 +122,21 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "agreement-tracker@localhost"),
         "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 20),
-        "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL", "front-door@localhost"),
+        # Only the default of the front_door_email service setting (tracker.settings).
+        "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL"),
+        # Only the default of the office_hours service setting, for example "Mon-Fri 09:00-17:00".
+        "OFFICE_HOURS": env_office_hours("OFFICE_HOURS"),
         "BASE_URL": (env_str("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "SCHEDULER_ENABLED": env_bool("SCHEDULER_ENABLED", False),
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_NAME": "tracker_session",
+        # A session's absolute lifetime, and how long it may sit unused (tracker/sessions.py).
         "PERMANENT_SESSION_LIFETIME": env_int("SESSION_MINUTES", 8 * 60) * 60,
+        "SESSION_IDLE_MINUTES": env_int("SESSION_IDLE_MINUTES", 60),
+        # Rate limits' store: memory:// per process, or redis://host:6379 shared by every worker.
+        "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI", "memory://"),
+        "AGENCY_LINK_RATE_LIMIT": env_int("AGENCY_LINK_RATE_LIMIT", 30),
         "TRUST_PROXY": env_int("TRUST_PROXY", 0),
         "LOGIN_RATE_LIMIT": env_int("LOGIN_RATE_LIMIT", 20),
         "AGENCY_RATE_LIMIT": env_int("AGENCY_RATE_LIMIT", 60),

@@ -280,6 +280,9 @@ def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | 
         condition &= Agreement.status == "active"
         if role == "social_worker":
             condition &= Agreement.social_worker == p.user_id
+        if role == "front_door":
+            # Its own work: records with no social worker, in every team.
+            condition &= Agreement.social_worker.is_null()
     if team:
         condition &= Agreement.team == p.team
     if worker:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tracker import audit, rules, settings
+from tracker import audit, records, rules
 from tracker.db import database
 from tracker.models import Agreement, User
 from tracker.records import RuleBroken
@@ -38,7 +38,7 @@ def extend_undertaking(agreement: Agreement, user: User, new_end: dt.datetime | 
     if errors:
         raise RuleBroken(errors)
     reason = reason.strip()
-    first = rules.first_escalation_at(new_end, warning_hours=settings.get("undertaking_warning_hours"))
+    first = records.first_notice_at(agreement, new_end)
     from tracker import versions
 
     with database.atomic():

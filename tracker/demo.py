@@ -12,7 +12,7 @@ import random
 from tracker import records
 from tracker.accounts import create_user
 from tracker.db import database
-from tracker.models import Agency, Agreement, Recipient, Review, Team, User, utcnow
+from tracker.models import Agency, Agreement, Notification, Recipient, Review, Team, User, utcnow
 
 PASSWORD = "demo-password-1"
 LOGINS = [
@@ -22,6 +22,7 @@ LOGINS = [
     ("maria.manager@example.org", "Team manager, North team"),
     ("dev.manager@example.org", "Team manager, South team"),
     ("helen.head@example.org", "Service manager"),
+    ("fran.frontdoor@example.org", "Front door, every team's active records (read only)"),
     ("admin@example.org", "Administrator"),
 ]
 
@@ -65,9 +66,11 @@ def seed(now: dt.datetime | None = None) -> None:
         north, south = Team.create(name="North team"), Team.create(name="South team")
         users = {}
         for (email, label), name in zip(
-            LOGINS, ["Sam Worker", "Priya Worker", "Tom Worker", "Maria Manager", "Dev Manager", "Helen Head", "Alex Admin"], strict=True
+            LOGINS, ["Sam Worker", "Priya Worker", "Tom Worker", "Maria Manager", "Dev Manager", "Helen Head", "Fran Frontdoor",
+                     "Alex Admin"], strict=True
         ):
-            role = {"Social": "social_worker", "Team": "team_manager", "Service": "service_manager", "Administrator": "administrator"}[label.split()[0]]
+            role = {"Social": "social_worker", "Team": "team_manager", "Service": "service_manager", "Administrator": "administrator",
+                    "Front": "front_door"}[label.split()[0]]
             team = north if "North" in label else south if "South" in label else None
             users[email] = create_user(email, name, PASSWORD, role, team)
         for name, kind, email in AGENCIES:
@@ -111,6 +114,10 @@ def seed(now: dt.datetime | None = None) -> None:
             recipients.append({"name": "PC Dale", "agency_name": AGENCIES[4][0], "agency_kind": "police",
                                "role": "Safeguarding officer", "email": AGENCIES[4][2], "breach_contact": kind == "undertaking"})
         completed = (now - dt.timedelta(days=rng.randint(20, 80))).date()
+        if index % 20 == 7:
+            # The person at risk asked to keep the person who harms away: the checks catch it (R8).
+            chosen = [("Ms {p} will not let Mr {p} into the house.", "Ms {p} (mother)", "family", "Until the review"),
+                      *chosen[1:]]
         data = {
             "children": [{"name": child, "date_of_birth": born}],
             "social_worker": worker_id,
@@ -139,7 +146,13 @@ def seed(now: dt.datetime | None = None) -> None:
             "issued_on": None,
             "case_closing": index % 11 == 6,
             "domestic_abuse_concern": index % 10 == 7,
-            "victim_asked_to_exclude_abuser": index % 20 == 7,
+            "person_at_risk": f"Ms {surname}" if index % 10 == 7 else "",
+            "person_who_harms": f"Mr {surname}" if index % 10 == 7 else "",
+            "marac_idva": "Referred to MARAC; the IDVA has made contact." if index % 20 == 17 else "",
+            # Child protection and child in need plans have their next meeting; one is already past (R14).
+            "plan_meeting_on": (now + dt.timedelta(days=-5 if index == 1 else 21)).date()
+            if index % 3 in (0, 1) and kind == "partnership" else None,
+            "worker_phone": "01632 960 0" + f"{10 + index % 3}",
             "window_reason": "",
             "legal_advice_taken": "yes" if index % 2 else "no",
             "legal_advice_notes": "",
@@ -177,7 +190,53 @@ def seed(now: dt.datetime | None = None) -> None:
                         "reviewed_closed" if kind == "partnership" else "expired", "Closed at review.")
     _breaches_and_reports(now, managers)
     _past_reviews(now, managers)
+    _closed_case(now, managers)
+    _past_retention(now, users["sam.worker@example.org"], managers)
+    _linked_child(now, managers)
     User.update(failed_logins=0).execute()
+
+
+def _closed_case(now: dt.datetime, managers: dict) -> None:
+    """A case closed three weeks ago: its agreement replaced by an 8-week closure
+    undertaking handed to the front door (R4), beside the emergency undertakings."""
+    from tracker import closure
+    from tracker.models import AgreementChild, Child
+
+    agreement = (Agreement.select().where((Agreement.kind == "partnership") & (Agreement.status == "active"))
+                 .order_by(Agreement.id.desc()).first())
+    child = Child.get_by_id(AgreementChild.get(AgreementChild.agreement == agreement).child_id)
+    manager = managers[agreement.team_id]
+    decisions = {a.id: closure.Decision(choice="closure", weeks="8", notes="Family agreed to keep it for 8 weeks.")
+                 for a in closure.active_records(child)}
+    closure.close_case(child, decisions, manager, now - dt.timedelta(days=21), "Concerns resolved; closing with an undertaking.")
+
+
+def _past_retention(now: dt.datetime, worker: User, managers: dict) -> None:
+    """An agreement that ended years ago, its child now past 25: the retention review lists it (issue 14)."""
+    from tracker import retention
+
+    long_ago = now - dt.timedelta(days=365 * 9)
+    data = {
+        "children": [{"name": "Oliver Grant", "date_of_birth": (now - dt.timedelta(days=365 * 26)).date()}],
+        "social_worker": worker.id, "completed_on": long_ago.date(),
+        "purpose": "To support Oliver's return home after a period with his aunt.",
+        "child_views": "Oliver wanted to go home.", "family_views": "Mr Grant agreed.", "plan_type": "child_in_need",
+        "actions": [{"what": "Mr Grant will attend the parenting course.", "who": "Mr Grant", "side": "family",
+                     "timescale": "Weekly", "due_on": None}],
+        "if_things_go_wrong": "A meeting within two working days.", "contingency": "Oliver stays with his aunt.",
+        "duration": "3 months", "review_at": long_ago + dt.timedelta(days=60), "review_venue": "Family centre",
+        "parties": [{"name": "Mr Grant", "role": "Father", "signed_on": None}], "recipients": [],
+        "first_language": "English", "legal_advice_taken": "no",
+    }
+    manager = managers[worker.team_id]
+    agreement = records.save(None, "partnership", data, worker, long_ago)
+    records.submit(agreement, worker, long_ago)
+    records.endorse(agreement, manager, long_ago, override="Demo: endorsed at a meeting")
+    records.end(Agreement.get_by_id(agreement.id), manager, long_ago + dt.timedelta(days=90), "reviewed_closed",
+                "Closed at review.")
+    # Its notices were due years ago; the demo starts with none of them waiting.
+    Notification.delete().where(Notification.agreement == agreement).execute()
+    retention.stamp(now)
 
 
 def _breaches_and_reports(now: dt.datetime, managers: dict) -> None:
@@ -224,3 +283,33 @@ def _past_reviews(now: dt.datetime, managers: dict) -> None:
                           held_on=(due + dt.timedelta(days=late_days)).date(), outcome="continue",
                           attendees="Family, social worker, school", recorded_by=managers[agreement.team_id],
                           recorded_at=due + dt.timedelta(days=late_days), created_at=due - dt.timedelta(days=60))
+
+
+def _linked_child(now: dt.datetime, managers: dict) -> None:
+    """A child typed differently on a new record, offered as possibly the same child and linked (R13)."""
+    from tracker import identity
+    from tracker.models import Child
+
+    ended = (Agreement.select().where((Agreement.status == "ended") & (Agreement.kind == "partnership"))
+             .order_by(Agreement.id).first())
+    if ended is None:
+        return
+    child = records.children_of(ended)[0]
+    first, *_, surname = child.name.split()
+    Child.update(person_id="CMS-104233").where(Child.id == child.id).execute()
+    data = records.form_data(ended)
+    data.update(
+        children=[{"name": f"{first} Rose {surname}", "date_of_birth": child.date_of_birth, "person_id": "",
+                   "nhs_number": "", "unborn": False}],
+        completed_on=(now - dt.timedelta(days=3)).date(),
+        review_at=_dt(now, 60),
+        social_worker=ended.social_worker_id,
+        recipients=[{k: v for k, v in r.items() if k != "id"} for r in data["recipients"]],
+        actions=[{k: v for k, v in a.items() if k != "id"} for a in data["actions"]],
+        parties=[{k: v for k, v in p.items() if k != "id"} for p in data["parties"]],
+    )
+    author = ended.social_worker or managers[ended.team_id]
+    agreement = records.save(None, "partnership", data, author, now - dt.timedelta(days=3))
+    records.submit(agreement, author, now - dt.timedelta(days=3))
+    for mine, other in identity.possible_matches(agreement):
+        identity.link(agreement, mine, other, author, now - dt.timedelta(days=3))

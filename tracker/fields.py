@@ -16,9 +16,21 @@ from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
 LONDON = ZoneInfo("Europe/London")
-TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+TIME = re.compile(r"^\s*([0-9]{1,2})[:.]([0-9]{2})\s*$")
+ONE_OR_TWO = re.compile(r"0?[0-9]{1,2}")
+FOUR = re.compile(r"[0-9]{4}")
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+# Every character str.splitlines() breaks on: CR and LF, and their Unicode cousins.
+LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def single_line(form, field) -> None:
+    """Refuse line breaks in a one-line answer (a name, a team, an agency): it may reach an email header."""
+    if field.data and LINE_BREAKS.search(str(field.data)):
+        raise ValidationError(f"{field.label.text} must be on one line - remove the line breaks")
 
 
 def no_markup(form, field) -> None:
@@ -67,7 +79,9 @@ class DateField(Field):
             missing = [p for p in ("day", "month", "year") if not self.parts.get(p)]
             self.parse_error = f"{label} must include a {' and '.join(missing)}"
             return None
-        if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4:
+        # ASCII digits only, and few of them: "²" passes str.isdigit() but not
+        # int(), and a day of twenty digits overflows the date arithmetic.
+        if not (ONE_OR_TWO.fullmatch(day) and ONE_OR_TWO.fullmatch(month) and FOUR.fullmatch(year)):
             self.parse_error = f"{label} must be a real date, for example 27 3 2026"
             return None
         try:

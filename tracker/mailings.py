@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from flask import current_app
 
 from jobs import ics
-from tracker import links
+from tracker import links, settings
 from tracker.db import database
 from tracker.models import (
     AgencyReport,
@@ -114,18 +114,23 @@ def staff(
 ) -> list[tuple[str, str]]:
     """(address, label) of the social worker and team managers, without repeats.
 
-    With `front_door`, the front-door address stands in for a record with no
-    (active) social worker, as for an undertaking left in place at case closure.
+    With `front_door`, the front door's email (a service setting) stands in
+    for a record with no (active) social worker, as for an undertaking left in
+    place at case closure.
     """
     people: list[tuple[str, str]] = []
     worker = _user(agreement.social_worker_id)
     if worker is not None and worker.active:
         people.append((worker.email, f"{worker.name}, social worker"))
     elif front_door:
-        people.append((current_app.config["FRONT_DOOR_EMAIL"], "Front door"))
+        people.append(front_door_address())
     people += [(m.email, f"{m.name}, team manager") for m in team_managers(agreement.team_id)]
     if service:
         people += [(m.email, f"{m.name}, service manager") for m in service_managers()]
+    return _unique(people)
+
+
+def _unique(people: list[tuple[str, str]]) -> list[tuple[str, str]]:
     seen: set[str] = set()
     unique = []
     for address, label in people:
@@ -133,6 +138,19 @@ def staff(
             seen.add(address.lower())
             unique.append((address, label))
     return unique
+
+
+def front_door_address() -> tuple[str, str]:
+    contacts = settings.contacts()
+    return contacts["front_door_email"], contacts["front_door_term"]
+
+
+def out_of_hours(now: dt.datetime) -> list[tuple[str, str]]:
+    """The out-of-hours team's address when `now` is outside office hours (R5, R4), else nothing."""
+    if settings.in_office_hours(now):
+        return []
+    address = settings.contacts()["out_of_hours_email"]
+    return [(address, "Out-of-hours team")] if address else []
 
 
 def agency_recipients(agreement: Agreement) -> list[Recipient]:
@@ -146,7 +164,7 @@ def agency_recipients(agreement: Agreement) -> list[Recipient]:
 
 def _worker_name(agreement: Agreement) -> str:
     worker = _user(agreement.social_worker_id)
-    return worker.name if worker else "the duty team"
+    return worker.name if worker else f"the {settings.contacts()['front_door_term'].lower()}"
 
 
 # --- keys ---------------------------------------------------------------------
@@ -449,15 +467,31 @@ def _rewrite(row: Notification, recipient: Recipient, agreement: Agreement, now:
 
 def undertaking_rung(agreement: Agreement, rung: int, now: dt.datetime) -> int:
     """Rung 0 warns before the end; rung 1 escalates at the end; rung 2 and above
-    repeat with the service managers added (R4)."""
-    kind = "undertaking_warning" if rung == 0 else "undertaking_escalation"
+    repeat with the service managers added (R4). A closure undertaking has two
+    rungs only: the reminder (0) and one escalation after its end (1).
+
+    Escalations outside office hours also go to the out-of-hours team.
+    """
+    closure = agreement.is_closure_undertaking
+    if closure:
+        kind = "closure_reminder" if rung == 0 else "closure_escalation"
+    else:
+        kind = "undertaking_warning" if rung == 0 else "undertaking_escalation"
     ends = agreement.window_ends_at
+    people = staff(agreement, front_door=True, service=rung >= 2)
+    if closure:
+        # It names the front door as its contact, whoever else is told.
+        people = _unique([front_door_address(), *people])
+    out_of_hours_now = rung >= 1 and bool(out_of_hours(now))
+    if out_of_hours_now:
+        people = _unique(people + out_of_hours(now))
     count = 0
-    for address, label in staff(agreement, front_door=True, service=rung >= 2):
+    for address, label in people:
         count += enqueue(
             f"undertaking/{agreement.id}/{ends.isoformat()}/rung-{rung}/{address}", kind, address,
             agreement=agreement, to_label=label,
-            context={"rung": rung, "ends_at": ends, "hours_past": max(0, int((now - ends).total_seconds() // 3600))},
+            context={"rung": rung, "ends_at": ends, "hours_past": max(0, int((now - ends).total_seconds() // 3600)),
+                     "out_of_hours": out_of_hours_now},
             now=now,
         )
     return count
@@ -466,31 +500,41 @@ def undertaking_rung(agreement: Agreement, rung: int, now: dt.datetime) -> int:
 # --- breaches (R5) --------------------------------------------------------------
 
 def breach_alert(breach: Breach, now: dt.datetime) -> int:
-    """Alert the social worker and team managers to a breach at once (R5).
+    """Alert the social worker (the front door when none) and team managers to a
+    breach at once, and the out-of-hours team outside office hours (R5).
 
     Call it inside the transaction that records the breach: the savepoint
     nests, so the alert and the breach commit together or not at all.
     """
     agreement = Agreement.get_by_id(breach.agreement_id)
+    ooh = out_of_hours(now)
+    people = _unique(staff(agreement, front_door=True) + ooh)
+    hours = settings.get("urgent_breach_escalation_hours" if breach.immediate_risk else "breach_escalation_hours")
     count = 0
     with database.atomic():
-        for address, label in staff(agreement, front_door=True):
+        for address, label in people:
             count += enqueue(
                 f"breach/{breach.id}/alert/{address}", "breach_alert", address,
-                agreement=agreement, to_label=label, context={"breach": breach}, now=now,
+                agreement=agreement, to_label=label,
+                context={"breach": breach, "escalation_hours": hours, "out_of_hours": bool(ooh)}, now=now,
             )
     return count
 
 
 def breach_escalation(breach: Breach, agreement: Agreement, now: dt.datetime) -> int:
-    """No manager has recorded a response in time: tell the managers and the service (R5)."""
+    """No manager has recorded a response in time: tell the managers and the service,
+    the front door for a record with no social worker, and the out-of-hours team
+    outside office hours (R5)."""
     count = 0
     people = [(m.email, f"{m.name}, team manager") for m in team_managers(agreement.team_id)]
     people += [(m.email, f"{m.name}, service manager") for m in service_managers()]
-    for address, label in people:
+    if agreement.social_worker_id is None:
+        people.insert(0, front_door_address())
+    ooh = out_of_hours(now)
+    for address, label in _unique(people + ooh):
         count += enqueue(
             f"breach/{breach.id}/escalation/{address}", "breach_escalation", address,
-            agreement=agreement, to_label=label, context={"breach": breach}, now=now,
+            agreement=agreement, to_label=label, context={"breach": breach, "out_of_hours": bool(ooh)}, now=now,
         )
     return count
 

@@ -25,6 +25,7 @@ ROLES = {
     "team_manager": "Team manager",
     "service_manager": "Service manager",
     "administrator": "Administrator",
+    "front_door": "Front door",
 }
 MANAGER_ROLES = ("team_manager", "service_manager")
 
@@ -54,6 +55,7 @@ AGENCY_KINDS = {
     "school": "School",
     "nursery": "Nursery or early years",
     "health_visiting": "Health visiting service",
+    "midwifery": "Midwifery service",
     "gp": "GP practice",
     "police": "Police",
     "housing": "Housing",
@@ -66,7 +68,12 @@ REVIEW_OUTCOMES = {
     "fold": "Fold it into the child protection or child in need plan",
     "escalate": "Escalate to child protection or legal planning",
 }
+# R4: an emergency undertaking lasts hours or days and climbs the escalation
+# ladder; a closure undertaking is left in place when a case closes, lasts an
+# agreed number of weeks, names the front door, and is escalated once.
+UNDERTAKING_KINDS = {"emergency": "Emergency undertaking", "closure": "Closure undertaking"}
 PARTY_SIDES = {"family": "Family member", "professional": "Professional"}
+LEGAL_ADVICE = {"yes": "Yes", "no": "No", "not_recorded": "Not recorded"}
 
 
 def utcnow() -> dt.datetime:
@@ -118,6 +125,10 @@ class User(BaseModel):
 
     @property
     def role_label(self) -> str:
+        if self.role == "front_door":
+            from tracker.settings import contacts  # the service's own term for it
+
+            return contacts()["front_door_term"]
         return ROLES.get(self.role, self.role)
 
     @property
@@ -155,9 +166,25 @@ class Setting(BaseModel):
 
 
 class Child(BaseModel):
+    """A child as one record names them; linked rows share `identity` (R13).
+
+    `identity` is the id of the row the link group started from (a row's own id
+    until it is linked), so every history-based warning sign reads the child's
+    records through one indexed column. An unborn child's `date_of_birth`
+    holds the expected date of delivery (`unborn` says so).
+    """
+
     name = pw.CharField(max_length=200, index=True)
-    date_of_birth = pw.DateField()
+    date_of_birth = pw.DateField(index=True)
     created_at = pw.DateTimeField(default=utcnow)
+    # Set when a manager closes the child's case (tracker.closure); a later
+    # endorsed partnership agreement reopens it.
+    case_closed_at = pw.DateTimeField(null=True)
+    normalised_name = pw.CharField(max_length=200, default="", index=True)
+    person_id = pw.CharField(max_length=40, default="", index=True)  # the council's case-management ID
+    nhs_number = pw.CharField(max_length=10, default="", index=True)
+    unborn = pw.BooleanField(default=False)
+    identity = pw.IntegerField(default=0, index=True)
 
     def initials(self) -> str:
         return "".join(part[0].upper() for part in self.name.split() if part)
@@ -194,6 +221,15 @@ class Agreement(BaseModel):
     case_closing = pw.BooleanField(default=False)
     domestic_abuse_concern = pw.BooleanField(default=False)
     victim_asked_to_exclude_abuser = pw.BooleanField(default=False)
+    # Domestic abuse (R8): whom the actions are read against, and the referral prompt.
+    person_at_risk = pw.CharField(max_length=200, default="")
+    person_who_harms = pw.CharField(max_length=200, default="")
+    marac_idva = pw.TextField(default="")
+    # Other plans (R14): the next child protection or child in need meeting.
+    plan_meeting_on = pw.DateField(null=True, index=True)
+    # The printable copy (issue 10): whom the family calls, and who attends the review.
+    worker_phone = pw.CharField(max_length=40, default="")
+    review_attendees = pw.TextField(default="")
 
     # Undertakings: the permitted window (R4).
     window_starts_at = pw.DateTimeField(null=True)
@@ -201,7 +237,11 @@ class Agreement(BaseModel):
     window_reason = pw.TextField(default="")  # a manager's reason for exceeding the ceiling
     legal_advice_taken = pw.BooleanField(default=False)
     legal_advice_notes = pw.TextField(default="")
+    # "yes", "no" or "not_recorded" (R4, R14); `legal_advice_taken` mirrors "yes".
+    legal_advice = pw.CharField(max_length=16, default="not_recorded")
     escalation_level = pw.IntegerField(default=0)
+    undertaking_kind = pw.CharField(max_length=16, default="emergency")  # UNDERTAKING_KINDS
+    closure_weeks = pw.IntegerField(null=True)  # a closure undertaking's agreed length
     next_escalation_at = pw.DateTimeField(null=True, index=True)
 
     # Partnership agreements: the next review (R1), kept in step with Review rows.
@@ -236,6 +276,10 @@ class Agreement(BaseModel):
     copy_language = pw.CharField(max_length=80, default="")
     translation_given = pw.BooleanField(default=False)
     issue_reason = pw.TextField(default="")  # why it was issued with a party unsigned
+    # Adoption (issue 14): a record brought in from the service's spreadsheet,
+    # and the day an ended record falls due for a retention decision.
+    imported_at = pw.DateTimeField(null=True)
+    retention_due_on = pw.DateField(null=True, index=True)
 
     class Meta:
         indexes = (
@@ -252,7 +296,13 @@ class Agreement(BaseModel):
         return self.kind == "undertaking"
 
     @property
+    def is_closure_undertaking(self) -> bool:
+        return self.kind == "undertaking" and self.undertaking_kind == "closure"
+
+    @property
     def kind_label(self) -> str:
+        if self.kind == "undertaking" and self.undertaking_kind == "closure":
+            return UNDERTAKING_KINDS["closure"]
         return KINDS.get(self.kind, self.kind)
 
     @property
@@ -340,6 +390,7 @@ class Party(BaseModel):
     position = pw.IntegerField(default=0)
     name = pw.CharField(max_length=200)
     role = pw.CharField(max_length=200, default="")
+    side = pw.CharField(max_length=16, default="")  # family or professional; "" until said (R7 balance)
     signed_on = pw.DateField(null=True)
     removed_at = pw.DateTimeField(null=True)
 
@@ -433,8 +484,15 @@ class Breach(BaseModel):
     acknowledged_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
     response = pw.CharField(max_length=32, null=True)
     response_notes = pw.TextField(default="")
-    escalate_at = pw.DateTimeField(null=True, index=True)  # R5: 24 hours without a response
+    escalate_at = pw.DateTimeField(null=True, index=True)  # R5: 24 hours (urgent: 1) without a response
     escalated_at = pw.DateTimeField(null=True)
+    # An urgent breach is saved with whatever was typed (R5): the details left
+    # out, comma-separated (reported_by, occurred_at, description), are shown
+    # as "not given" and can be added as an amendment.
+    not_given = pw.CharField(max_length=100, default="")
+
+    def given(self, name: str) -> bool:
+        return name not in (self.not_given or "").split(",")
 
 
 class BreachAmendment(BaseModel):
@@ -498,6 +556,76 @@ class AuditEvent(BaseModel):
         return [(k, v[0], v[1]) for k, v in data.items()] if isinstance(data, dict) else []
 
 
+class RetentionDecision(BaseModel):
+    """A manager's decision on an ended record past its retention date: keep (with a reason) or destroy."""
+
+    agreement = pw.ForeignKeyField(Agreement, null=True, backref="retention_decisions", on_delete="SET NULL")
+    reference = pw.CharField(max_length=20, index=True)
+    decision = pw.CharField(max_length=16)  # keep or destroy
+    reason = pw.TextField(default="")
+    decided_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    decided_at = pw.DateTimeField(default=utcnow)
+
+
+class Tombstone(BaseModel):
+    """What is left of a destroyed record: its reference and the decision, no personal data."""
+
+    reference = pw.CharField(max_length=20, unique=True)
+    kind = pw.CharField(max_length=16)
+    team_name = pw.CharField(max_length=120, default="")
+    ended_on = pw.DateField(null=True)
+    retention_due_on = pw.DateField(null=True)
+    reason = pw.TextField(default="")
+    destroyed_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    destroyed_at = pw.DateTimeField(default=utcnow)
+
+
+class UserSession(BaseModel):
+    """A signed-in session, held on the server so it can be ended.
+
+    The browser's cookie carries a random id; only its SHA-256 is stored, so
+    reading this table does not let anyone sign in. A session ends at sign-out,
+    when its user's password changes, when they are disabled or sign out
+    everywhere, after the idle timeout, or at its absolute lifetime.
+    """
+
+    token_hash = pw.CharField(max_length=64, unique=True)
+    user = pw.ForeignKeyField(User, backref="sessions", on_delete="RESTRICT")
+    created_at = pw.DateTimeField(default=utcnow)
+    last_seen_at = pw.DateTimeField(default=utcnow)
+    ended_at = pw.DateTimeField(null=True)
+    end_reason = pw.CharField(max_length=32, default="")
+    ip = pw.CharField(max_length=64, default="")
+
+    class Meta:
+        indexes = ((("user", "ended_at"), False),)
+
+
+class SignInFailures(BaseModel):
+    """Failed sign-ins counted per account (`email:…`) and per address (`ip:…`).
+
+    Only failures are counted. Each failure past the free ones doubles the wait
+    before the next try (`wait_until`); a success clears the account's count.
+    """
+
+    key = pw.CharField(max_length=300, unique=True)
+    failures = pw.IntegerField(default=0)
+    last_failed_at = pw.DateTimeField(default=utcnow)
+    wait_until = pw.DateTimeField(null=True)
+
+
+class FormSubmission(BaseModel):
+    """A form's one-time key, claimed by the first post that creates something.
+
+    Posting the same form again finds the key and shows the first result
+    (`result_url`) instead of creating a second row (R12).
+    """
+
+    key = pw.CharField(max_length=200, unique=True)
+    result_url = pw.CharField(max_length=500)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     Team,
     User,
@@ -517,4 +645,9 @@ ALL_MODELS = [
     BreachAmendment,
     Notification,
     AuditEvent,
+    RetentionDecision,
+    Tombstone,
+    UserSession,
+    SignInFailures,
+    FormSubmission,
 ]

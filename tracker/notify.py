@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from flask import current_app, render_template
 
 from tracker.models import Agreement, Notification, Recipient, utcnow
+from tracker.settings import contacts
 
 # Set while a sweep collects its emails (see `collecting`).
 _outbox: contextvars.ContextVar[Outbox | None] = contextvars.ContextVar("outbox", default=None)
@@ -155,7 +156,9 @@ def _identity(value):
 
 
 def _render(kind: str, context: dict) -> tuple[str, str, str]:
-    subject = render_template(f"email/{kind}.subject.txt", **context).strip()
+    # A subject is one line: a name with a line break in it (from before names
+    # were checked) must not make the message unsendable.
+    subject = " ".join(render_template(f"email/{kind}.subject.txt", **context).split())
     return subject[:300], render_template(f"email/{kind}.txt", **context), render_template(f"email/{kind}.html", **context)
 
 
@@ -175,6 +178,9 @@ def _context(context: dict | None, agreement: Agreement | None) -> dict:
     context = dict(context or {})
     context.setdefault("agreement", agreement)
     context.setdefault("base_url", current_app.config["BASE_URL"])
+    # Whom to call, with the numbers: every email that says to contact the
+    # front door or the out-of-hours team gives them.
+    context.setdefault("contacts", contacts())
     if agreement is not None:
         context.setdefault("initials", initials(agreement))
         context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")

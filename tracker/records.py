@@ -11,9 +11,14 @@ import datetime as dt
 import json
 import uuid
 
-from tracker import audit, links, rules, settings
+from peewee import JOIN
+
+from tracker import audit, identity, links, responsibility, rules, settings
 from tracker.db import database
+from tracker.ids import parse_id
 from tracker.models import (
+    LEGAL_ADVICE,
+    UNDERTAKING_KINDS,
     Action,
     Agency,
     Agreement,
@@ -46,6 +51,13 @@ SCALAR_FIELDS = (
     "window_ends_at",
     "window_reason",
     "legal_advice_notes",
+    "legal_advice",
+    "person_at_risk",
+    "person_who_harms",
+    "marac_idva",
+    "plan_meeting_on",
+    "worker_phone",
+    "review_attendees",
 )
 
 
@@ -101,8 +113,10 @@ def live_parties(agreement: Agreement) -> list[Party]:
 
 
 def live_recipients(agreement: Agreement) -> list[Recipient]:
+    # The directory's agency comes in the same statement (the quality check reads its kind).
     return _once(agreement, "recipients", lambda: list(
-        agreement.recipients.where(Recipient.removed_at.is_null()).order_by(Recipient.position)))
+        Recipient.select(Recipient, Agency).join(Agency, JOIN.LEFT_OUTER, on=(Recipient.agency == Agency.id))
+        .where((Recipient.agreement == agreement) & Recipient.removed_at.is_null()).order_by(Recipient.position)))
 
 
 def all_reviews(agreement: Agreement) -> list[Review]:
@@ -123,14 +137,16 @@ def next_review(agreement: Agreement) -> Review | None:
 def form_data(agreement: Agreement) -> dict:
     """The agreement as the edit form's data."""
     data = {name: getattr(agreement, name) for name in SCALAR_FIELDS}
-    data["legal_advice_taken"] = "yes" if agreement.legal_advice_taken else "no"
+    data["undertaking_kind"] = agreement.undertaking_kind
+    data["closure_weeks"] = str(agreement.closure_weeks) if agreement.closure_weeks else ""
     data["social_worker"] = agreement.social_worker_id or 0
-    data["children"] = [{"name": c.name, "date_of_birth": c.date_of_birth} for c in children_of(agreement)]
+    data["children"] = [{"name": c.name, "date_of_birth": c.date_of_birth, "person_id": c.person_id,
+                         "nhs_number": c.nhs_number, "unborn": c.unborn} for c in children_of(agreement)]
     data["actions"] = [
-        {"id": a.id, "what": a.what, "who": a.who, "side": a.side, "timescale": a.timescale, "due_on": a.due_on}
+        {"id": a.id, "what": a.what, "who": a.who, "timescale": a.timescale, "due_on": a.due_on}
         for a in live_actions(agreement)
     ]
-    data["parties"] = [{"id": p.id, "name": p.name, "role": p.role, "signed_on": p.signed_on}
+    data["parties"] = [{"id": p.id, "name": p.name, "role": p.role, "side": p.side, "signed_on": p.signed_on}
                        for p in live_parties(agreement)]
     data["recipients"] = [
         {
@@ -138,6 +154,7 @@ def form_data(agreement: Agreement) -> dict:
             "name": r.name,
             "agency_name": r.agency_name,
             "agency_kind": r.agency_kind,
+            "directory": str(r.agency_id) if r.agency_id else "",
             "role": r.role,
             "email": r.email,
             "breach_contact": r.breach_contact,
@@ -155,8 +172,7 @@ def _snapshot(rows: list[dict]) -> str:
 
 
 def _row_id(row: dict) -> int | None:
-    value = str(row.get("id") or "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return parse_id(row.get("id"))
 
 
 def _differs(row, name: str, value) -> bool:
@@ -205,11 +221,11 @@ def _sync_children(agreement: Agreement, rows: list[dict], now) -> None:
         .order_by(AgreementChild.position)
     )
     for position, row in enumerate(rows):
-        # The same child on several records is one Child row, found by name and
-        # date of birth, so repeated agreements for a child can be counted (R8).
-        child = Child.get_or_none(
-            (Child.name == row["name"].strip()) & (Child.date_of_birth == row["date_of_birth"])
-        ) or Child.create(name=row["name"].strip(), date_of_birth=row["date_of_birth"], created_at=now)
+        # The same child on several records is one Child row, found by the
+        # normalised name and date of birth (R13); rows typed differently are
+        # offered as "possibly the same child" and linked by a worker.
+        child = identity.find_or_create(row["name"], row["date_of_birth"], row.get("person_id") or "",
+                                        row.get("nhs_number") or "", bool(row.get("unborn")), now)
         if position < len(links):
             if links[position].child_id != child.id:
                 AgreementChild.update(child=child).where(AgreementChild.id == links[position].id).execute()
@@ -265,7 +281,26 @@ def plan_review_notices(review_id: int) -> None:
     Review.update(**moments).where(Review.id == review_id).execute()
 
 
+def closure_window(data: dict) -> tuple[int | None, dict[str, str]]:
+    """A closure undertaking's agreed weeks, and its end worked out into `data` (R4)."""
+    most = settings.get("closure_undertaking_max_weeks")
+    text = str(data.get("closure_weeks") or "").strip()
+    errors: dict[str, str] = {}
+    weeks = int(text) if text.isdigit() and len(text) < 4 else None
+    if not text:
+        errors["closure_weeks"] = "Enter how many weeks the closure undertaking lasts"
+    elif weeks is None or not 1 <= weeks <= most:
+        errors["closure_weeks"] = f"A closure undertaking lasts a whole number of weeks, from 1 to {most}"
+    if data.get("window_starts_at") is None:
+        errors["window_starts_at"] = "Enter when the undertaking starts"
+    if not errors:
+        data["window_ends_at"] = data["window_starts_at"] + dt.timedelta(weeks=weeks)
+    return weeks, errors
+
+
 def window_errors_for(data: dict, user: User) -> dict[str, str]:
+    if data.get("undertaking_kind") == "closure":
+        return closure_window(data)[1]
     return rules.window_errors(
         data.get("window_starts_at"),
         data.get("window_ends_at"),
@@ -287,9 +322,16 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
     from tracker import versions
 
     forget(agreement)
+    data = dict(data)
+    if kind == "undertaking" and data.get("undertaking_kind") not in UNDERTAKING_KINDS:
+        data["undertaking_kind"] = agreement.undertaking_kind if agreement is not None else "emergency"
     errors = window_errors_for(data, user) if kind == "undertaking" else {}
     if errors:
         raise RuleBroken(errors)
+    if kind == "undertaking" and agreement is not None and agreement.status == "active" and (
+        data["undertaking_kind"] != agreement.undertaking_kind
+    ):
+        raise RuleBroken({"undertaking_kind": "An active undertaking's kind cannot change: end it and make a new one"})
     if kind == "partnership" and agreement is not None and agreement.status == "active" and data.get("review_at") is None:
         raise RuleBroken({"review_at": "An active agreement must always have its next review date"})
     if kind == "undertaking" and agreement is not None and agreement.status == "active" and not variation and (
@@ -309,9 +351,17 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
         for name, value in values.items():
             if isinstance(value, str):
                 values[name] = value.strip()
-            if value is None and name not in ("completed_on", "issued_on", "window_starts_at", "window_ends_at"):
+            if value is None and name not in ("completed_on", "issued_on", "window_starts_at", "window_ends_at",
+                                              "plan_meeting_on"):
                 values[name] = "" if name not in ("case_closing", "domestic_abuse_concern", "victim_asked_to_exclude_abuser") else False
-        values["legal_advice_taken"] = data.get("legal_advice_taken") == "yes"
+        if not values["legal_advice"] and data.get("legal_advice_taken") in ("yes", "no"):
+            values["legal_advice"] = data["legal_advice_taken"]  # callers of the old yes/no field
+        if values["legal_advice"] not in LEGAL_ADVICE:
+            values["legal_advice"] = "not_recorded"  # never silently "no" (R4)
+        values["legal_advice_taken"] = values["legal_advice"] == "yes"
+        closure = kind == "undertaking" and data.get("undertaking_kind") == "closure"
+        values["undertaking_kind"] = data.get("undertaking_kind") if kind == "undertaking" else "emergency"
+        values["closure_weeks"] = closure_window(data)[0] if closure else None
         values["social_worker"] = data.get("social_worker") or None
         if kind != "undertaking":
             for name in ("window_starts_at", "window_ends_at"):
@@ -334,25 +384,30 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
             action = "created"
         else:
             before = form_data(agreement)
-            before["legal_advice_taken"] = agreement.legal_advice_taken
             before["social_worker"] = agreement.social_worker_id
             Agreement.update(updated_at=now, **values).where(Agreement.id == agreement.id).execute()
             action = "changed"
         _sync_children(agreement, data.get("children") or [], now)
-        _sync_rows(Action, agreement, live_actions(agreement), data.get("actions") or [],
-                   ("what", "who", "side", "timescale", "due_on"), now)
         _sync_rows(Party, agreement, live_parties(agreement), data.get("parties") or [],
-                   ("name", "role", "signed_on"), now)
+                   ("name", "role", "side", "signed_on"), now)
         added = _sync_recipients(agreement, data.get("recipients") or [], now, user)
+        # Whose commitment an action is comes from who is responsible (R7).
+        parties, recipients = live_parties(agreement), live_recipients(agreement)
+        worker = User.get_or_none(User.id == values["social_worker"]) if values["social_worker"] else None
+        actions = data.get("actions") or []
+        for row in actions:
+            row["side"] = responsibility.side_of(row.get("who") or "", parties, recipients,
+                                                 worker.name if worker else "") or ""
+        _sync_rows(Action, agreement, live_actions(agreement), actions,
+                   ("what", "who", "side", "timescale", "due_on"), now)
         if agreement.status == "active" and added:
             # Someone added to the list of a record already in force gets their
             # copy now, and is chased if they do not acknowledge it (R9).
-            _issue_copies(agreement, added, now)
+            issue_copies(agreement, added, now)
         if kind == "partnership":
             _schedule_review(agreement, data.get("review_at"), data.get("review_venue") or "", user, now)
         agreement = Agreement.get_by_id(agreement.id)
         after = form_data(agreement)
-        after["legal_advice_taken"] = agreement.legal_advice_taken
         after["social_worker"] = agreement.social_worker_id
         changes = {}
         for key in after:
@@ -384,8 +439,16 @@ def _sync_recipients(agreement: Agreement, rows: list[dict], now, user: User | N
     link stops with it and its chase is dropped (tracker.links).
     """
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
+    by_id = {str(a.id): a for a in directory.values()}
     for row in rows:
-        row["agency"] = directory.get((row.get("agency_name") or "").strip().lower())
+        picked = by_id.get(str(row.get("directory") or ""))
+        if picked is not None:
+            # Picked from the administrators' directory: its name and kind are
+            # the directory's, so the health visiting check reads a real kind (R6).
+            row["agency_name"], row["agency_kind"] = picked.name, picked.kind
+        row["agency"] = picked or directory.get((row.get("agency_name") or "").strip().lower())
+        if row["agency"] is not None and picked is None:
+            row["agency_kind"] = row["agency"].kind
         row["email"] = (row.get("email") or "").strip() or (row["agency"].email if row["agency"] and row["agency"].email else "")
         row["breach_contact"] = bool(row.get("breach_contact"))
     existing = live_recipients(agreement)
@@ -400,15 +463,26 @@ def _sync_recipients(agreement: Agreement, rows: list[dict], now, user: User | N
     return added
 
 
+def first_notice_at(agreement: Agreement, ends_at: dt.datetime) -> dt.datetime:
+    """The first notice before an undertaking's end: hours before for an emergency
+    one, days before for a closure one (R4), never before it started."""
+    if not agreement.is_closure_undertaking:
+        return rules.first_escalation_at(ends_at, warning_hours=settings.get("undertaking_warning_hours"))
+    reminder = ends_at - dt.timedelta(days=settings.get("closure_reminder_days"))
+    starts = agreement.window_starts_at or reminder
+    return reminder if reminder > starts else starts + (ends_at - starts) / 2
+
+
 def plan_undertaking(agreement: Agreement) -> None:
     """Keep the undertaking ladder's next moment in step with its end (R4)."""
     if agreement.window_ends_at is None:
         return
-    first = rules.first_escalation_at(agreement.window_ends_at, warning_hours=settings.get("undertaking_warning_hours"))
+    first = first_notice_at(agreement, agreement.window_ends_at)
     Agreement.update(next_escalation_at=first, escalation_level=0).where(Agreement.id == agreement.id).execute()
 
 
-def _issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.datetime) -> None:
+def issue_copies(agreement: Agreement, recipients: list[Recipient], now: dt.datetime) -> None:
+    """Send each of `recipients` its copy of a record in force, and plan its chase (R9)."""
     from tracker import mailings
 
     chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))
@@ -506,6 +580,8 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         if review is not None:
             # Notices that fell due while it was a draft were passed over; plan them now.
             plan_review_notices(review.id)
+        if agreement.kind == "partnership":
+            _reopen_cases(agreement, user, now)
         changes = {"status": [previous_status, "active"], "endorsed_by": [None, user.name]}
         if failing:
             changes["endorsed_despite"] = [None, ", ".join(c.title for c in failing)]
@@ -515,6 +591,16 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         from tracker import mailings
 
         mailings.copies_issued(agreement, now)
+
+
+def _reopen_cases(agreement: Agreement, user: User, now: dt.datetime) -> None:
+    """A partnership agreement cannot be active on a closed case (R4): endorsing one
+    for a child whose case was closed reopens it, on the record."""
+    for child in children_of(agreement):
+        if child.case_closed_at is not None:
+            Child.update(case_closed_at=None).where(Child.id == child.id).execute()
+            audit.record("case_reopened", user=user, agreement=agreement, entity="child", entity_id=child.id,
+                         changes={"case_closed_at": [child.case_closed_at, None]}, at=now)
 
 
 def end(agreement: Agreement, user: User, now: dt.datetime, reason: str, notes: str = "", revision=None) -> None:

@@ -13,6 +13,7 @@ import json
 
 from tracker import audit, records, rules, settings
 from tracker.db import database
+from tracker.ids import parse_id
 from tracker.models import AgencyReport, Agreement, Review, User
 
 CONTINUING = ("continue", "vary")
@@ -53,7 +54,7 @@ def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Re
         if review is None:
             review = Review.create(agreement=agreement, scheduled_at=now, status="scheduled", created_at=now)
         valid_reports = {r.id for r in reports_for(review)}
-        considered = [int(r) for r in data.get("reports") or [] if str(r).isdigit() and int(r) in valid_reports]
+        considered = [parse_id(r) for r in data.get("reports") or [] if parse_id(r) in valid_reports]
         recorded = Review.update(
             status="held", reminder_at=None, request_at=None, prompt_at=None, overdue_at=None,
             held_on=data["held_on"], attendees=(data.get("attendees") or "").strip(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -91,3 +92,59 @@ def age_on(date_of_birth: dt.date, on: dt.date) -> int:
     if (on.month, on.day) < (date_of_birth.month, date_of_birth.day):
         years -= 1
     return years
+
+
+# --- office hours (R5) ------------------------------------------------------------
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_PART = re.compile(
+    r"^(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:\s*-\s*[a-z]{3})?)*)\s+"
+    r"(?P<start>\d{2}):(?P<start_m>\d{2})\s*-\s*(?P<end>\d{2}):(?P<end_m>\d{2})$"
+)
+
+OfficeHours = tuple  # ((frozenset of weekday numbers, start time, end time), ...)
+
+
+def parse_office_hours(text: str) -> OfficeHours:
+    """Parse "Mon-Fri 09:00-17:00" (London time); parts separated by ";".
+
+    Days are three-letter English names, single ("Sat"), ranges ("Mon-Fri") or
+    lists ("Mon,Wed,Fri"); times are 24-hour HH:MM, the end after the start
+    (24:00 for the end of the day). Bank holidays are not known to it.
+    Raises ValueError with what to fix, so the settings page can say it.
+    """
+    parts = [part.strip().lower() for part in str(text).split(";") if part.strip()]
+    if not parts:
+        raise ValueError("enter the days and times, for example Mon-Fri 09:00-17:00")
+    result = []
+    for part in parts:
+        match = _HOURS_PART.match(part)
+        if not match:
+            raise ValueError(f"'{part}' must look like Mon-Fri 09:00-17:00")
+        days: set[int] = set()
+        for item in match["days"].split(","):
+            ends = [name.strip() for name in item.split("-")]
+            if any(name not in DAY_NAMES for name in ends):
+                raise ValueError(f"'{item.strip()}' is not a day: use Mon, Tue, Wed, Thu, Fri, Sat, Sun")
+            first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
+            if last < first:
+                raise ValueError(f"'{item.strip()}' must run forwards, for example Mon-Fri")
+            days.update(range(first, last + 1))
+        try:
+            start = dt.time(int(match["start"]), int(match["start_m"]))
+            # 24:00 is the end of the day, so "Mon-Sun 00:00-24:00" is always open.
+            end = dt.time.max if (match["end"], match["end_m"]) == ("24", "00") else dt.time(
+                int(match["end"]), int(match["end_m"]))
+        except ValueError:
+            raise ValueError(f"'{part}' has a time that does not exist; use 24-hour times such as 17:30") from None
+        if end <= start:
+            raise ValueError(f"'{part}' must end after it starts")
+        result.append((frozenset(days), start, end))
+    return tuple(result)
+
+
+def in_office_hours(hours: OfficeHours, now: dt.datetime) -> bool:
+    """Whether the naive UTC moment `now` falls within `hours` in London."""
+    local = now.replace(tzinfo=dt.timezone.utc).astimezone(LONDON)
+    clock = local.time().replace(tzinfo=None)
+    return any(local.weekday() in days and start <= clock < end for days, start, end in hours)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 CSP = "; ".join(
     [
@@ -21,6 +21,15 @@ CSP = "; ".join(
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul():
+        # No keyboard types a NUL, and PostgreSQL text cannot hold one: a request
+        # carrying one (in the address or a form) is refused whole, before any
+        # query sees it, instead of failing as a 500 halfway through.
+        if any("\x00" in v for v in request.args.values()) or (
+                request.method == "POST" and any("\x00" in v for v in request.form.values())):
+            abort(400)
+
     @app.after_request
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -6,10 +6,16 @@ parser before it is stored, so a stored value always parses.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
+from flask import current_app, has_app_context
+
+from tracker import rules
 from tracker.models import Setting, utcnow
 
 
@@ -66,8 +72,37 @@ def _email(text: str) -> str:
     return value
 
 
+def _between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(str(text).strip())
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
 def _word_list(text: str) -> list[str]:
     return sorted({part.strip() for part in str(text).split(",") if part.strip()})
+
+
+def _group_roles(text: str) -> dict[str, tuple[str, str]]:
+    """`group = role / team; ...` as {group: (role, team name)}; roles that need a team must name one."""
+    from tracker.models import ROLES
+
+    mapping = {}
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        group, _, rest = part.partition("=")
+        role, _, team = rest.partition("/")
+        group, role, team = group.strip(), role.strip(), team.strip()
+        if not group or role not in ROLES or role == "administrator":
+            raise ValueError("each entry must be group = role / team, with a role of social_worker, team_manager or service_manager")
+        if role in ("social_worker", "team_manager") and not team:
+            raise ValueError(f"{group}: a {ROLES[role].lower()} needs a team")
+        mapping[group] = (role, team)
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -94,7 +129,8 @@ DEFINITIONS = [
         "jargon",
         "Acronyms and jargon to flag",
         "Comma-separated",
-        "CSC, CP, CIN, S47, LAC, PLO, ICPC, RCPC, FGC, MASH",
+        "CSC, CP, CIN, S47, LAC, PLO, ICPC, RCPC, FGC, MASH, CLA, DSL, CAMHS, HV, IRO, LADO, MARAC, core group, "
+        "strategy meeting",
         _word_list,
     ),
 ]
@@ -128,6 +164,46 @@ DEFINITIONS += [
                "", "2", _hours),
     Definition("issue_within_days", "List endorsed records whose family copy is not issued after (days)", "", "2", _days),
 ]
+# The front door (issue 10): office hours, urgent breaches, closure undertakings.
+DEFINITIONS += [
+    Definition(
+        "office_hours",
+        "Office hours (London time)",
+        "Days and times the front door is staffed, for example Mon-Fri 09:00-17:00. Separate more than one "
+        "with a semicolon: Mon-Thu 09:00-17:00; Fri 09:00-16:30. Outside these hours breach alerts and "
+        "undertaking escalations also go to the out-of-hours team.",
+        "Mon-Fri 09:00-17:00",
+        rules.parse_office_hours,
+    ),
+    Definition("urgent_breach_escalation_hours", "Escalate an urgent breach with no response after (hours)", "", "1",
+               _between(1, 24)),
+    Definition("closure_undertaking_max_weeks", "Longest closure undertaking (weeks)", "", "12",
+               _between(1, 52)),
+    Definition("closure_reminder_days", "Remind before a closure undertaking ends (days)", "", "7", _days),
+]
+# Adoption (issue 14): retention of ended records, and single sign-on's group mapping.
+DEFINITIONS += [
+    Definition("retention_until_age", "Keep ended records until the youngest child is (years old)",
+               "Then a manager decides to destroy or keep each one", "25", lambda text: _positive_int(text, 100)),
+    Definition("sso_group_roles", "Single sign-on: groups that give an account",
+               "Semicolon-separated, each as group = role / team, for example north-sw = social_worker / North team. "
+               "Empty: only people with an account here can sign in", "", lambda text: _group_roles(text)),
+]
+
+
+def _yes_no(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value not in ("yes", "no"):
+        raise ValueError("must be yes or no")
+    return value == "yes"
+
+
+# Practice checks (issue 10): legal advice on undertakings (R4, R14).
+DEFINITIONS += [
+    Definition("legal_advice_required", "Undertakings must record whether legal advice was taken",
+               "yes or no. With yes, an undertaking cannot be endorsed while legal advice is not recorded",
+               "no", _yes_no),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
@@ -138,33 +214,89 @@ def _read_cache() -> dict | None:
     if not has_request_context() or request.method not in ("GET", "HEAD"):
         return None
     # On the request itself (not `g`, which can outlive a request in tests).
-    return request.environ.setdefault("tracker.settings_read", {})
+    cache = request.environ.setdefault("tracker.settings_read", {})
+    if not cache:  # every stored setting in one statement, once a request
+        cache.update({row.key: row.value for row in Setting.select(Setting.key, Setting.value)})
+        cache[None] = True  # read, even when nothing is stored
+    return cache
+
+
+# Settings whose default an environment value may give (tracker.config).
+FROM_CONFIG = {"front_door_email": "FRONT_DOOR_EMAIL", "office_hours": "OFFICE_HOURS"}
+
+
+def default(key: str) -> str:
+    """A setting's default. The front door's email defaults to the FRONT_DOOR_EMAIL
+    environment value where one is set, so a deployment configured before the
+    setting existed keeps sending where it did (and OFFICE_HOURS likewise);
+    an administrator's value wins."""
+    name = FROM_CONFIG.get(key)
+    if name and has_app_context() and current_app.config.get(name):
+        return current_app.config[name]
+    return BY_KEY[key].default
+
+
+_memo = threading.local()
+
+
+@contextmanager
+def held():
+    """Within the block, each setting is read from the database once (a long import
+    checks thousands of records; a sweep writes thousands of emails). Nested
+    blocks share the outer one's values."""
+    outer = getattr(_memo, "values", None)
+    if outer is None:
+        _memo.values = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _memo.values = None
 
 
 def get(key: str):
     """The parsed value of a setting: the administrator's, else the default."""
+    memo = getattr(_memo, "values", None)
+    if memo is not None:
+        if key not in memo:
+            memo[key] = _get(key)
+        return memo[key]
+    return _get(key)
+
+
+def _get(key: str):
     definition = BY_KEY[key]
     cache = _read_cache()
     if cache is not None:
-        if not cache:  # every stored setting in one statement, once a request
-            cache.update({row.key: row.value for row in Setting.select(Setting.key, Setting.value)})
-            cache[None] = True  # read, even when nothing is stored
-        return definition.parse(cache.get(key, definition.default))
+        return definition.parse(cache[key] if key in cache else default(key))
     row = Setting.get_or_none(Setting.key == key)
-    return definition.parse(row.value if row else definition.default)
+    return definition.parse(row.value if row else default(key))
 
 
 def contacts() -> dict[str, str]:
     """The council and whom to call, for pages, emails and printed copies."""
     keys = ("council_name", "service_name", "front_door_term", "front_door_phone", "front_door_email",
             "out_of_hours_phone", "out_of_hours_email")
-    stored = {row.key: row.value for row in Setting.select().where(Setting.key.in_(keys))}
-    return {key: BY_KEY[key].parse(stored.get(key, BY_KEY[key].default)) for key in keys}
+    memo = getattr(_memo, "values", None)
+    if memo is not None and ("contacts",) in memo:
+        return memo["contacts",]  # one object for the block: a sweep's emails render it once
+    stored = _read_cache()
+    if stored is None:
+        stored = {row.key: row.value for row in Setting.select().where(Setting.key.in_(keys))}
+    found = {key: BY_KEY[key].parse(stored[key] if key in stored else default(key)) for key in keys}
+    if memo is not None:
+        memo["contacts",] = found
+    return found
+
+
+def in_office_hours(now: dt.datetime) -> bool:
+    """Whether the naive UTC moment `now` falls in the office hours setting."""
+    return rules.in_office_hours(get("office_hours"), now)
 
 
 def raw(key: str) -> str:
     row = Setting.get_or_none(Setting.key == key)
-    return row.value if row else BY_KEY[key].default
+    return row.value if row else default(key)
 
 
 def put(key: str, text: str) -> None:

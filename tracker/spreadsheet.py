@@ -7,11 +7,18 @@ import io
 
 from flask import Response
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
 
 def safe(value) -> str:
-    """A cell a spreadsheet shows as text: one starting = + - @ tab or CR is not run as a formula."""
+    """A cell a spreadsheet shows as text, never runs as a formula.
+
+    Neutralised (a leading apostrophe) when its first non-blank character is
+    = + - @, a tab, CR or LF: spreadsheets skip leading spaces before a formula.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    first = text.lstrip(" \u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\ufeff")[:1]
+    return "'" + text if first and first in FORMULA_STARTS else text
 
 
 def csv_response(filename: str, header: list[str], rows) -> Response:

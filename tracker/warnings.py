@@ -5,10 +5,11 @@ should look at. Each sign is a plain function of the records and `now`.
 
 Definitions, so that a manager can tell why a record is flagged:
 
-- A child is the same `Child` row across records, joined by live
-  `AgreementChild` links (`removed_at` is null). A record's *history* is every
-  other record that shares a child with it and was created before it (by
-  `created_at`, then `id`), in any status: ended records count as history.
+- A child is one identity across records (R13): `Child` rows a worker linked
+  share `Child.identity`, and a record names a child by a live `AgreementChild`
+  link (`removed_at` is null). A record's *history* is every other record that
+  names the same identity and was created before it (by `created_at`, then
+  `id`), in any status: ended records count as history.
 - Only records that have not ended are flagged; an ended record has no signs.
 
 1. new_after_breach: an earlier record of the same child ended with the reason
@@ -24,20 +25,25 @@ Definitions, so that a manager can tell why a record is flagged:
    partnership agreement for the same child dated within 12 months of it
    (before or after). A record's date is its date completed, else the day it
    was created. The other record counts once it has left draft
-   (`submitted_at` is set), so an abandoned draft does not.
+   (`submitted_at` is set, or it is past draft: an imported or directly
+   endorsed record), so an abandoned draft does not.
 5. active_past_6_months: an active record whose endorsement (else its
-   creation) is more than 6 months ago. The guidance's second limb, "past the
-   next child protection or child in need meeting without being folded into
-   that plan", needs meeting dates the tracker does not hold, so it is not
-   flagged here.
+   creation) is more than 6 months ago.
+5a. past_plan_meeting (R14): an active record whose recorded next child
+   protection or child in need meeting (`plan_meeting_on`) is before today in
+   London. Folding it into that plan at review ends it, so a record still
+   active after the meeting has not been folded in.
 6. never_reviewed: an active partnership agreement with no review held
    (no `Review` with status "held") whose endorsement (else creation) is older
    than the review policy (setting `review_policy_months`), or whose next
    review date has passed.
 7. no_interpreter: the first language is written, is not "English" (any
    case), and no interpreter or translation is recorded.
-8. domestic_abuse_exclusion: a domestic abuse concern is recorded and the
-   person at risk is asked to keep the abuser away.
+8. domestic_abuse_exclusion: a domestic abuse concern is recorded and an
+   action puts keeping the person who harms away on someone other than the
+   person who harms or a professional ("will not let him in", "keep him away",
+   "not allow contact": `tracker.responsibility.EXCLUSION`), or the old
+   record's box saying so is ticked.
 
 `signs_for(records, now)` works for a page of records with a fixed number of
 queries: the children's links and their other records in one, breach counts
@@ -53,8 +59,8 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from tracker import rules, settings
-from tracker.models import Agreement, AgreementChild, Breach, Child, Review
+from tracker import responsibility, rules, settings
+from tracker.models import Action, Agreement, AgreementChild, Breach, Child, Review
 
 KINDS = {
     "new_after_breach": "A new agreement after one that was breached",
@@ -62,9 +68,10 @@ KINDS = {
     "closing_case": "A partnership agreement on a case that is closing (an undertaking fits)",
     "repeated_agreements": "Two or more agreements for this child within 12 months",
     "active_past_6_months": "Active for more than 6 months",
+    "past_plan_meeting": "Active past the next child protection or child in need meeting without being folded into that plan",
     "never_reviewed": "Never reviewed",
     "no_interpreter": "First language is not English and no interpreter or translation is recorded",
-    "domestic_abuse_exclusion": "A domestic abuse concern where the person at risk is asked to keep the abuser away",
+    "domestic_abuse_exclusion": "A domestic abuse concern where the person at risk is asked to keep the person who harms away",
 }
 
 # The guidance's own words for each sign, quoted on the record page.
@@ -76,6 +83,8 @@ GUIDANCE = {
     "repeated_agreements": "Bad reasons to use a written agreement: to reassure concerned professionals and managers "
     "that a concerning situation is being appropriately addressed.",
     "active_past_6_months": "Good written agreements are Specific, Measurable, Achievable, Realistic and Time-limited.",
+    "past_plan_meeting": "Consistent with and usually based upon other existing plans e.g. Child Protection Plans, "
+    "Child in Need Plans, Care plans.",
     "never_reviewed": "Deficiencies have included failures to effectively review the provisions of the agreement "
     "resulting in drift.",
     "no_interpreter": "Specific consideration should be given to parents and carers who have English as a second "
@@ -149,20 +158,31 @@ def signs_of(agreement: Agreement, now: dt.datetime) -> list[Sign]:
 
 def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_months: int) -> dict[int, list[Sign]]:
     ids = [a.id for a in agreements]
-    their_children = AgreementChild.select(AgreementChild.child).where(
+    # The identities these records name; linked rows share one (R13).
+    their_identities = (
+        Child.select(Child.identity).join(AgreementChild, on=(AgreementChild.child == Child.id))
+        .where(AgreementChild.agreement.in_(ids) & AgreementChild.removed_at.is_null())
+    )
+    direct = AgreementChild.select(AgreementChild.child).where(
         AgreementChild.agreement.in_(ids) & AgreementChild.removed_at.is_null()
+    )
+    # A row written without an identity (0) stands alone, never as "identity 0".
+    their_children = Child.select(Child.id).where(
+        (Child.identity.in_(their_identities) & (Child.identity != 0)) | Child.id.in_(direct)
     )
     # 1. Every live link of those children, with the record it belongs to.
     rows = (
         AgreementChild.select(
             AgreementChild.agreement,
-            AgreementChild.child,
+            Child.identity,
+            Child.id,
             Child.name,
             Agreement.reference,
             Agreement.kind,
             Agreement.created_at,
             Agreement.completed_on,
             Agreement.submitted_at,
+            Agreement.status,
             Agreement.end_reason,
             Agreement.ended_at,
             # Each record's breaches, counted in the same statement.
@@ -178,17 +198,20 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
     children_of: dict[int, set[int]] = {}
     records_of_child: dict[int, set[int]] = {}
     names: dict[int, str] = {}
-    for (agreement_id, child_id, name, reference, kind, created_at, completed_on, submitted_at, end_reason, ended_at,
-         breaches) in rows:
+    own = set(ids)
+    for (agreement_id, identity, row_id, name, reference, kind, created_at, completed_on, submitted_at, status,
+         end_reason, ended_at, breaches) in rows:
+        child_id = identity or row_id
         if agreement_id not in records:
             records[agreement_id] = _Past(
                 agreement_id, reference, kind, created_at, _dated(completed_on, created_at),
-                submitted_at is not None, end_reason, ended_at,
+                submitted_at is not None or status != "draft", end_reason, ended_at,
             )
             records[agreement_id].breaches = breaches or 0
         children_of.setdefault(agreement_id, set()).add(child_id)
         records_of_child.setdefault(child_id, set()).add(agreement_id)
-        names[child_id] = name
+        if agreement_id in own or child_id not in names:
+            names[child_id] = name
 
     # 3. Which of these records have had a review held.
     partnership_ids = [a.id for a in agreements if a.kind == "partnership" and a.status == "active"]
@@ -208,6 +231,17 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
             .tuples()
         }
 
+    # 4. The actions of records with a domestic abuse concern (R8).
+    abuse_ids = [a.id for a in agreements if a.domestic_abuse_concern]
+    actions_of: dict[int, list[tuple[str, str]]] = {}
+    if abuse_ids:
+        for agreement_id, what, who in (
+            Action.select(Action.agreement, Action.what, Action.who)
+            .where(Action.agreement.in_(abuse_ids) & Action.removed_at.is_null())
+            .order_by(Action.position).tuples()
+        ):
+            actions_of.setdefault(agreement_id, []).append((what, who))
+
     result = {}
     for agreement in agreements:
         others: dict[int, _Past] = {}
@@ -220,7 +254,7 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         ]
         child_names = ", ".join(sorted(names[c] for c in children_of.get(agreement.id, ())))
         result[agreement.id] = _signs(agreement, now, policy_months, earlier, list(others.values()),
-                                      agreement.id in reviewed, child_names)
+                                      agreement.id in reviewed, child_names, actions_of.get(agreement.id, []))
     return result
 
 
@@ -232,6 +266,7 @@ def _signs(
     others: list[_Past],
     reviewed: bool,
     child_names: str,
+    actions: list[tuple[str, str]] = (),
 ) -> list[Sign]:
     signs: list[Sign] = []
 
@@ -277,6 +312,11 @@ def _signs(
     if agreement.status == "active" and rules.add_months(started.date(), 6) < now.date():
         add("active_past_6_months", f"Active since {_day(started)}. Fold it into the child's plan, or end it.")
 
+    meeting = agreement.plan_meeting_on
+    if agreement.status == "active" and meeting is not None and meeting < rules.london_date(now):
+        add("past_plan_meeting", f"The child protection or child in need meeting was on {_day(meeting)}. "
+                                 "Fold this agreement into that plan at a review, or end it.")
+
     if agreement.kind == "partnership" and agreement.status == "active" and not reviewed:
         stale = rules.add_months(started.date(), policy_months) < now.date()
         overdue = agreement.next_review_at is not None and agreement.next_review_at < now
@@ -289,10 +329,25 @@ def _signs(
     if language and language.lower() != "english" and not (agreement.interpreter or "").strip():
         add("no_interpreter", f"First language: {language}. Record the interpreter or translation arranged.")
 
-    if agreement.domestic_abuse_concern and agreement.victim_asked_to_exclude_abuser:
-        add(
-            "domestic_abuse_exclusion",
-            "The agreement asks the person at risk to keep the abuser away. Power in the relationship may mean it "
-            "cannot be kept to; consider whether the actions belong with the person who harms instead.",
-        )
+    if agreement.domestic_abuse_concern:
+        flagged = [
+            str(i + 1) for i, (what, who) in enumerate(actions)
+            if responsibility.puts_exclusion_on(what)
+            and responsibility.side_of(who, (), ()) != "professional"
+            and not _names_harmer(who, agreement.person_who_harms)
+        ]
+        if flagged or agreement.victim_asked_to_exclude_abuser:
+            which = f"Action {', '.join(flagged)} asks" if flagged else "The agreement asks"
+            add(
+                "domestic_abuse_exclusion",
+                f"{which} the person at risk to keep the person who harms away. Power in the relationship may mean "
+                "it cannot be kept to; put the action on the person who harms, or on the professionals.",
+            )
     return signs
+
+
+def _names_harmer(who: str, harmer: str) -> bool:
+    from tracker.identity import normalise_name
+
+    who, harmer = normalise_name(who), normalise_name(harmer)
+    return bool(who and harmer) and (who == harmer or f" {harmer} " in f" {who} " or f" {who} " in f" {harmer} ")

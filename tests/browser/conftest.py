@@ -54,6 +54,7 @@ def live(tmp_path, monkeypatch):
         "BASE_URL": "http://127.0.0.1",
         "LOGIN_RATE_LIMIT": 1_000_000,
         "AGENCY_RATE_LIMIT": 1_000_000,
+        "OFFICE_HOURS": "Mon-Sun 00:00-24:00",  # no out-of-hours copies coming and going with the clock
     })
     with app.app_context():
         db.database.connect(reuse_if_open=True)

@@ -31,6 +31,7 @@ def test_worker_records_manager_endorses_and_prints(page, live):
     fill_date(page, "completed_on", "20", "11", "2026")
     page.locator("#purpose").fill("To keep Ella safe at home while her mother works with the family centre.")
     page.locator("#child_views").fill("Ella said she likes going to the park.")
+    page.locator("#family_views").fill("Ms Murphy wants Ella to stay at home.")
     page.locator("#actions-0-what").fill("Ms Murphy will take Ella to nursery every weekday.")
     page.locator("#actions-0-who").fill("Ms Murphy")
     page.locator("#actions-0-timescale").fill("Every weekday")
@@ -40,7 +41,6 @@ def test_worker_records_manager_endorses_and_prints(page, live):
     page.locator("#actions-1-what").wait_for()
     page.locator("#actions-1-what").fill("The social worker will visit every two weeks.")
     page.locator("#actions-1-who").fill("Social worker")
-    page.locator("#actions-1-side-2").check()
     page.locator("#actions-1-timescale").fill("Every two weeks")
     assert page.locator("#actions-0-what").input_value().startswith("Ms Murphy")  # nothing typed was lost
 
@@ -82,9 +82,9 @@ def test_worker_records_manager_endorses_and_prints(page, live):
     screenshot(page, "05-record-active")
 
     page.get_by_role("link", name="Printable copy").click()
-    page.get_by_role("heading", name="Partnership agreement", exact=True).wait_for()
+    page.get_by_role("heading", name="Partnership agreement between the Murphy family", exact=False).wait_for()
     assert page.get_by_text("Name of party to the agreement:").count() == 1
-    assert page.get_by_text("on behalf of the council").count() == 1
+    assert page.get_by_text("to the agreement on behalf of Example Council").count() == 1
     assert_accessible(page, "printable copy")
     page.emulate_media(media="print")
     screenshot(page, "06-printable-copy")

@@ -18,3 +18,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(decisions.bp)
     from tracker.views import service
     app.register_blueprint(service.bp)
+    from tracker.views import closure
+    app.register_blueprint(closure.bp)
+    # Adoption (issue 14): single sign-on, import, subject access, retention.
+    from tracker.views import imports, retention, sar, sso
+    app.register_blueprint(sso.bp)
+    app.register_blueprint(imports.bp)
+    app.register_blueprint(sar.bp)
+    app.register_blueprint(retention.bp)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import audit, settings
+from tracker import audit, sessions, settings
 from tracker.access import require
 from tracker.accounts import create_user, set_password
 from tracker.db import database
 from tracker.forms import AgencyForm, TeamForm, UserForm, options
-from tracker.models import Agency, Team, User
+from tracker.models import Agency, Team, User, utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,8 +71,11 @@ def user(user_id: int | None = None):
                              "phone": (form.phone.data or "").strip()}
                     User.update(**after).where(User.id == existing.id).execute()
                     if form.password.data:
-                        set_password(existing, form.password.data)
+                        set_password(existing, form.password.data)  # ends their sessions
                         after["password"] = "changed"
+                    if existing.active and not after["active"]:
+                        # Disabled: signed out of every session at once, not at their cookie's end.
+                        sessions.end_all(existing.id, utcnow(), "disabled")
                     audit.record("user_changed", user=current_user, entity="user", entity_id=existing.id,
                                  changes=audit.diff(before, after))
                     flash(f"{after['name']} saved", "success")
@@ -139,6 +142,8 @@ def service_settings():
                         else "a whole number" if d.default.isdigit() else "words separated by commas")
                 limit = f" ({exc})" if "between" in str(exc) else ""
                 errors[d.key] = f"{d.label}: enter {kind}{limit}"
+                if not (d.default.isdigit() or "," in d.default):  # text: the parser says what is wrong
+                    errors[d.key] = f"{d.label}: {exc}"
         errors = errors or settings.problems(values)
         if not errors:
             with database.atomic():

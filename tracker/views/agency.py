@@ -1,7 +1,7 @@
 """Pages for partner agencies, reached through their signed link; no account.
 
 These pages never read or set a staff session, never link to a staff page,
-and are rate limited per address. Every use is an audit event naming the
+and are rate limited per address and per link (tracker/ratelimit.py). Every use is an audit event naming the
 distribution entry. The agency reads the version in force in full (the
 Agreement row and its live rows), prints it, or downloads it as a PDF.
 
@@ -17,7 +17,8 @@ from tracker import audit, breaches, links, ratelimit, records
 from tracker.agency_copy import copy_context, pdf_of
 from tracker.db import database
 from tracker.forms import AgencyReportForm, BreachForm
-from tracker.models import AgencyReport, Recipient, utcnow
+from tracker.models import AgencyReport, Breach, Recipient, utcnow
+from tracker.once import once
 from tracker.views.breaches import form_data, prepare
 
 bp = Blueprint("agency", __name__, url_prefix="/a")
@@ -27,11 +28,11 @@ bp = Blueprint("agency", __name__, url_prefix="/a")
 NEW_LINK_LIMIT = 5
 
 
+ratelimit.agency_links(bp)
+
+
 @bp.before_request
-def _limit_and_resolve():
-    limit = current_app.config.get("AGENCY_RATE_LIMIT", 60)
-    if not ratelimit.allow("agency", request.remote_addr or "?", limit, 300):
-        abort(429)
+def _resolve():
     token = (request.view_args or {}).get("token", "")
     g.now = utcnow()
     link = links.check(token, g.now)
@@ -86,14 +87,19 @@ def new_link(token: str):
     The page says the same whether or not anything was sent, so it tells a
     holder of an old link nothing about the entry.
     """
-    if request.method == "GET" or not g.stopped:
+    if not g.stopped:
+        return redirect(url_for("agency.index", token=token))
+    if request.method == "GET":
+        if request.args.get("sent"):
+            return render_template("agency/new_link_sent.html", token=token)
         return redirect(url_for("agency.index", token=token))
     limit = current_app.config.get("AGENCY_NEW_LINK_LIMIT", NEW_LINK_LIMIT)
     if not ratelimit.allow("agency-new-link", request.remote_addr or "?", limit, 3600):
         abort(429)
     with database.atomic():
         links.send_new_link(g.recipient, g.agreement, g.now, ip=request.remote_addr or "")
-    return render_template("agency/new_link_sent.html", token=token)
+    # Answered with a redirect, like every POST, so a refresh does not ask again.
+    return redirect(url_for("agency.new_link", token=token, sent=1))
 
 
 @bp.route("/<token>/acknowledge", methods=["POST"])
@@ -117,20 +123,28 @@ def report(token: str):
     form = AgencyReportForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            now = g.now
-            with database.atomic():
-                sent = AgencyReport.create(review=context["review"], recipient=g.recipient,
-                                           nothing_to_share=form.kind.data == "nothing",
-                                           body=(form.body.data or "").strip() if form.kind.data == "report" else "",
-                                           submitted_at=now, submitted_via="link")
-                if g.recipient.acknowledged_at is None:
-                    # Sending a report shows the copy arrived.
-                    Recipient.update(acknowledged_at=now, chase_at=None).where(Recipient.id == g.recipient.id).execute()
-                _used("agency_report_sent", {"report": [None, "nothing to share" if sent.nothing_to_share else "written report"]})
-            return redirect(url_for("agency.index", token=token, done="report"))
+            def send() -> str:
+                _send_report(form, context["review"])
+                return url_for("agency.index", token=token, done="report")
+
+            return redirect(once(form.once_key.data, send))
         return render_template("agency/report.html", form=form, **context), 400
-    _used("agency_report_form_opened")
+    _used("agency_report_form_viewed")
     return render_template("agency/report.html", form=form, **context)
+
+
+def _send_report(form: AgencyReportForm, review) -> None:
+    """Save an agency's report, and take it as acknowledging the copy."""
+    now = g.now
+    with database.atomic():
+        sent = AgencyReport.create(review=review, recipient=g.recipient,
+                                   nothing_to_share=form.kind.data == "nothing",
+                                   body=(form.body.data or "").strip() if form.kind.data == "report" else "",
+                                   submitted_at=now, submitted_via="link")
+        if g.recipient.acknowledged_at is None:
+            # Sending a report shows the copy arrived.
+            Recipient.update(acknowledged_at=now, chase_at=None).where(Recipient.id == g.recipient.id).execute()
+        _used("agency_report_sent", {"report": [None, "nothing to share" if sent.nothing_to_share else "written report"]})
 
 
 @bp.route("/<token>/breach", methods=["GET", "POST"])
@@ -139,13 +153,25 @@ def breach(token: str):
     form = prepare(BreachForm(), g.agreement, reported_by=reporter)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def log() -> str:
                 logged = breaches.log(g.agreement, form_data(form), g.now, recipient=g.recipient)
+                return url_for("agency.breach_logged", token=token, breach_id=logged.id)
+
+            try:
+                # Answered with a redirect, so a refresh cannot send it again.
+                return redirect(once(form.once_key.data, log))
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
-            else:
-                return render_template("agency/breach_logged.html", breach=logged, **_context())
         return render_template("agency/breach.html", form=form, **_context()), 400
-    _used("agency_breach_form_opened")
+    _used("agency_breach_form_viewed")
     return render_template("agency/breach.html", form=form, **_context())
+
+
+@bp.route("/<token>/breach/<int:breach_id>")
+def breach_logged(token: str, breach_id: int):
+    logged = Breach.get_or_none((Breach.id == breach_id) & (Breach.recipient == g.recipient.id))
+    if logged is None:
+        return render_template("agency/refused.html"), 404
+    _used("agency_breach_viewed", {"breach": [None, logged.id]})
+    return render_template("agency/breach_logged.html", breach=logged, **_context())

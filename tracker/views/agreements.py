@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, links, records, versions
+from tracker import audit, htmx, identity, links, printed, records, settings, versions
 from tracker.access import get_agreement, may_endorse, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
 from tracker.db import database
 from tracker.forms import AgreementForm, EndForm, EndorseForm, IssueForm, options
+from tracker.ids import parse_id, parse_page
 from tracker.models import (
     KINDS,
     STATUSES,
+    Agency,
     Agreement,
     AgreementChild,
     AuditEvent,
@@ -23,6 +27,7 @@ from tracker.models import (
     User,
     utcnow,
 )
+from tracker.once import once
 from tracker.quality import checks
 from tracker.readiness import readiness
 from tracker.warnings import signs_of
@@ -55,18 +60,20 @@ def register():
         matching = (
             AgreementChild.select(AgreementChild.agreement)
             .join(Child)
-            .where(Child.name.contains(q) & AgreementChild.removed_at.is_null())
+            .where((Child.name.contains(q) | (Child.normalised_name.contains(identity.normalise_name(q))
+                                              if identity.normalise_name(q) else Child.name.contains(q)))
+                   & AgreementChild.removed_at.is_null())
         )
         query = query.where((Agreement.reference.contains(q)) | (Agreement.id.in_(matching)))
     if status in STATUSES:
         query = query.where(Agreement.status == status)
     if kind in KINDS:
         query = query.where(Agreement.kind == kind)
-    if worker.isdigit():
-        query = query.where(Agreement.social_worker == int(worker))
+    if parse_id(worker) is not None:
+        query = query.where(Agreement.social_worker == parse_id(worker))
     total = query.count()
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    page = min(parse_page(request.args.get("page")), pages)
     rows = list(
         query.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
@@ -91,8 +98,39 @@ def _worker_choices(kind: str, team_id: int | None) -> list:
     ).order_by(User.name)
     choices = [(w.id, f"{w.name} ({w.role_label.lower()})") for w in workers]
     if kind == "undertaking":
-        choices.insert(0, (0, "No social worker named (the front door is contacted)"))
+        choices.insert(0, (0, f"No social worker named (the {settings.contacts()['front_door_term'].lower()} is contacted)"))
     return options(choices)
+
+
+def _directory() -> list[Agency]:
+    return list(Agency.select().where(Agency.active == True).order_by(Agency.name))  # noqa: E712
+
+
+def _offer_directory(form: AgreementForm) -> None:
+    """Each distribution entry may be picked from the administrators' agency directory."""
+    choices = options([("", "Not in the directory: type the details below"),
+                       *((str(a.id), f"{a.name} ({a.kind_label.lower()})") for a in _directory())])
+    for entry in form.recipients:
+        entry.form.directory.choices = choices
+
+
+def _fill_from_directory(form: AgreementForm, value: str) -> None:
+    """Fill a distribution entry from the directory: "recipients-N" (its select) or "recipients-N:agency id"."""
+    row, _, agency_id = value.partition(":")
+    for entry in form.recipients:
+        if entry.id != row:
+            continue
+        chosen = agency_id or (entry.form.directory.data or "")
+        agency = Agency.get_or_none((Agency.id == int(chosen)) & (Agency.active == True)) if (  # noqa: E712
+            chosen.isdigit() and len(chosen) < 12) else None
+        if agency is None:
+            entry.form.directory.errors = ["Select an agency from the directory"]
+            return
+        entry.form.directory.data = str(agency.id)
+        entry.form.agency_name.data = agency.name
+        entry.form.agency_kind.data = agency.kind
+        if agency.email and not (entry.form.email.data or "").strip():
+            entry.form.email.data = agency.email
 
 
 def _row_operation(form: AgreementForm) -> bool:
@@ -103,6 +141,10 @@ def _row_operation(form: AgreementForm) -> bool:
     """
     add = request.form.get("add")
     remove = request.form.get("remove")
+    fill = request.form.get("fill")
+    if fill and fill.startswith("recipients-"):
+        _fill_from_directory(form, fill[:60])
+        return True
     if add in ROW_SECTIONS:
         field = getattr(form, add)
         if len(field.entries) < field.max_entries:
@@ -110,7 +152,7 @@ def _row_operation(form: AgreementForm) -> bool:
         return True
     if remove and "-" in remove:
         section, _, index = remove.rpartition("-")
-        if section in ROW_SECTIONS and index.isdigit():
+        if section in ROW_SECTIONS and re.fullmatch(r"[0-9]{1,3}", index):
             field = getattr(form, section)
             entries = [e for e in field.entries if e.id != f"{section}-{index}"]
             if len(entries) >= field.min_entries:
@@ -128,35 +170,45 @@ def stale(form, agreement_id: int) -> list[dict]:
 
 
 def _render_form(form, kind, agreement=None, status=200, changed_since=None):
-    section = request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
+    section = (request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
+               or ("recipients" if request.form.get("fill") else ""))
     variation = versions.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
-                   changed_since=changed_since)
+                   changed_since=changed_since,
+                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
     if request.headers.get("HX-Request") and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status
 
 
 def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
+    _offer_directory(form)
     if request.method == "POST" and _row_operation(form):
+        _offer_directory(form)
         return _render_form(form, kind, agreement)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def save() -> str:
                 if agreement is not None and agreement.status == "active":
                     message = _save_active(agreement, form)
                     saved = agreement
                 else:
                     saved = records.save(agreement, kind, form.data, current_user, utcnow(), revision=form.revision.data)
                     message = f"{saved.reference} saved"
+                flash(message, "success")
+                url = url_for("agreements.show", agreement_id=saved.id)
+                return url + "#same-child" if identity.possible_matches(saved) else url
+
+            try:
+                # A new record is created once per form, however often it is posted.
+                url = save() if agreement is not None else once(form.once_key.data, save)
             except versions.Stale:
                 return _render_form(form, kind, agreement, 409, changed_since=stale(form, agreement.id))
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
                 return _render_form(form, kind, agreement, 400)
-            flash(message, "success")
-            return redirect(url_for("agreements.show", agreement_id=saved.id))
+            return redirect(url)
         return _render_form(form, kind, agreement, 400)
     return _render_form(form, kind, agreement)
 
@@ -195,7 +247,7 @@ def new():
     if request.method == "GET":
         form.social_worker.data = current_user.id if current_user.role == "social_worker" else (0 if kind == "undertaking" else None)
         if kind == "undertaking":
-            form.legal_advice_taken.data = "no"
+            form.legal_advice.data = "not_recorded"
     return _apply_form(form, kind, None)
 
 
@@ -206,6 +258,7 @@ def edit(agreement_id: int):
         flash("This record has ended. Its history stays; it cannot be changed.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
     if request.method == "GET":
+        _viewed(agreement, "viewed_edit_page")  # the form shows the whole record
         variation = versions.in_progress(agreement) if agreement.status == "active" else None
         form = AgreementForm(data=versions.proposed(agreement, variation) if variation else records.form_data(agreement))
         form.open_on(agreement)
@@ -245,24 +298,80 @@ def show(agreement_id: int):
         breaches=breach_timeline(agreement),
         readiness=readiness(agreement, records.next_review(agreement)),
         signs=signs_of(agreement, utcnow()),
+        same_child=identity.possible_matches(agreement) if agreement.status != "ended" else [],
+        linked=_linked_records(agreement),
         notifications=list(agreement.notifications.order_by(agreement.notifications.model.created_at.desc()).limit(50)),
         end_form=EndForm(),
         endorse_form=EndorseForm(),
     )
 
 
+def _linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:
+    """For each child on the record, the other records of the same child (linked rows included)."""
+    found = {}
+    for child in records.children_of(agreement):
+        others = [a for a in identity.records_of(child) if a.id != agreement.id]
+        if others:
+            found[child.id] = others
+    return found
+
+
+@bp.route("/agency-suggestions")
+def agency_suggestions():
+    """Agencies from the directory whose name contains what was typed: the form's own partial."""
+    require("create")
+    row = (request.args.get("row") or "")[:20]
+    if not row.startswith("recipients-") or not row[len("recipients-"):].isdigit():
+        abort(404)
+    typed = (request.args.get(f"{row}-agency_name") or request.args.get("q") or "").strip()[:100]
+    suggestions = []
+    if len(typed) >= 2:
+        suggestions = list(Agency.select().where((Agency.active == True) & Agency.name.contains(typed))  # noqa: E712
+                           .order_by(Agency.name).limit(8))
+    if htmx:
+        return render_template("agreements/_agency_suggestions.html", row=row, suggestions=suggestions,
+                               post_to=htmx.current_url)
+    # Without JavaScript the form's own select does this; a plain list is still useful.
+    return render_template("agreements/agency_directory.html", agencies=suggestions if typed else _directory(),
+                           typed=typed)
+
+
+@bp.route("/<int:agreement_id>/children/<int:child_id>/link", methods=["POST"])
+def link_child(agreement_id: int, child_id: int):
+    """Record that a child on this record is the same child as one on another record (R13)."""
+    agreement = get_agreement(agreement_id, "edit")
+    other_id = request.form.get("other", "")
+    pairs = {(c.id, o.id): (c, o) for c, o in identity.possible_matches(agreement)}
+    pair = pairs.get((child_id, int(other_id))) if other_id.isdigit() and len(other_id) < 12 else None
+    if pair is None:
+        flash("That child is no longer offered as possibly the same child", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
+    identity.link(agreement, pair[0], pair[1], current_user, utcnow())
+    flash(f"{pair[0].name} is now linked with {pair[1].name}: their records count as one child's history", "success")
+    return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#same-child"), 303
+
+
 @bp.route("/<int:agreement_id>/print")
 def printable(agreement_id: int):
     agreement = get_agreement(agreement_id, "view")
     _viewed(agreement, "printed")
+    children = records.children_of(agreement)
+    actions = records.live_actions(agreement)
+    parties = records.live_parties(agreement)
+    recipients = records.live_recipients(agreement)
+    contacts = settings.contacts()
     return render_template(
         "agreements/print.html",
         agreement=agreement,
-        children=records.children_of(agreement),
-        actions=records.live_actions(agreement),
-        parties=records.live_parties(agreement),
-        recipients=records.live_recipients(agreement),
+        a=agreement,
+        children=children,
+        actions=actions,
+        groups=printed.by_party(actions),
+        parties=parties,
+        recipients=recipients,
         review=records.next_review(agreement),
+        contacts=contacts,
+        title=printed.title(agreement.kind, children, recipients, contacts["council_name"]),
     )
 
 
@@ -290,9 +399,13 @@ def _as_the_family_reads_it(agreement: Agreement) -> dict:
     """
     now = utcnow()
 
+    contacts = settings.contacts()
+
     def read(a: Agreement, **extra) -> dict:
-        return dict(a=a, children=records.children_of(a), actions=records.live_actions(a),
-                    parties=records.live_parties(a), recipients=records.live_recipients(a),
+        children, actions, recipients = records.children_of(a), records.live_actions(a), records.live_recipients(a)
+        return dict(a=a, children=children, actions=actions, groups=printed.by_party(actions),
+                    parties=records.live_parties(a), recipients=recipients, contacts=contacts,
+                    title=printed.title(a.kind, children, recipients, contacts["council_name"]),
                     review=records.next_review(a), checks=checks(a, now), signs=signs_of(a, now),
                     problems=records.completeness(a), **extra)
 
@@ -321,6 +434,7 @@ def endorse(agreement_id: int):
     status, changed_since = 200, None
     if request.method == "GET":
         form.open_on(agreement)
+        _viewed(agreement, "viewed_endorse_page")
     else:
         # Without a button's value (a bare POST), a reason typed means "endorse anyway".
         decision = request.form.get("decision") or ("endorse_anyway" if (form.override.data or "").strip() else "endorse")
@@ -399,6 +513,7 @@ def end(agreement_id: int):
     status, changed_since = 200, None
     if request.method == "GET":
         form.open_on(agreement)
+        _viewed(agreement, "viewed_end_page")
     if request.method == "POST":
         if form.validate_on_submit():
             try:

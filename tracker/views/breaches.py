@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import breaches, records
+from tracker import audit, breaches, records, settings
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.forms import AcknowledgeForm, AmendForm, BreachForm, options
 from tracker.models import Agreement, AgreementChild, Breach, Child, utcnow
+from tracker.once import once
 
 bp = Blueprint("breaches", __name__)
 
@@ -17,6 +18,12 @@ bp = Blueprint("breaches", __name__)
 @login_required
 def _signed_in() -> None:
     """Every page here needs a signed-in user."""
+
+
+def _viewed(agreement: Agreement, what: str, breach: Breach | None = None) -> None:
+    """Every page here shows a child's record or a breach of it: each view is audited."""
+    audit.viewed(agreement, what, user=current_user, ip=request.remote_addr or "",
+                 changes={"breach": [None, breach.id]} if breach is not None else None)
 
 
 def action_choices(agreement: Agreement) -> list:
@@ -34,9 +41,12 @@ def prepare(form: BreachForm, agreement: Agreement, reported_by: str = "") -> Br
 
 
 def form_data(form: BreachForm) -> dict:
+    description = form.description.data or ""
+    if getattr(form, "unreadable_time", ""):
+        description = f"{description}\n(When it happened, as typed: {form.unreadable_time})".strip()
     return {
         "occurred_at": form.occurred_at.data,
-        "description": form.description.data,
+        "description": description,
         # Only one of the record's own actions; anything else is "something else".
         "action": form.action.data if form.action.data in {c.value for c in form.action.choices} - {"0"} else None,
         "term": form.term.data,
@@ -74,19 +84,26 @@ def find():
 def new(agreement_id: int):
     agreement = get_agreement(agreement_id, "log_breach_on")
     if agreement.status != "active":
-        flash("This record has ended. Call the front door to report a concern.", "info")
+        contacts = settings.contacts()
+        flash(f"This record has ended. Call the {contacts['front_door_term'].lower()} on {contacts['front_door_phone']} "
+              "to report a concern.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
     form = prepare(BreachForm(), agreement)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            def log() -> str:
                 breach = breaches.log(agreement, form_data(form), utcnow(), user=current_user)
+                return url_for("breaches.logged", breach_id=breach.id)
+
+            try:
+                url = once(form.once_key.data, log)
             except records.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
             else:
-                return redirect(url_for("breaches.logged", breach_id=breach.id))
+                return redirect(url)
         return render_template("breaches/new.html", agreement=agreement, form=form), 400
+    _viewed(agreement, "viewed_breach_form")
     return render_template("breaches/new.html", agreement=agreement, form=form)
 
 
@@ -94,7 +111,9 @@ def new(agreement_id: int):
 def logged(breach_id: int):
     breach = Breach.get_or_none(Breach.id == breach_id) or abort(404)
     agreement = get_agreement(breach.agreement_id, "view")
-    return render_template("breaches/logged.html", breach=breach, agreement=agreement)
+    _viewed(agreement, "viewed_breach", breach)
+    return render_template("breaches/logged.html", breach=breach, agreement=agreement,
+                           out_of_hours=not settings.in_office_hours(breach.created_at))
 
 
 @bp.route("/breaches/<int:breach_id>/acknowledge", methods=["GET", "POST"])
@@ -122,6 +141,7 @@ def acknowledge(breach_id: int):
                 flash("Breach acknowledged and the response recorded", "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}")
         return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form), 400
+    _viewed(agreement, "viewed_breach_acknowledge_page", breach)
     return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form)
 
 
@@ -132,8 +152,12 @@ def amend(breach_id: int):
     form = AmendForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            breaches.amend(breach, form.text.data, current_user, utcnow())
-            flash("Amendment added. The original stays beside it.", "success")
-            return redirect(url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}")
+            def add() -> str:
+                breaches.amend(breach, form.text.data, current_user, utcnow())
+                flash("Amendment added. The original stays beside it.", "success")
+                return url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}"
+
+            return redirect(once(form.once_key.data, add))
         return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form), 400
+    _viewed(agreement, "viewed_breach_amend_page", breach)
     return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form)

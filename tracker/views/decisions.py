@@ -6,10 +6,10 @@ decision that stops the escalation ladder.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import versions
+from tracker import audit, versions
 from tracker.access import get_agreement
 from tracker.decisions import extend_undertaking
 from tracker.fields import DateTimeField
@@ -33,6 +33,7 @@ def extend(agreement_id: int):
     status, changed_since = 200, None
     if not form.is_submitted():
         form.open_on(agreement)
+        audit.viewed(agreement, "viewed_extend_page", user=current_user, ip=request.remote_addr or "")
     if form.validate_on_submit():
         try:
             extend_undertaking(agreement, current_user, form.new_end.data, form.reason.data or "", utcnow(),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import dashboard, to_london
+from tracker import audit, dashboard, to_london
 from tracker.access import require
+from tracker.ids import parse_id, parse_page
 from tracker.models import utcnow
 from tracker.spreadsheet import csv_response
 
@@ -21,8 +22,7 @@ def _signed_in() -> None:
 
 def _filters() -> dashboard.Filters:
     def number(name):
-        value = request.args.get(name, "")
-        return int(value) if value.isdigit() else None
+        return parse_id(request.args.get(name))
 
     kind = request.args.get("kind")
     return dashboard.Filters(
@@ -39,7 +39,7 @@ def index():
     require("dashboard")
     now = utcnow()
     filters = _filters()
-    pages = {key: max(1, request.args.get(f"{key}_page", 1, type=int) or 1) for key in dashboard.TABLES}
+    pages = {key: parse_page(request.args.get(f"{key}_page")) for key in dashboard.TABLES}
     tables = dashboard.tables(current_user, filters, now, pages)
     ids = sorted({dashboard.agreement_of(row).id for t in tables for row in t.rows})
     context = dict(
@@ -88,4 +88,10 @@ def export(key: str):
                      dashboard.overdue_by(due, now) if key not in ("missing_reports", *dashboard.OWN_PARTIALS) else "",
                      detail])
     header = ["Reference", "Children", "Social worker", "Due (London time)", "How overdue", "Detail"]
+    # One event per export, naming the table and the filter: it holds children's names.
+    filters = _filters()
+    audit.record("exported_csv", user=current_user, entity="dashboard", ip=request.remote_addr or "", at=now,
+                 changes={"table": [None, key], "rows": [None, len(rows)],
+                          "filter": [None, f"team={filters.team or 'any'}, worker={filters.worker or 'any'}, "
+                                           f"kind={filters.kind or 'any'}"]})
     return csv_response(f"{key}.csv", header, rows)

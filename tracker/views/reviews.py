@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import records, reviews, versions
+from tracker import audit, records, reviews, versions
 from tracker.access import get_agreement
 from tracker.forms import ReviewForm
 from tracker.models import utcnow
@@ -31,6 +31,7 @@ def record(agreement_id: int):
     if request.method == "GET":
         form.held_on.process(None, london_date(utcnow()))
         form.open_on(agreement)
+        audit.viewed(agreement, "viewed_review_page", user=current_user, ip=request.remote_addr or "")
     changed_since = None
     chosen = request.form.getlist("reports")
     status = 200

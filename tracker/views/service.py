@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
 
-from tracker import service, warnings
+from tracker import audit, service, warnings
 from tracker.access import require
 from tracker.models import utcnow
 from tracker.spreadsheet import csv_response
@@ -89,4 +89,6 @@ def index():
 def export():
     now = utcnow()
     header, *rows = _rows(service.figures(now))
+    audit.record("exported_csv", user=current_user, entity="service", ip=request.remote_addr or "", at=now,
+                 changes={"table": [None, "service figures"], "filter": [None, "every team"], "rows": [None, len(rows)]})
     return csv_response(f"service-figures-{now:%Y-%m-%d}.csv", header, rows)

@@ -1,0 +1,48 @@
+"""A service manager answers a subject access request and decides on a record past its retention date, with axe (issue 14)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.browser.conftest import active_record, assert_accessible, sign_in
+from tracker import records, retention
+from tracker.models import Agreement, Tombstone, utcnow
+
+pytestmark = pytest.mark.browser
+
+
+def test_subject_access_and_retention_pages(page, live):
+    people = live.people
+    current = active_record(people)
+    old = active_record(people, children=[{"name": "Oliver Grant", "date_of_birth": dt.date(1995, 1, 1)}])
+    records.end(Agreement.get_by_id(old.id), people.manager, utcnow(), "reviewed_closed")
+    retention.stamp(utcnow())
+
+    sign_in(page, live, people.head)
+    page.get_by_role("link", name="Subject access").click()
+    page.get_by_label("Name").fill("Ella")
+    page.get_by_role("button", name="Find").click()
+    assert_accessible(page, "subject access search")
+    page.get_by_role("link", name="Ella Murphy, born 4 May 2019").click()
+    assert current.reference in page.content()
+    assert_accessible(page, "subject access preview")
+    page.get_by_label("Jo Bloggs, Riverside Primary School (dsl@school.example)").check()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the ZIP of JSON").click()
+    assert download.value.suggested_filename == "subject-access-ella-murphy.zip"
+
+    page.get_by_role("link", name="Retention").click()
+    assert_accessible(page, "retention list")
+    page.get_by_role("link", name=f"Decide on {old.reference}").click()
+    page.get_by_label("Destroy it").check()
+    page.get_by_label("Reason").fill("Retention policy 4.2")
+    page.get_by_role("button", name="Record the decision").click()
+    assert "Type the reference" in page.content()
+    assert_accessible(page, "retention decision with an error")
+    assert Agreement.get_or_none(Agreement.id == old.id) is not None
+    page.get_by_label(f"To destroy, type the reference {old.reference}").fill(old.reference)
+    page.get_by_role("button", name="Record the decision").click()
+    page.get_by_text(f"{old.reference} has been destroyed").wait_for()
+    assert Tombstone.get(Tombstone.reference == old.reference).reason == "Retention policy 4.2"

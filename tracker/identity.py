@@ -1,0 +1,152 @@
+"""One child, one identity (R13): names, NHS numbers, possible matches and links.
+
+A child named on several records may be several `Child` rows (typed a little
+differently, or before an ID was known). Rows that a worker links share one
+`identity`, and every history-based warning sign reads the child's records
+through it. Matching never links by itself: it only offers "possibly the same
+child", because a wrong link would merge two children's histories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+
+from tracker import audit
+from tracker.db import database
+from tracker.models import Agreement, AgreementChild, Child, User
+
+
+def normalise_name(name: str) -> str:
+    """Lower case, accents and punctuation gone, single spaces: "Zoë  O'Brien" -> "zoe o brien"."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = "".join(ch if ch.isalnum() else " " for ch in text)
+    return " ".join(text.split())[:200]
+
+
+def clean_nhs_number(text: str) -> str:
+    return re.sub(r"[\s-]", "", text or "")
+
+
+def nhs_number_problem(text: str) -> str:
+    """Why an NHS number is not valid, or "" when it is (or is blank).
+
+    An NHS number is 10 digits; the tenth is a modulus 11 check digit over the
+    first nine, weighted 10 down to 2. A remainder giving 10 is never issued.
+    """
+    number = clean_nhs_number(text)
+    if not number:
+        return ""
+    if not number.isdigit() or len(number) != 10:
+        return "Enter an NHS number of 10 digits, like 943 476 5919"
+    total = sum(int(digit) * weight for digit, weight in zip(number[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    if check == 10 or check != int(number[9]):
+        return "This NHS number is not right: check it against a letter from the NHS or the GP record"
+    return ""
+
+
+def similar_names(a: str, b: str) -> bool:
+    """Normalised names that are the same, differ by a typing slip, or share first and last names."""
+    a, b = normalise_name(a), normalise_name(b)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) > 1 and len(words_b) > 1 and words_a[0] == words_b[0] and words_a[-1] == words_b[-1]:
+        return True  # a middle name on one record only
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
+def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
+    """Pairs (child on this record, another child row) that may be the same child, not yet linked.
+
+    Candidates are found by indexed columns: the same date of birth, the same
+    council person ID, or the same NHS number; names are then compared.
+    """
+    mine = list(
+        Child.select().join(AgreementChild)
+        .where((AgreementChild.agreement == agreement) & AgreementChild.removed_at.is_null())
+        .order_by(AgreementChild.position)
+    )
+    pairs: list[tuple[Child, Child]] = []
+    for child in mine:
+        condition = Child.date_of_birth == child.date_of_birth
+        if child.person_id:
+            condition |= Child.person_id == child.person_id
+        if child.nhs_number:
+            condition |= Child.nhs_number == child.nhs_number
+        condition &= (Child.id != child.id) & ((Child.identity != child.identity) | (Child.identity == 0))
+        for other in Child.select().where(condition).order_by(Child.id).limit(20):
+            same_id = bool(child.person_id and other.person_id == child.person_id) or bool(
+                child.nhs_number and other.nhs_number == child.nhs_number
+            )
+            # Two different IDs of the same kind mean two different children.
+            different_id = bool(child.person_id and other.person_id and other.person_id != child.person_id) or bool(
+                child.nhs_number and other.nhs_number and other.nhs_number != child.nhs_number
+            )
+            if same_id or (not different_id and other.date_of_birth == child.date_of_birth
+                           and similar_names(child.name, other.name)):
+                pairs.append((child, other))
+    return pairs
+
+
+def records_of(child: Child) -> list[Agreement]:
+    """Every record naming this child or a child linked to it."""
+    same = Child.select(Child.id).where(
+        (Child.identity == child.identity) if child.identity else (Child.id == child.id))
+    return list(
+        Agreement.select().join(AgreementChild)
+        .where(AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
+        .order_by(Agreement.created_at, Agreement.id).distinct()
+    )
+
+
+def link(agreement: Agreement, child: Child, other: Child, user: User, now: dt.datetime) -> None:
+    """Make two child rows one identity: the other's whole group joins this child's."""
+    with database.atomic():
+        for row in (child, other):
+            # A row written without an identity is its own first.
+            Child.update(identity=row.id).where((Child.id == row.id) & (Child.identity == 0)).execute()
+        child, other = Child.get_by_id(child.id), Child.get_by_id(other.id)
+        if child.identity == other.identity:
+            return
+        keep, merge = sorted((child.identity, other.identity))
+        Child.update(identity=keep).where(Child.identity == merge).execute()
+        # IDs known on one row are known for the child.
+        for name in ("person_id", "nhs_number"):
+            known = getattr(child, name) or getattr(other, name)
+            if known:
+                Child.update(**{name: known}).where(
+                    (Child.identity == keep) & (getattr(Child, name) == "")).execute()
+        audit.record("child_linked", user=user, agreement=agreement, entity="child", entity_id=child.id,
+                     changes={"same_child_as": [None, f"{other.name} (child {other.id})"]}, at=now)
+
+
+def find_or_create(name: str, date_of_birth: dt.date, person_id: str, nhs_number: str, unborn: bool,
+                   now: dt.datetime) -> Child:
+    """The child row a record names: an exact match by normalised name, date and IDs, else a new row."""
+    normalised = normalise_name(name)
+    nhs_number = clean_nhs_number(nhs_number)
+    person_id = (person_id or "").strip()
+    condition = (Child.normalised_name == normalised) & (Child.date_of_birth == date_of_birth) & (Child.unborn == unborn)
+    if person_id:
+        condition &= (Child.person_id == person_id) | (Child.person_id == "")
+    if nhs_number:
+        condition &= (Child.nhs_number == nhs_number) | (Child.nhs_number == "")
+    child = Child.select().where(condition).order_by(Child.id).first()
+    if child is None:
+        child = Child.create(name=name.strip(), normalised_name=normalised, date_of_birth=date_of_birth,
+                             person_id=person_id, nhs_number=nhs_number, unborn=unborn, created_at=now)
+        Child.update(identity=child.id).where(Child.id == child.id).execute()
+        return Child.get_by_id(child.id)
+    changes = {k: v for k, v in (("person_id", person_id), ("nhs_number", nhs_number)) if v and not getattr(child, k)}
+    if changes:
+        Child.update(**changes).where(Child.id == child.id).execute()
+        child = Child.get_by_id(child.id)
+    return child
