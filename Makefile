@@ -25,10 +25,15 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# make run PORT=8080 HOST=0.0.0.0: served there, and seed-demo and every email link to it.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+SERVE := FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT)
+
 run: venv
-	$(FLASK) init-db
-	$(FLASK) seed-demo
-	SCHEDULER_ENABLED=true $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
+	$(SERVE) $(FLASK) init-db
+	$(SERVE) $(FLASK) seed-demo
+	$(SERVE) SCHEDULER_ENABLED=true $(FLASK) run --no-reload
 
 test: venv chromium audit
 	$(BIN)/python -m pytest

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, render_template, request
 from flask_htmx import HTMX
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
 htmx = HTMX()
 login_manager = LoginManager()
+# Flask-Mail, configured from the MAIL_* settings; only the job runner sends (jobs/delivery.py).
+mail = Mail()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -56,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."

@@ -12,6 +12,7 @@ import datetime as dt
 from flask import current_app, render_template
 
 from tracker.models import Agreement, Notification, utcnow
+from tracker.settings import contacts
 
 
 def initials(agreement: Agreement) -> str:
@@ -48,6 +49,8 @@ def enqueue(
     context = dict(context or {})
     context.setdefault("agreement", agreement)
     context.setdefault("base_url", current_app.config["BASE_URL"])
+    # Emails are signed by the council's service (Administration -> Service settings).
+    context.setdefault("service", contacts())
     if agreement is not None:
         context.setdefault("initials", initials(agreement))
         context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")
