@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from tracker import audit, records
+from tracker import audit, htmx, records
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -81,7 +81,7 @@ def register():
         rows=rows, names=names, total=total, page=page, pages=pages,
         q=q, status=status, kind=kind, worker=worker, workers=list(workers),
     )
-    template = "agreements/_register_table.html" if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "register-results" else "agreements/register.html"
+    template = "agreements/_register_table.html" if htmx and htmx.target == "register-results" else "agreements/register.html"
     return render_template(template, **context)
 
 
@@ -115,6 +115,8 @@ def _row_operation(form: AgreementForm) -> bool:
             entries = [e for e in field.entries if e.id != f"{section}-{index}"]
             if len(entries) >= field.min_entries:
                 field.entries = entries
+                # So the next row added is named, and anchored, after the last one shown.
+                field.last_index = max((int(e.id.rpartition("-")[2]) for e in entries), default=-1)
             return True
     return False
 
@@ -122,7 +124,12 @@ def _row_operation(form: AgreementForm) -> bool:
 def _render_form(form, kind, agreement=None, status=200):
     section = request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind])
-    if request.headers.get("HX-Request") and section in ROW_SECTIONS:
+    if request.form.get("add") in ROW_SECTIONS:
+        # The row just added takes focus (autofocus), so the page, or htmx's
+        # swapped section, comes back at it and not at the top of a long form.
+        entries = getattr(form, request.form["add"]).entries
+        context["added"] = entries[-1].id if entries else None
+    if htmx and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status
 

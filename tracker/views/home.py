@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import dashboard, to_london
+from tracker import dashboard, htmx, to_london
 from tracker.access import require
 from tracker.models import Team, User, utcnow
 from tracker.spreadsheet import csv_response
@@ -50,7 +50,7 @@ def index():
         teams=list(Team.select().order_by(Team.name)) if current_user.role == "service_manager" else [],
         workers=list(workers.order_by(User.name)), overdue_by=dashboard.overdue_by, pages=pages,
     )
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dashboard-tables":
+    if htmx and htmx.target == "dashboard-tables":
         return render_template("dashboard/_tables.html", **context)
     return render_template("dashboard/index.html", **context)
 
