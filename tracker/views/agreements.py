@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from tracker import audit, htmx, records
+from tracker import history as history_words
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -281,7 +282,8 @@ def history(agreement_id: int):
         AuditEvent.select().where(AuditEvent.agreement == agreement).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
     _viewed(agreement, "viewed_history")
-    return render_template("agreements/history.html", agreement=agreement, events=events)
+    return render_template("agreements/history.html", agreement=agreement, events=events,
+                           event_label=history_words.event_label, describe_changes=history_words.describe_changes)
 
 
 @bp.route("/<int:agreement_id>/recipients/<int:recipient_id>/link", methods=["POST"])
