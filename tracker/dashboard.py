@@ -49,6 +49,17 @@ TABLES = {
     "unacknowledged": "Copies not acknowledged",
 }
 
+# The two columns after Record, Child and Social worker, as each table heads them
+# on the screen; the CSV export uses the same names.
+COLUMNS = {
+    "overdue_reviews": ("Review", "When"),
+    "reviews_soon": ("Review", "When"),
+    "undertakings": ("Must end by", "When"),
+    "breaches": ("Reported", "What happened"),
+    "missing_reports": ("Review", "Agency"),
+    "unacknowledged": ("Copy sent", "Agency"),
+}
+
 
 def scope(user: User, filters: Filters):
     """The condition for active records the user may see, narrowed by the filters."""

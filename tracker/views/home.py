@@ -49,6 +49,7 @@ def index():
         tables=tables, names=dashboard.children_names(ids), now=now, filters=filters,
         teams=list(Team.select().order_by(Team.name)) if current_user.role == "service_manager" else [],
         workers=list(workers.order_by(User.name)), overdue_by=dashboard.overdue_by, pages=pages,
+        columns=dashboard.COLUMNS,
     )
     if htmx and htmx.target == "dashboard-tables":
         return render_template("dashboard/_tables.html", **context)
@@ -66,19 +67,40 @@ def export(key: str):
     rows = []
     for row in table.rows:
         agreement = dashboard.agreement_of(row)
-        worker = agreement.social_worker.name if agreement.social_worker_id else "None named"
+        worker = agreement.social_worker.name if agreement.social_worker_id else "None named (front door)"
         if key in ("overdue_reviews", "reviews_soon"):
-            due, detail = agreement.next_review_at, ""
+            moment, detail = agreement.next_review_at, dashboard.overdue_by(agreement.next_review_at, now)
         elif key == "undertakings":
-            due, detail = agreement.window_ends_at, ""
+            moment, detail = agreement.window_ends_at, dashboard.overdue_by(agreement.window_ends_at, now)
         elif key == "breaches":
-            due, detail = row.created_at, ("URGENT: " if row.immediate_risk else "") + row.description[:200]
+            moment, detail = row.created_at, ("URGENT: " if row.immediate_risk else "") + row.description[:200]
         elif key == "missing_reports":
-            due, detail = row.review.scheduled_at, f"{row.name}, {row.agency_name}"
+            moment, detail = row.review.scheduled_at, f"{row.agency_name} ({row.name})"
         else:
-            due, detail = row.copy_sent_at, f"{row.name}, {row.agency_name}"
+            moment, detail = row.copy_sent_at, f"{row.agency_name} ({row.name})"
         rows.append([agreement.reference, names.get(agreement.id, ""), worker,
-                     to_london(due).strftime("%Y-%m-%d %H:%M") if due else "",
-                     dashboard.overdue_by(due, now) if key != "missing_reports" else "", detail])
-    header = ["Reference", "Children", "Social worker", "Due (London time)", "How overdue", "Detail"]
-    return csv_response(f"{key}.csv", header, rows)
+                     to_london(moment).strftime("%Y-%m-%d %H:%M") if moment else "", detail])
+    # The screen's own column names; the time column says it is London time.
+    when, detail = dashboard.COLUMNS[key]
+    header = ["Record", "Child", "Social worker", f"{when} (London time)", detail]
+    made_by = (f"{dashboard.TABLES[key]}: {_described(_filters())}, "
+               f"as of {to_london(now):%-d %B %Y at %H:%M} (London time)")
+    return csv_response(f"{key}.csv", header, rows, made_by=made_by)
+
+
+def _described(filters: dashboard.Filters) -> str:
+    """The filter as the dashboard's own words: whose records, which kind."""
+    if filters.worker:
+        worker = User.get_or_none(User.id == filters.worker)
+        who = f"{worker.name}'s records" if worker else "no one's records"
+    elif filters.team:
+        team = Team.get_or_none(Team.id == filters.team)
+        who = f"{team.name}'s records" if team else "no team's records"
+    elif current_user.role == "social_worker":
+        who = "your caseload"
+    elif current_user.role == "service_manager":
+        who = "every team"
+    else:
+        who = f"{current_user.team.name}'s records" if current_user.team_id else "your team's records"
+    kind = {"partnership": "partnership agreements only", "undertaking": "written undertakings only"}.get(filters.kind or "")
+    return f"{who}, {kind}" if kind else who

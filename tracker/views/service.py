@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from tracker import service, warnings
+from tracker import service, to_london, warnings
 from tracker.access import require
 from tracker.models import utcnow
 from tracker.spreadsheet import csv_response
@@ -89,4 +89,5 @@ def index():
 def export():
     now = utcnow()
     header, *rows = _rows(service.figures(now))
-    return csv_response(f"service-figures-{now:%Y-%m-%d}.csv", header, rows)
+    made_by = f"Service figures, every team, as of {to_london(now):%-d %B %Y at %H:%M} (London time)"
+    return csv_response(f"service-figures-{now:%Y-%m-%d}.csv", header, rows, made_by=made_by)
