@@ -51,3 +51,20 @@ def test_describe_difference_compares_two_versions_in_the_same_words(make_agreem
     assert lines[0] == "Date completed: '20 November 2026' → '23 November 2026'"
     assert lines[1].startswith("Purpose: '") and lines[1].endswith("→ 'A clearer purpose.'")
     assert describe_difference(before, before) == []
+
+
+def test_a_review_made_from_the_form_or_from_a_review_gets_the_same_notice_moments(make_agreement, people):
+    """One function makes every scheduled review (records.schedule_review)."""
+    from tracker import reviews
+    from tracker.models import Review
+
+    agreement = make_agreement(status="active")
+    first = Review.get(Review.agreement == agreement)
+    reviews.record(agreement, {"held_on": first.scheduled_at.date(), "outcome": "continue",
+                               "next_review_at": first.scheduled_at + dt.timedelta(days=60), "next_venue": "Hall"},
+                   people.manager, first.scheduled_at + dt.timedelta(hours=2))
+    second = Review.get((Review.agreement == agreement) & (Review.status == "scheduled"))
+    gap = second.scheduled_at - first.scheduled_at
+    for column in ("reminder_at", "request_at", "prompt_at", "overdue_at", "requests_open_at", "reports_due_at"):
+        assert getattr(second, column) - getattr(first, column) == gap, column
+    assert second.venue == "Hall"
