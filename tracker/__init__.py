@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from tracker import config, db
 
 LONDON = ZoneInfo("Europe/London")
+REFERENCE = re.compile(r"\b(?:PA|WU)-\d{5,}\b")
 ROOT = Path(__file__).resolve().parent.parent
 
 csrf = CSRFProtect()
@@ -113,6 +115,13 @@ def register_filters(app: Flask) -> None:
         if isinstance(value, dt.date):
             return value.strftime("%-d %B %Y")
         return str(value)
+
+    @app.template_filter("refs")
+    def refs(text):
+        """Escape text, keeping each record reference (PA-00001) on one line."""
+        from markupsafe import Markup, escape
+
+        return Markup(REFERENCE.sub(r'<span class="app-ref">\g<0></span>', str(escape(text or ""))))
 
     @app.template_filter("day")
     def day(value):
