@@ -36,6 +36,7 @@ EVENTS = {
     "viewed": "Opened the record",
     "viewed_history": "Read this history",
     "viewed_print": "Opened the printable copy",
+    "printed": "Opened the printable copy",
     "review_scheduled": "Review arranged",
     "review_moved": "Review moved",
     "review_recorded": "Review recorded",
@@ -46,7 +47,8 @@ EVENTS = {
     "agency_link_revoked": "Agency's link stopped",
     "agency_link_reissued": "Agency sent a new link",
     "copy_acknowledged": "Agency acknowledged its copy",
-    "report_sent": "Agency sent its report",
+    "agency_link_opened": "Agency opened its link",
+    "agency_report_sent": "Agency sent its report",
 }
 
 # Field names as the form asks them.
@@ -93,6 +95,9 @@ FIELDS = {
     "kind": "Kind",
     "role": "Role",
     "email": "Email",
+    "acknowledged_at": "Acknowledged",
+    "report": "Report",
+    "reports_considered": "Agency reports considered",
 }
 
 # Repeated rows: what one row is called, and the field that names it.
