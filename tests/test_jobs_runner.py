@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from jobs import scheduler, sweeps
 from tests.conftest import NOW
@@ -112,9 +113,11 @@ def test_manager_extends_an_undertaking_with_a_reason(client, login, people, mak
     login(people.worker)
     assert client.post(f"/agreements/{undertaking.id}/extend", data={**form, "reason": "x"}).status_code == 403
     login(people.manager)
-    response = client.post(f"/agreements/{undertaking.id}/extend", data=form)
-    assert response.status_code == 400 and "Give the reason" in response.get_data(as_text=True)
-    response = client.post(f"/agreements/{undertaking.id}/extend", data={**form, "reason": "Strategy meeting on Friday"})
+    # As of the record's own week: a fixed new end is in the past on a later calendar.
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        response = client.post(f"/agreements/{undertaking.id}/extend", data=form)
+        assert response.status_code == 400 and "Give the reason" in response.get_data(as_text=True)
+        response = client.post(f"/agreements/{undertaking.id}/extend", data={**form, "reason": "Strategy meeting on Friday"})
     assert response.status_code == 302
     agreement = Agreement.get_by_id(undertaking.id)
     assert agreement.window_ends_at == new_end and "Strategy meeting on Friday" in agreement.window_reason
