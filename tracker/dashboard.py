@@ -113,6 +113,20 @@ def not_issued(user: User, filters: Filters, now: dt.datetime):
 
 QUERIES = {"endorsement_queue": endorsement_queue, "my_drafts": my_drafts, "not_issued": not_issued}
 
+# The two columns after Record, Child and Social worker, as each table heads them
+# on the screen; the CSV export uses the same names.
+COLUMNS = {
+    "overdue_reviews": ("Review", "When"),
+    "reviews_soon": ("Review", "When"),
+    "undertakings": ("Must end by", "When"),
+    "breaches": ("Reported", "What happened"),
+    "missing_reports": ("Review", "Agency"),
+    "unacknowledged": ("Copy sent", "Agency"),
+    "endorsement_queue": ("Waiting since", "What"),
+    "my_drafts": ("Since", "Where it is"),
+    "not_issued": ("Endorsed", "Version"),
+}
+
 
 def scope(user: User, filters: Filters):
     """The condition for active records the user may see, narrowed by the filters."""
