@@ -91,7 +91,9 @@ def identity(config) -> Identity:
 def build_message(row: Notification, who: Identity) -> Message:
     """One Flask-Mail message for one recipient: text, HTML and any invitation."""
     message = Message(
-        subject=row.subject,
+        # One line, whatever was stored: a line break in a header would make
+        # the message unsendable (or, worse, add a header).
+        subject=" ".join(row.subject.split()),
         recipients=[row.to_address],
         body=row.body_text,
         html=row.body_html or None,

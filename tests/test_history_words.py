@@ -13,7 +13,9 @@ SUMMER = dt.datetime(2027, 7, 1, 8, 30)  # 09:30 in London (BST)
 
 
 def test_history_page_shows_labels_london_times_and_each_change(client, people, login, make_agreement):
-    agreement = make_agreement(status="active")
+    agreement = make_agreement()
+    records.submit(agreement, people.worker, NOW)
+    records.endorse(agreement, people.manager, NOW, override="Checked at the meeting")
     data = records.form_data(agreement)
     data["actions"][1]["what"] = "The social worker will visit every week."
     data["plan_type"] = "child_protection"

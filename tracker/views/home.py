@@ -92,7 +92,8 @@ def export(key: str):
     # One event per export, naming the table and the filter: it holds children's names.
     filters = _filters()
     audit.record("exported_csv", user=current_user, entity="dashboard", ip=request.remote_addr or "", at=now,
-                 changes={"table": [None, key], "rows": [None, len(rows)], "filter": [None, _described(filters)]})
+                 changes={"table": [None, key], "rows": [None, len(rows)], "filter": [None, f"team={filters.team or 'any'}, worker={filters.worker or 'any'}, "
+                                                                f"kind={filters.kind or 'any'} ({_described(filters)})"]})
     # The screen's own column names; the time column says it is London time.
     when, detail = dashboard.COLUMNS[key]
     header = ["Record", "Child", "Social worker", f"{when} (London time)", detail]
