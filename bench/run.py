@@ -384,7 +384,7 @@ def web_figures(app: Flask, service) -> dict:
 def gunicorn_figures(url: str, instance: Path, service) -> dict:
     port = free_port()
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, TRACKER_INSTANCE=str(instance),
-               TRACKER_ENV="production", SESSION_COOKIE_SECURE="false", SCHEDULER_ENABLED="false")
+               TRACKER_ENV="production", BASE_URL=f"http://127.0.0.1:{port}", SESSION_COOKIE_SECURE="false", SCHEDULER_ENABLED="false")
     env.pop("MAIL_SERVER", None)
     gunicorn = Path(sys.executable).parent / "gunicorn"
     logfile = open(TMP / "gunicorn.log", "w")

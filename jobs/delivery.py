@@ -13,19 +13,20 @@ long as the outage lasts. Nothing is dropped.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import smtplib
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
+from flask_mail import BadHeaderError, Connection, Message
 
 from jobs import ics as ics_format
+from tracker import mail, settings
 from tracker.mailings import check_agency_link, still_wanted
 from tracker.models import Notification
 
@@ -33,7 +34,6 @@ LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(minutes=1)
 LONGEST_RETRY = dt.timedelta(hours=6)
 MAX_ATTEMPTS = 12  # about 20 hours of refusals by the server before a person has to look
-
 
 @dataclass
 class DeliveryReport:
@@ -64,62 +64,100 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
 
 
-def _address(text: str):
-    """`Name <a@b>` or `a@b` as a header value the library builds."""
-    name, addr = parseaddr(text)
-    return Address(display_name=" ".join(name.split()), addr_spec=addr) if addr else text
+@dataclass(frozen=True)
+class Identity:
+    """Who the emails come from: the council's service, read once a pass."""
+
+    sender: tuple[str, str]
+    reply_to: str
+    envelope_from: str
 
 
-def build_message(row: Notification, sender: str) -> EmailMessage:
-    """The message, its headers set only through the email library's header API
-    (`EmailMessage` with the default policy folds and encodes them, and refuses
-    CR/LF): addresses as `Address` objects, the subject as one line."""
-    message = EmailMessage()
-    message["From"] = _address(sender)
-    message["To"] = Address(addr_spec=row.to_address)
-    message["Subject"] = " ".join(row.subject.split())
-    message["Date"] = format_datetime(row.created_at.replace(tzinfo=dt.UTC))
-    domain = sender.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(idstring=f"n{row.id}", domain=domain)
-    message.set_content(row.body_text)
-    if row.body_html:
-        message.add_alternative(row.body_html, subtype="html")
+def identity(config) -> Identity:
+    """From "<council> <service>" at MAIL_DEFAULT_SENDER; replies go to
+    MAIL_REPLY_TO, else the front door's mailbox (a team reads it; the sender
+    address usually has nobody behind it)."""
+    contacts = settings.contacts()
+    address = parseaddr(config.get("MAIL_DEFAULT_SENDER") or "")[1] or "agreement-tracker@localhost"
+    # "Example Council Children's Social Care". Flask-Mail 0.10 encodes the
+    # name as an RFC 2047 word that the SMTP policy then refolds without quotes,
+    # so a comma or other address punctuation would split the From header into
+    # two addresses: those characters become spaces in the header only.
+    name = " ".join(re.sub(r'[,;:()<>@\[\]"\\]', " ", f"{contacts['council_name']} {contacts['service_name']}").split())
+    reply_to = config.get("MAIL_REPLY_TO") or contacts["front_door_email"] or address
+    return Identity(sender=(name, address), reply_to=reply_to, envelope_from=address)
+
+
+def build_message(row: Notification, who: Identity) -> Message:
+    """One Flask-Mail message for one recipient: text, HTML and any invitation."""
+    message = Message(
+        # One line, whatever was stored: a line break in a header would make
+        # the message unsendable (or, worse, add a header).
+        subject=" ".join(row.subject.split()),
+        recipients=[row.to_address],
+        body=row.body_text,
+        html=row.body_html or None,
+        sender=who.sender,
+        reply_to=who.reply_to,
+        date=row.created_at.replace(tzinfo=dt.UTC).timestamp(),
+    )
+    # A stable Message-ID per row: a message sent again after a lapsed lease
+    # is recognisably the same message to the reader's mail program.
+    message.msgId = make_msgid(idstring=f"n{row.id}", domain=who.envelope_from.rpartition("@")[2] or "localhost")
     if row.ics:
         method = ics_format.parse(row.ics).get("METHOD", "REQUEST")
-        message.add_attachment(
-            row.ics, subtype="calendar", filename="review.ics", params={"method": method}
-        )
+        # Flask-Mail builds the part as MIMEBase(*content_type.split("/")), so
+        # the iTIP method rides in the subtype; calendars read it from there.
+        message.attach("review.ics", f"text/calendar; method={method}; charset=utf-8", row.ics.encode())
     return message
 
 
+class TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout on every operation, so a
+    hung mail server cannot hang the runner."""
+
+    def __init__(self, state, timeout: float):
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        state = self.mail
+        kind = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = kind(state.server, state.port, timeout=self.timeout)
+        if state.use_tls:
+            host.starttls()
+        if state.username:
+            host.login(state.username, state.password or "")
+        return host
+
+
 class Outgoing:
-    """One SMTP connection, opened on first use and reused for the whole pass."""
+    """One Flask-Mail connection, opened on first use and reused for the whole pass."""
 
     def __init__(self, config):
-        self.config = config
-        self.smtp: smtplib.SMTP | None = None
+        # Read at each pass, so the settings in force are the ones used.
+        self.state = mail.init_mail(config)
+        self.connection = TimedConnection(self.state, float(config.get("MAIL_TIMEOUT") or 20))
 
-    def _open(self) -> smtplib.SMTP:
-        config = self.config
+    def _open(self) -> None:
         try:
-            # The timeout bounds every socket operation: a hung server cannot hang the runner.
-            smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
-                                timeout=float(config.get("MAIL_TIMEOUT") or 20))
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+            self.connection.host = self.connection.configure_host()
         except (OSError, smtplib.SMTPException) as exc:
-            raise ConnectionDown(f"Could not connect to {config['MAIL_SERVER']}: {_describe(exc)}") from exc
-        return smtp
+            self.connection.host = None
+            raise ConnectionDown(f"Could not connect to {self.state.server}: {_describe(exc)}") from exc
 
-    def send(self, message: EmailMessage, sender: str, to_address: str) -> None:
-        if self.smtp is None:
-            self.smtp = self._open()
+    def send(self, message: Message, envelope_from: str) -> None:
+        if self.connection.host is None:
+            self._open()
+        to_address = message.recipients[0]
         try:
-            refused = self.smtp.send_message(message, from_addr=sender, to_addrs=[to_address])
+            self.connection.send(message, envelope_from=envelope_from)
+        except BadHeaderError as exc:
+            raise PermanentFailure("The subject or an address has a line break in it") from exc
         except smtplib.SMTPRecipientsRefused as exc:
-            code, answer = exc.recipients.get(to_address, (550, b"refused"))
+            # One message is one recipient (the outbox's rows), so this is that
+            # recipient's own answer.
+            code, answer = next(iter(exc.recipients.values()), (550, b"refused"))
             raise _by_code(code, f"{to_address} refused: {code} {_text(answer)}") from exc
         except smtplib.SMTPResponseException as exc:
             self.reset()
@@ -127,24 +165,21 @@ class Outgoing:
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self.close()
             raise ConnectionDown(f"Lost the connection to the mail server: {_describe(exc)}") from exc
-        if refused:  # one row is one address, so this is only belt and braces
-            code, answer = refused[to_address]
-            raise _by_code(code, f"{to_address} refused: {code} {_text(answer)}")
 
     def reset(self) -> None:
         try:
-            if self.smtp is not None:
-                self.smtp.rset()
+            if self.connection.host is not None:
+                self.connection.host.rset()
         except (OSError, smtplib.SMTPException):
             self.close()
 
     def close(self) -> None:
-        if self.smtp is not None:
+        host, self.connection.host = self.connection.host, None
+        if host is not None:
             try:
-                self.smtp.quit()
+                host.quit()
             except (OSError, smtplib.SMTPException):
-                self.smtp.close()
-            self.smtp = None
+                host.close()
 
 
 def _text(answer) -> str:
@@ -158,14 +193,15 @@ def _describe(exc: BaseException) -> str:
 
 
 def _by_code(code: int, text: str) -> Exception:
+    """5xx is the server's final answer; 4xx (and anything else) may change."""
     return PermanentFailure(text) if 500 <= code < 600 else TemporaryFailure(text)
 
 
-def _write_eml(row: Notification, message: EmailMessage) -> Path:
+def _write_eml(row: Notification, message: Message) -> Path:
     folder = Path(current_app.instance_path) / "mail"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{row.id}-{row.kind}.eml"
-    path.write_bytes(bytes(message))
+    path.write_bytes(message.as_bytes())
     return path
 
 
@@ -220,7 +256,7 @@ def deliver_pending(
        every other row would wait for the same timeout.
     """
     config = current_app.config
-    sender = config.get("MAIL_DEFAULT_SENDER") or "agreement-tracker@localhost"
+    who = None  # read on the first message, so a pass with nothing due reads no settings
     report = DeliveryReport()
     ready = ((Notification.status == "pending") & (Notification.next_attempt_at <= now)) | (
         (Notification.status == "sending") & (Notification.claimed_until < now)
@@ -257,11 +293,12 @@ def deliver_pending(
                 report.cancelled += 1
                 continue
             try:
-                message = build_message(row, sender)
+                who = who or identity(config)
+                message = build_message(row, who)
                 if outgoing is None:
                     _write_eml(row, message)
                 else:
-                    outgoing.send(message, sender, row.to_address)
+                    outgoing.send(message, who.envelope_from)
             except PermanentFailure as exc:
                 _finish(row, status="failed", last_error=str(exc)[:2000])
                 report.failed += 1

@@ -104,7 +104,8 @@ def test_agency_urgent_breach_with_only_yes_is_saved_with_the_link_as_reporter(c
 
     agreement = make_agreement(status="active")
     recipient = Recipient.get(Recipient.agreement == agreement)
-    response = client.post(f"/a/{links.token_for(recipient)}/breach", data={"immediate_risk": "yes", "reported_by": ""})
+    response = client.post(f"/a/{links.token_for(recipient)}/breach", data={"immediate_risk": "yes", "reported_by": ""},
+                           follow_redirects=True)
     assert response.status_code == 200 and "Call 999 now" in response.get_data(as_text=True)
     breach = Breach.get()
     assert breach.reported_by == "Jo Bloggs, Riverside Primary School" and breach.not_given == "description,occurred_at"

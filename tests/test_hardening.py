@@ -216,7 +216,7 @@ def test_every_page_showing_a_record_is_in_its_history(client, people, login, ma
         assert AuditEvent.select().where((AuditEvent.action == action) & (AuditEvent.agreement == agreement)
                                          & (AuditEvent.user == people.manager)).count() == 1, url
     history = client.get(f"/agreements/{agreement.id}/history").get_data(as_text=True)
-    for label in ("Viewed edit page", "Viewed breach acknowledge page", "Viewed breach amend page", "Printed"):
+    for label in ("Viewed edit page", "Viewed breach acknowledge page", "Viewed breach amend page", "Opened the printable copy"):
         assert label in history
 
 

@@ -132,7 +132,7 @@ def test_history_page_shows_the_audit_trail_to_managers(client, people, login, m
     client.get(f"/agreements/{agreement.id}")
     login(people.manager)
     page = client.get(f"/agreements/{agreement.id}/history").get_data(as_text=True)
-    for what in ("Created", "Submitted", "Endorsed", "Viewed"):
+    for what in ("Created", "Sent for endorsement", "Endorsed", "Opened the record"):
         assert what in page
     assert "Sam Worker" in page and "Maria Manager" in page
 

@@ -131,7 +131,8 @@ def test_csv_export_has_the_per_team_figures(client, people, login, dataset):
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    made_by, *rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert made_by[0].startswith("Service figures, every team, as of ")
     header, table = rows[0], {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert header[:9] == ["Team", "Active agreements", "Active undertakings", "Reviews due (last 3 months)",
                           "Held on time", "Share held on time", "Reviews overdue now", "Median days overdue",

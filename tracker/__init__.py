@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, render_template, request
 from flask_htmx import HTMX
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from tracker import config, db
 
 LONDON = ZoneInfo("Europe/London")
+REFERENCE = re.compile(r"\b(?:PA|WU)-\d{5,}\b")
 ROOT = Path(__file__).resolve().parent.parent
 
 csrf = CSRFProtect()
 htmx = HTMX()
 login_manager = LoginManager()
+# Flask-Mail, configured from the MAIL_* settings; only the job runner sends (jobs/delivery.py).
+mail = Mail()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -60,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
@@ -120,6 +126,13 @@ def register_filters(app: Flask) -> None:
         if isinstance(value, dt.date):
             return value.strftime("%-d %B %Y")
         return str(value)
+
+    @app.template_filter("refs")
+    def refs(text):
+        """Escape text, keeping each record reference (PA-00001) on one line."""
+        from markupsafe import Markup, escape
+
+        return Markup(REFERENCE.sub(r'<span class="app-ref">\g<0></span>', str(escape(text or ""))))
 
     @app.template_filter("day")
     def day(value):

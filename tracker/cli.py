@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from tracker import db
 from tracker.models import ROLES, Team, User
@@ -27,8 +27,10 @@ def init_app(app: Flask) -> None:
             click.echo("The database already has users; not seeding. Use --force to seed anyway.")
             return
         seed()
-        click.echo("Demo data created. Sign in at http://127.0.0.1:5000 with any of these (password "
-                   f"{PASSWORD!r}):")
+        # BASE_URL is the address served (make run: http://HOST:PORT), and every
+        # email the demo sends links to it.
+        click.echo(f"Demo data created. Sign in at {current_app.config['BASE_URL']} with any of these "
+                   f"(password {PASSWORD!r}):")
         for email, label in LOGINS:
             click.echo(f"  {email:32} {label}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 
 
@@ -83,6 +84,33 @@ def development_secret_key(instance_path: Path) -> str:
     return key
 
 
+def served_url() -> str:
+    """The address `flask run` serves in development (FLASK_RUN_HOST and
+    FLASK_RUN_PORT, which `make run` sets from HOST and PORT), for links in
+    emails when BASE_URL is not set."""
+    host = env_str("FLASK_RUN_HOST", "127.0.0.1") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        # Listening on every interface: other machines reach it by this name.
+        host = socket.getfqdn()
+    port = env_int("FLASK_RUN_PORT", 5000)
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+def base_url(environment: str) -> str:
+    value = env_str("BASE_URL")
+    if value is None:
+        if environment == "production":
+            raise ConfigError(
+                "BASE_URL is not set. In production the application will not start "
+                "without it: every link in an email is built from it. Set BASE_URL to "
+                "the address staff and agencies use, for example https://agreements.example.gov.uk."
+            )
+        value = served_url()
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"BASE_URL must start with http:// or https://, not {value!r}")
+    return value.rstrip("/")
+
+
 def from_environment(instance_path: Path) -> dict:
     """Build the Flask config mapping from environment variables."""
     environment = env_str("TRACKER_ENV", "development")
@@ -122,11 +150,15 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "agreement-tracker@localhost"),
         "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 20),
+        "MAIL_REPLY_TO": env_str("MAIL_REPLY_TO"),
+        # Flask-Mail would otherwise stop sending whenever app.testing is set;
+        # the tests send to a real SMTP server.
+        "MAIL_SUPPRESS_SEND": False,
         # Only the default of the front_door_email service setting (tracker.settings).
         "FRONT_DOOR_EMAIL": env_str("FRONT_DOOR_EMAIL"),
         # Only the default of the office_hours service setting, for example "Mon-Fri 09:00-17:00".
         "OFFICE_HOURS": env_office_hours("OFFICE_HOURS"),
-        "BASE_URL": (env_str("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
+        "BASE_URL": base_url(environment),
         "SCHEDULER_ENABLED": env_bool("SCHEDULER_ENABLED", False),
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -551,6 +551,10 @@ class AuditEvent(BaseModel):
     changes = pw.TextField(default="{}")  # JSON {field: [old, new]}
     ip = pw.CharField(max_length=64, default="")
 
+    def changes_dict(self) -> dict:
+        data = json.loads(self.changes or "{}")
+        return data if isinstance(data, dict) else {}
+
     def change_list(self) -> list[tuple[str, object, object]]:
         data = json.loads(self.changes or "{}")
         return [(k, v[0], v[1]) for k, v in data.items()] if isinstance(data, dict) else []

@@ -181,6 +181,8 @@ def _context(context: dict | None, agreement: Agreement | None) -> dict:
     # Whom to call, with the numbers: every email that says to contact the
     # front door or the out-of-hours team gives them.
     context.setdefault("contacts", contacts())
+    # Emails are signed by the council's service (Administration -> Service settings).
+    context.setdefault("service", context["contacts"])
     if agreement is not None:
         context.setdefault("initials", initials(agreement))
         context.setdefault("record_url", f"{current_app.config['BASE_URL']}/agreements/{agreement.id}")

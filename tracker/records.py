@@ -240,17 +240,13 @@ def _schedule_review(agreement: Agreement, at: dt.datetime | None, venue: str, u
     review = next_review(agreement)
     if at is None:
         return
+    if review is None:
+        schedule_review(agreement, at, venue, user, now)
+        return
     request_days = settings.get("report_request_days")
     due_days = settings.get("report_due_days")
     opens, due = rules.review_moments(at, request_days=request_days, due_days=due_days)
-    if review is None:
-        review = Review.create(
-            agreement=agreement, scheduled_at=at, venue=venue or "", requests_open_at=opens, reports_due_at=due, created_at=now
-        )
-        plan_review_notices(review.id)
-        audit.record("review_scheduled", user=user, agreement=agreement, entity="review", entity_id=review.id,
-                     changes={"scheduled_at": [None, at], "venue": [None, venue]}, at=now)
-    elif review.scheduled_at != at or review.venue != (venue or ""):
+    if review.scheduled_at != at or review.venue != (venue or ""):
         previous = json.loads(review.previous_dates or "[]")
         if review.scheduled_at != at:
             previous.append(review.scheduled_at.isoformat())
@@ -266,6 +262,21 @@ def _schedule_review(agreement: Agreement, at: dt.datetime | None, venue: str, u
         audit.record("review_moved", user=user, agreement=agreement, entity="review", entity_id=review.id,
                      changes={"scheduled_at": [review.scheduled_at, at], "venue": [review.venue, venue]}, at=now)
     Agreement.update(next_review_at=at).where(Agreement.id == agreement.id).execute()
+
+
+def schedule_review(agreement: Agreement, at: dt.datetime, venue: str, user: User, now: dt.datetime) -> Review:
+    """Make the next review of a record, with every notice moment set (R1, R2, R3):
+    the one way a scheduled review comes to exist, from the form or from a
+    review that continues the agreement. Call inside the caller's transaction."""
+    opens, due = rules.review_moments(at, request_days=settings.get("report_request_days"),
+                                      due_days=settings.get("report_due_days"))
+    review = Review.create(agreement=agreement, scheduled_at=at, venue=(venue or "").strip(),
+                           requests_open_at=opens, reports_due_at=due, created_at=now)
+    plan_review_notices(review.id)
+    Agreement.update(next_review_at=at).where(Agreement.id == agreement.id).execute()
+    audit.record("review_scheduled", user=user, agreement=agreement, entity="review", entity_id=review.id,
+                 changes={"scheduled_at": [None, at], "venue": [None, (venue or "").strip()]}, at=now)
+    return Review.get_by_id(review.id)
 
 
 def plan_review_notices(review_id: int) -> None:

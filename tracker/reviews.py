@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from tracker import audit, records, rules, settings
+from tracker import audit, records
 from tracker.db import database
 from tracker.ids import parse_id
 from tracker.models import AgencyReport, Agreement, Review, User
@@ -67,15 +67,8 @@ def record(agreement: Agreement, data: dict, user: User, now: dt.datetime) -> Re
                      changes={"held_on": [None, data["held_on"]], "outcome": [None, outcome],
                               "reports_considered": [None, len(considered)]}, at=now)
         if outcome in CONTINUING:
-            at = data["next_review_at"]
-            opens, due = rules.review_moments(at, request_days=settings.get("report_request_days"),
-                                              due_days=settings.get("report_due_days"))
-            following = Review.create(agreement=agreement, scheduled_at=at, venue=(data.get("next_venue") or "").strip(),
-                                      requests_open_at=opens, reports_due_at=due, created_at=now)
-            records.plan_review_notices(following.id)
-            Agreement.update(next_review_at=at, updated_at=now).where(Agreement.id == agreement.id).execute()
-            audit.record("review_scheduled", user=user, agreement=agreement, entity="review", entity_id=following.id,
-                         changes={"scheduled_at": [None, at]}, at=now)
+            records.schedule_review(agreement, data["next_review_at"], data.get("next_venue") or "", user, now)
+            Agreement.update(updated_at=now).where(Agreement.id == agreement.id).execute()
             if outcome == "vary" and versions.in_progress(agreement) is None:
                 # The review agreed changes: they are a draft of the next
                 # version, endorsed before they replace the one in force (R11).

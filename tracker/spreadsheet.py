@@ -21,9 +21,13 @@ def safe(value) -> str:
     return "'" + text if first and first in FORMULA_STARTS else text
 
 
-def csv_response(filename: str, header: list[str], rows) -> Response:
+def csv_response(filename: str, header: list[str], rows, made_by: str = "") -> Response:
+    """A CSV download. `made_by`, when given, is a first row saying what the
+    export holds and what filter made it, so a file read a week later says so."""
     out = io.StringIO()
     writer = csv.writer(out)
+    if made_by:
+        writer.writerow([safe(made_by)])
     writer.writerow(header)
     for row in rows:
         writer.writerow([safe(v) for v in row])

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from tracker import audit, htmx, identity, links, printed, records, settings, versions
+from tracker import history as history_words
 from tracker.access import get_agreement, may_endorse, require, visible_agreements
 from tracker.breaches import timeline as breach_timeline
 from tracker.dashboard import children_names
@@ -88,7 +89,7 @@ def register():
         rows=rows, names=names, total=total, page=page, pages=pages,
         q=q, status=status, kind=kind, worker=worker, workers=list(workers),
     )
-    template = "agreements/_register_table.html" if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "register-results" else "agreements/register.html"
+    template = "agreements/_register_table.html" if htmx and htmx.target == "register-results" else "agreements/register.html"
     return render_template(template, **context)
 
 
@@ -157,6 +158,8 @@ def _row_operation(form: AgreementForm) -> bool:
             entries = [e for e in field.entries if e.id != f"{section}-{index}"]
             if len(entries) >= field.min_entries:
                 field.entries = entries
+                # So the next row added is named, and anchored, after the last one shown.
+                field.last_index = max((int(e.id.rpartition("-")[2]) for e in entries), default=-1)
             return True
     return False
 
@@ -176,7 +179,12 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None):
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
                    changed_since=changed_since,
                    closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
-    if request.headers.get("HX-Request") and section in ROW_SECTIONS:
+    if request.form.get("add") in ROW_SECTIONS:
+        # The row just added takes focus (autofocus), so the page, or htmx's
+        # swapped section, comes back at it and not at the top of a long form.
+        entries = getattr(form, request.form["add"]).entries
+        context["added"] = entries[-1].id if entries else None
+    if htmx and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status
 
@@ -541,7 +549,8 @@ def history(agreement_id: int):
     )
     _viewed(agreement, "viewed_history")
     return render_template("agreements/history.html", agreement=agreement, events=events,
-                           version_history=versions.history(agreement))
+                           version_history=versions.history(agreement),
+                           event_label=history_words.event_label, describe_changes=history_words.describe_changes)
 
 
 @bp.route("/<int:agreement_id>/recipients/<int:recipient_id>/link", methods=["POST"])

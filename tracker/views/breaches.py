@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker import audit, breaches, records, settings
+from tracker import audit, breaches, htmx, records, settings
 from tracker.access import get_agreement, require, visible_agreements
 from tracker.forms import AcknowledgeForm, AmendForm, BreachForm, options
 from tracker.models import Agreement, AgreementChild, Breach, Child, utcnow
@@ -75,7 +75,7 @@ def find():
     from tracker.dashboard import children_names
 
     context = dict(q=q, results=results, names=children_names([a.id for a in results]))
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "breach-results":
+    if htmx and htmx.target == "breach-results":
         return render_template("breaches/_results.html", **context)
     return render_template("breaches/find.html", **context)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from tracker import audit, service, warnings
+from tracker import audit, service, to_london, warnings
 from tracker.access import require
 from tracker.models import utcnow
 from tracker.spreadsheet import csv_response
@@ -91,4 +91,5 @@ def export():
     header, *rows = _rows(service.figures(now))
     audit.record("exported_csv", user=current_user, entity="service", ip=request.remote_addr or "", at=now,
                  changes={"table": [None, "service figures"], "filter": [None, "every team"], "rows": [None, len(rows)]})
-    return csv_response(f"service-figures-{now:%Y-%m-%d}.csv", header, rows)
+    made_by = f"Service figures, every team, as of {to_london(now):%-d %B %Y at %H:%M} (London time)"
+    return csv_response(f"service-figures-{now:%Y-%m-%d}.csv", header, rows, made_by=made_by)

@@ -1,0 +1,61 @@
+"""Forms without JavaScript land where the person was; htmx decisions go through flask-htmx."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.formdata import good_partnership
+from tracker.models import Agreement
+
+VIEWS = Path(__file__).resolve().parent.parent / "tracker" / "views"
+
+
+def _row_form(people) -> dict[str, str]:
+    data = good_partnership(social_worker=str(people.worker.id))
+    data.pop("save")
+    return data
+
+
+def test_add_another_returns_the_page_at_the_row_just_added(client, people, login):
+    login(people.worker)
+    response = client.post("/agreements/new?kind=partnership", data={**_row_form(people), "add": "actions"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and Agreement.select().count() == 0
+    # The new row takes focus, so the browser shows it, not the top of the form.
+    assert re.search(r'<fieldset class="govuk-fieldset app-repeatable-row" id="actions-2" tabindex="-1" autofocus>', page)
+    assert page.count("autofocus") == 1
+    # The next "Add another" posts to an address that ends at the row it will add.
+    assert re.search(r'formaction="/agreements/new\?kind=partnership#actions-3"', page)
+
+
+def test_after_a_removal_the_next_row_is_anchored_after_the_last_one_shown(client, people, login):
+    login(people.worker)
+    page = client.post("/agreements/new?kind=partnership",
+                       data={**_row_form(people), "remove": "actions-1"}).get_data(as_text=True)
+    assert 'id="actions-1"' not in page and "autofocus" not in page
+    assert 'formaction="/agreements/new?kind=partnership#actions-1"' in page
+
+
+def test_with_htmx_the_section_comes_back_with_the_new_row_focused(client, people, login):
+    login(people.worker)
+    response = client.post("/agreements/new?kind=partnership", data={**_row_form(people), "add": "parties"},
+                           headers={"HX-Request": "true", "HX-Target": "section-parties"})
+    page = response.get_data(as_text=True)
+    assert page.lstrip().startswith('<div id="section-parties">') and "<html" not in page
+    assert 'id="parties-1" tabindex="-1" autofocus' in page
+
+
+def test_the_register_returns_its_table_only_to_htmx_aiming_at_it(client, people, login, make_agreement):
+    make_agreement()
+    login(people.worker)
+    fragment = client.get("/agreements", headers={"HX-Request": "true", "HX-Target": "register-results"})
+    assert "<html" not in fragment.get_data(as_text=True)
+    elsewhere = client.get("/agreements", headers={"HX-Request": "true", "HX-Target": "main-content"})
+    assert "<html" in elsewhere.get_data(as_text=True)
+
+
+def test_no_view_reads_an_htmx_header_by_hand():
+    for path in VIEWS.glob("*.py"):
+        source = path.read_text()
+        assert "HX-" not in source, f"{path.name} reads an HX-* header; use flask_htmx's htmx"
