@@ -15,7 +15,7 @@ from peewee import JOIN, Case, fn
 
 from tracker import settings
 from tracker.access import visibility
-from tracker.dashboard import OWN_PARTIALS, Filters, Table, overdue_by, time_left  # noqa: F401 - the view reads them from here
+from tracker.dashboard import COLUMNS, OWN_PARTIALS, Filters, Table, overdue_by, time_left  # noqa: F401 - the view reads them from here
 from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, Team, User
 
 PAGE_SIZE = 20

@@ -228,6 +228,20 @@ TABLES = {key: kind.title for key, kind in KINDS.items()}
 # Tables with their own partial, dashboard/_<key>.html.
 OWN_PARTIALS = ("endorsement_queue", "my_drafts", "not_issued")
 
+# The two columns after Record, Child and Social worker, as each table heads them
+# on the screen; the CSV export uses the same names.
+COLUMNS = {
+    "overdue_reviews": ("Review", "When"),
+    "reviews_soon": ("Review", "When"),
+    "undertakings": ("Must end by", "When"),
+    "breaches": ("Reported", "What happened"),
+    "missing_reports": ("Review", "Agency"),
+    "unacknowledged": ("Copy sent", "Agency"),
+    "endorsement_queue": ("Waiting since", "What"),
+    "my_drafts": ("Since", "Where it is"),
+    "not_issued": ("Endorsed", "Version"),
+}
+
 
 def _keys_for_role(role: str) -> list[str]:
     if role == "social_worker":
@@ -318,20 +332,6 @@ def counts(user: User, filters: Filters, now: dt.datetime) -> dict[str, int]:
     """How many rows each table has, in one statement."""
     (row,) = _COUNTS.execute(_shape(user, filters), **_values(user, filters, now))
     return dict(zip(keys_for(user), row, strict=True))
-
-# The two columns after Record, Child and Social worker, as each table heads them
-# on the screen; the CSV export uses the same names.
-COLUMNS = {
-    "overdue_reviews": ("Review", "When"),
-    "reviews_soon": ("Review", "When"),
-    "undertakings": ("Must end by", "When"),
-    "breaches": ("Reported", "What happened"),
-    "missing_reports": ("Review", "Agency"),
-    "unacknowledged": ("Copy sent", "Agency"),
-    "endorsement_queue": ("Waiting since", "What"),
-    "my_drafts": ("Since", "Where it is"),
-    "not_issued": ("Endorsed", "Version"),
-}
 
 
 def rows(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> list:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from tracker import audit, dashboard, htmx, to_london
 from tracker.access import require
 from tracker.ids import parse_id, parse_page
-from tracker.models import utcnow
+from tracker.models import Team, User, utcnow
 from tracker.spreadsheet import csv_response
 
 bp = Blueprint("home", __name__)
