@@ -36,6 +36,8 @@ TABLES = {
 
 def keys_for(user: User) -> list[str]:
     """The tables a person sees: a manager's endorsement queue first, a worker's own drafts first."""
+    if user.role == "front_door":
+        return [k for k in TABLES if k not in ("endorsement_queue", "my_drafts", "not_issued")]
     if user.role == "social_worker":
         return [k for k in TABLES if k != "endorsement_queue"]
     return [k for k in TABLES if k != "my_drafts"]

@@ -352,6 +352,8 @@ def test_closing_a_case_ends_one_record_and_hands_another_to_the_front_door(clie
     assert Agreement.get_by_id(undertaking.id).end_reason == "reviewed_closed"
     made = Agreement.get(Agreement.undertaking_kind == "closure")
     assert made.status == "active" and made.social_worker_id is None and made.endorsed_by_id == people.manager.id
+    # Version 1 is in force, with its snapshot, like any endorsed record (R11).
+    assert made.version == 1 and [v.number for v in made.versions] == [1]
     assert made.window_ends_at == NOW + HOUR + dt.timedelta(weeks=6)
     assert made.next_escalation_at == made.window_ends_at - dt.timedelta(days=7)
     assert "Contact the front door on 0100 000 0000" in made.if_things_go_wrong
@@ -380,3 +382,16 @@ def test_a_new_partnership_agreement_reopens_a_closed_case(app, people, make_agr
     make_agreement(status="active")
     assert Child.get_by_id(child.id).case_closed_at is None
     assert AuditEvent.select().where(AuditEvent.action == "case_reopened").count() == 1
+
+
+def test_the_front_doors_dashboard_has_no_endorsing_or_issuing_tables(client, people, login, make_agreement,
+                                                                      front_door):
+    """Endorsing and issuing are a team's work: the front door's dashboard links to nothing it cannot open."""
+    make_agreement(kind="undertaking")
+    records.submit(Agreement.get(), people.worker, NOW)
+    login(front_door)
+    page = client.get("/").get_data(as_text=True)
+    assert "Undertakings past their end" in page
+    assert "Waiting for your endorsement" not in page and "not yet issued" not in page
+    login(people.manager)
+    assert "Waiting for your endorsement" in client.get("/").get_data(as_text=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tracker import audit, records, rules, settings
+from tracker import audit, records, rules, settings, versions
 from tracker.db import database
 from tracker.models import (
     END_REASONS,
@@ -124,7 +124,7 @@ def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetim
         undertaking_kind="closure", closure_weeks=weeks,
         window_starts_at=now, window_ends_at=now + dt.timedelta(weeks=weeks),
         window_reason="", legal_advice_taken=old.legal_advice_taken, legal_advice_notes=old.legal_advice_notes,
-        submitted_at=now, endorsed_by=user, endorsed_at=now,
+        legal_advice=old.legal_advice, submitted_at=now, endorsed_by=user, endorsed_at=now, version=1,
     )
     new.reference = f"WU-{new.id:05d}"
     Agreement.update(reference=new.reference).where(Agreement.id == new.id).execute()
@@ -134,7 +134,7 @@ def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetim
         Action.create(agreement=new, position=action.position, what=action.what, who=action.who, side=action.side,
                       timescale=action.timescale, due_on=action.due_on)
     for party in records.live_parties(old):
-        Party.create(agreement=new, position=party.position, name=party.name, role=party.role)
+        Party.create(agreement=new, position=party.position, name=party.name, role=party.role, side=party.side)
     copies = [Recipient.create(agreement=new, agency=r.agency_id, position=r.position, name=r.name,
                                agency_name=r.agency_name, agency_kind=r.agency_kind, role=r.role, email=r.email,
                                breach_contact=r.breach_contact)
@@ -147,5 +147,7 @@ def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetim
                           "closure_weeks": [None, weeks], "notes": [None, notes.strip() or None]}, at=now)
     audit.record("endorsed", user=user, agreement=new, entity="agreement", entity_id=new.id,
                  changes={"status": [None, "active"], "endorsed_by": [None, user.name]}, at=now)
+    # Version 1 is in force: its snapshot is what every later variation is compared with (R11).
+    versions.write_version(new, user, now)
     records.issue_copies(new, copies, now)
     return Agreement.get_by_id(new.id)

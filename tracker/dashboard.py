@@ -244,6 +244,9 @@ COLUMNS = {
 
 
 def _keys_for_role(role: str) -> list[str]:
+    if role == "front_door":
+        # Reads and acts on breaches and escalations; endorsing and issuing are not its work.
+        return [k for k in KINDS if k not in ("endorsement_queue", "my_drafts", "not_issued")]
     if role == "social_worker":
         return [k for k in KINDS if k != "endorsement_queue"]
     return [k for k in KINDS if k != "my_drafts"]
