@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from tracker import records
+from tracker import records, rules
 from tracker.accounts import create_user
 from tracker.db import database
 from tracker.models import Agency, Agreement, Notification, Recipient, Review, Team, User, utcnow
@@ -193,6 +193,7 @@ def seed(now: dt.datetime | None = None) -> None:
     _closed_case(now, managers)
     _past_retention(now, users["sam.worker@example.org"], managers)
     _linked_child(now, managers)
+    _issued(now)
     User.update(failed_logins=0).execute()
 
 
@@ -313,3 +314,14 @@ def _linked_child(now: dt.datetime, managers: dict) -> None:
     records.submit(agreement, author, now - dt.timedelta(days=3))
     for mine, other in identity.possible_matches(agreement):
         identity.link(agreement, mine, other, author, now - dt.timedelta(days=3))
+
+
+def _issued(now: dt.datetime) -> None:
+    """The family's copy was handed over the day after endorsement for most records; the
+    newest two are left waiting, so the "not yet issued" table shows something real (R8a)."""
+    endorsed = list(Agreement.select().where((Agreement.status == "active") & Agreement.endorsed_at.is_null(False)
+                                             & Agreement.issued_at.is_null()).order_by(Agreement.endorsed_at.desc()))
+    for agreement in endorsed[2:]:
+        at = min(agreement.endorsed_at + dt.timedelta(days=1), now)
+        Agreement.update(issued_at=at, issued_on=rules.london_date(at), copy_language=agreement.first_language or "English").where(
+            Agreement.id == agreement.id).execute()
