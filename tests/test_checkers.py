@@ -1,0 +1,74 @@
+"""What the independent checkers found (issue 12, item 10): landmarks, table captions,
+h1 in emails and htmx attributes written so the Nu Html Checker accepts them."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+# The markup does not depend on the database; SQLite keeps these quick.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+LANDMARKS = {"header", "nav", "main", "footer", "aside", "section", "form"}
+
+
+class Tree(HTMLParser):
+    """Each element with the chain of elements it sits inside."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict]] = []
+        self.elements: list[tuple[str, dict, list[tuple[str, dict]]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.elements.append((tag, attributes, list(self.stack)))
+        if tag not in VOID:
+            self.stack.append((tag, attributes))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs), list(self.stack)))
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def with_class(self, name: str):
+        return [e for e in self.elements if name in (e[1].get("class") or "").split()]
+
+
+def _in_landmark(ancestors) -> str | None:
+    for tag, attributes in reversed(ancestors):
+        if tag in ("header", "nav", "main", "footer", "aside") or attributes.get("role") in (
+                "banner", "navigation", "main", "contentinfo", "complementary", "region"):
+            return tag
+    return None
+
+
+@sqlite_only
+def test_the_header_and_the_user_bar_sit_inside_the_banner_landmark(client, people, login):
+    login(people.worker)
+    page = client.get("/").get_data(as_text=True)
+    tree = Tree(page)
+    (header,) = tree.with_class("govuk-generic-header")
+    (bar,) = tree.with_class("app-user-bar")
+    assert _in_landmark(header[2]) == "header"
+    assert _in_landmark(bar[2]) == "header"
+    assert "Sign out" in page and "Signed in as Sam Worker" in page
+    # One banner, at the top level (not inside main), as GOV.UK's page template has it.
+    assert [e for e in tree.elements if e[0] == "header"] == [
+        e for e in tree.elements if e[0] == "header" and not any(a[0] == "main" for a in e[2])]
+    assert len([e for e in tree.elements if e[0] == "header"]) == 1
+
+
+@sqlite_only
+def test_signed_out_the_header_is_still_inside_the_banner(client):
+    tree = Tree(client.get("/login").get_data(as_text=True))
+    (header,) = tree.with_class("govuk-generic-header")
+    assert _in_landmark(header[2]) == "header"
+    assert not tree.with_class("app-user-bar")
