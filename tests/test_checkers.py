@@ -72,3 +72,74 @@ def test_signed_out_the_header_is_still_inside_the_banner(client):
     (header,) = tree.with_class("govuk-generic-header")
     assert _in_landmark(header[2]) == "header"
     assert not tree.with_class("app-user-bar")
+
+
+def _tables_and_captions(page: str) -> list[str | None]:
+    """For each table on the page, the text of its caption (None when it has none)."""
+
+    class Captions(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.tables: list[str | None] = []
+            self.in_caption = False
+            self.expect_caption = False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append(None)
+                self.expect_caption = True
+            elif tag == "caption" and self.expect_caption:
+                self.in_caption = True
+                self.tables[-1] = ""
+                assert "govuk-table__caption" in (dict(attrs).get("class") or "")
+            elif self.expect_caption and not self.in_caption:
+                self.expect_caption = False  # a caption must be the table's first child
+
+        def handle_endtag(self, tag):
+            if tag == "caption":
+                self.in_caption = self.expect_caption = False
+
+        def handle_data(self, data):
+            if self.in_caption:
+                self.tables[-1] += data
+
+    parser = Captions()
+    parser.feed(page)
+    return [" ".join(c.split()) if c is not None else None for c in parser.tables]
+
+
+@sqlite_only
+def test_every_table_on_the_record_the_printable_copy_and_the_agency_page_is_named(client, people, login,
+                                                                                  make_agreement):
+    from tracker import links
+    from tracker.models import Recipient
+    agreement = make_agreement(status="active")
+    login(people.worker)
+    record = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
+    captions = _tables_and_captions(record)
+    # Actions, reviews, parties, the distribution list, readiness for the review and the emails.
+    assert len(captions) == 6 and all(captions), captions
+    assert {"Actions agreed", "Parties", "Distribution list", "Reviews", "Emails about this record"} <= set(captions)
+    assert "Ready for the review: each agency's copy and report" in captions
+
+    printable = _tables_and_captions(client.get(f"/agreements/{agreement.id}/print").get_data(as_text=True))
+    assert len(printable) == 2 and all(printable), printable
+    assert "A copy of this agreement will be given to" in printable
+
+    directory = _tables_and_captions(client.get("/agreements/agency-suggestions?row=recipients-0")
+                                     .get_data(as_text=True))
+    assert directory == ["Agencies"]
+
+    client.post("/logout")
+    recipient = Recipient.get(Recipient.agreement == agreement)
+    agency = _tables_and_captions(client.get("/a/" + links.token_for(recipient)).get_data(as_text=True))
+    assert agency and all(agency), agency
+    assert "Who has a copy" in agency
+
+    # The PDF of the same copy shows each heading once: its captions are for screen readers only.
+    import io
+
+    from pypdf import PdfReader
+    pdf = client.get("/a/" + links.token_for(recipient) + "/copy.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert text.count("Who has a copy") == 1
