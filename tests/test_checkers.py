@@ -143,3 +143,18 @@ def test_every_table_on_the_record_the_printable_copy_and_the_agency_page_is_nam
     pdf = client.get("/a/" + links.token_for(recipient) + "/copy.pdf")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert text.count("Who has a copy") == 1
+
+
+@sqlite_only
+def test_without_javascript_the_breach_search_fills_the_same_live_region(client, people, login, make_agreement):
+    agreement = make_agreement(status="active")
+    login(people.worker)
+    page = client.get("/breaches/new?q=ella").get_data(as_text=True)
+    region = page[page.index('<div id="breach-results" aria-live="polite">'):]
+    assert agreement.reference in region[:region.index("</div>")]
+    # htmx asks for the region's inside (flask-htmx reads HX-Target) and swaps only that.
+    assert 'hx-target="#breach-results" data-hx-swap="innerHTML"' in page or 'hx-swap="innerHTML"' in page
+    inside = client.get("/breaches/new?q=ella", headers={"HX-Request": "true", "HX-Target": "breach-results"})
+    assert agreement.reference in inside.get_data(as_text=True) and "breach-results" not in inside.get_data(as_text=True)
+    other = client.get("/breaches/new?q=ella", headers={"HX-Request": "true", "HX-Target": "elsewhere"})
+    assert '<div id="breach-results" aria-live="polite">' in other.get_data(as_text=True)
