@@ -158,3 +158,18 @@ def test_without_javascript_the_breach_search_fills_the_same_live_region(client,
     assert agreement.reference in inside.get_data(as_text=True) and "breach-results" not in inside.get_data(as_text=True)
     other = client.get("/breaches/new?q=ella", headers={"HX-Request": "true", "HX-Target": "elsewhere"})
     assert '<div id="breach-results" aria-live="polite">' in other.get_data(as_text=True)
+
+
+@sqlite_only
+def test_the_report_summary_and_the_digest_emails_have_one_h1(make_agreement):
+    from tests.test_mail_content import every_kind
+    rows = {n.kind: n for n in every_kind(make_agreement)}
+    summary, digest = rows["report_summary"], rows["digest"]
+    assert summary.body_html.count("<h1") == 1
+    assert f'<h1 style="font-size: 24px;">Agency reports for the review of {summary.agreement.reference}</h1>' \
+        in summary.body_html
+    assert digest.body_html.count("<h1") == 1
+    assert '<h1 style="font-size: 24px;">North team: what needs action today</h1>' in digest.body_html
+    # The heading comes before the first h2, so the outline reads from the top.
+    for n in (summary, digest):
+        assert n.body_html.index("<h1") < n.body_html.index("<h2")
