@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from tracker.models import Agreement
+from jobs import sweeps
+from jobs.delivery import deliver_pending
+from tracker.models import Agreement, Notification
 
 
 def _text(response) -> str:
@@ -81,3 +83,52 @@ def test_the_social_worker_dropdown_lists_social_workers_only(client, people, lo
     page = _text(client.get("/agreements/new?kind=partnership"))
     assert "Sam Worker" in page and "Priya Colleague" in page
     assert "Maria Manager" not in page
+
+
+# --- item 9: email timing and subjects ------------------------------------------
+
+REVIEW = dt.datetime(2027, 1, 15, 10, 0)  # the review in agreement_data: 10:00 UTC is 10:00 in London
+DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
+
+
+def _reminders() -> list[Notification]:
+    return list(Notification.select().where(Notification.kind == "review_reminder").order_by(Notification.id))
+
+
+def test_a_reminder_73_minutes_before_the_review_says_today_at_its_time(make_agreement, smtp):
+    make_agreement(status="active")
+    now = REVIEW - dt.timedelta(minutes=73)
+    assert sweeps.review_reminders(now) == 2
+    deliver_pending(now)
+    for address in ("worker@council.example", "manager@council.example"):
+        [message] = smtp.to(address)
+        assert message["Subject"] == "Prepare for the review of PA-00001 (EM) today at 10:00"
+        assert "tomorrow" not in message.get_body(("plain",)).get_content()
+        assert "15 January 2027 at 10:00 (today)" in message.get_body(("plain",)).get_content()
+
+
+def test_a_reminder_the_day_before_says_tomorrow_and_a_week_before_gives_the_date(make_agreement, smtp):
+    make_agreement(status="active")
+    sweeps.review_reminders(REVIEW - 7 * DAY)
+    sweeps.review_reminders(REVIEW - DAY)
+    deliver_pending(REVIEW - DAY)
+    subjects = sorted(m["Subject"] for m in smtp.to("worker@council.example"))
+    assert any("tomorrow at 10:00" in s for s in subjects), subjects
+    assert any("in 7 days" in s and "15 January 2027" in s for s in subjects), subjects
+
+
+def test_a_late_reminder_with_the_next_due_within_a_day_gives_way_to_it(make_agreement):
+    make_agreement(status="active")
+    # The 7-day reminder was missed; the runner starts two hours before the 1-day one.
+    assert sweeps.review_reminders(REVIEW - DAY - 2 * HOUR) == 0
+    assert _reminders() == []
+    assert sweeps.review_reminders(REVIEW - DAY) == 2
+    assert all("/reminder-1d/" in n.key for n in _reminders())
+    assert len(_reminders()) == 2
+
+
+def test_a_late_reminder_with_the_next_days_away_still_goes(make_agreement):
+    make_agreement(status="active")
+    assert sweeps.review_reminders(REVIEW - 4 * DAY) == 2
+    assert all("/reminder-7d/" in n.key for n in _reminders())

@@ -235,13 +235,26 @@ def _invitation(review: Review, agreement: Agreement, attendee: str, now: dt.dat
     )
 
 
-def _days_until(moment: dt.datetime, now: dt.datetime) -> int:
-    """Whole days to go, as the email says them: a review 30 hours away is "tomorrow".
+def how_soon(moment: dt.datetime, now: dt.datetime) -> str:
+    """When a moment is, as the email says it, by London calendar days.
 
-    The reminder's offset (7 or 1) names its key, not its wording: one sent
-    late, after a record was endorsed or a runner was down, says the real time.
+    "today at 11:00" for a review 73 minutes away, "tomorrow at 10:00", else
+    "in 7 days, on 15 January 2027 at 10:00". The reminder's offset (7 or 1)
+    names its key, not its wording: one sent late says the real time.
     """
-    return max(1, round((moment - now).total_seconds() / 86400))
+    from tracker import to_london
+
+    local = to_london(moment)
+    word = day_word(moment, now)
+    return f"{word} at {local:%H:%M}" if word in ("today", "tomorrow") else f"{word}, on {local:%-d %B %Y at %H:%M}"
+
+
+def day_word(moment: dt.datetime, now: dt.datetime) -> str:
+    """"today", "tomorrow" or "in N days", by London calendar days."""
+    from tracker import to_london
+
+    days = (to_london(moment).date() - to_london(now).date()).days
+    return "today" if days <= 0 else ("tomorrow" if days == 1 else f"in {days} days")
 
 
 def review_reminder(review: Review, agreement: Agreement, days: int, now: dt.datetime) -> int:
@@ -251,7 +264,8 @@ def review_reminder(review: Review, agreement: Agreement, days: int, now: dt.dat
         count += enqueue(
             review_key(review, f"reminder-{days}d", address), "review_reminder", address,
             agreement=agreement, to_label=label,
-            context={"review": review, "days": _days_until(review.scheduled_at, now)},
+            context={"review": review, "how_soon": how_soon(review.scheduled_at, now),
+                     "day_word": day_word(review.scheduled_at, now)},
             ics=_invitation(review, agreement, address, now), now=now,
         )
     return count
