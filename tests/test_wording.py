@@ -7,6 +7,7 @@ import html
 
 from jobs import sweeps
 from jobs.delivery import deliver_pending
+from tests.conftest import NOW
 from tracker.models import Agreement, Notification
 
 
@@ -132,3 +133,80 @@ def test_a_late_reminder_with_the_next_days_away_still_goes(make_agreement):
     make_agreement(status="active")
     assert sweeps.review_reminders(REVIEW - 4 * DAY) == 2
     assert all("/reminder-7d/" in n.key for n in _reminders())
+
+
+def test_subjects_say_what_to_do_and_by_when(make_agreement, people, smtp):
+    from jobs.delivery import build_message, identity
+    from tracker import breaches
+
+    agreement = make_agreement(status="active", children=[{"name": "Ava King", "date_of_birth": dt.date(2019, 5, 4)}])
+    deliver_pending(NOW)
+    [copy] = smtp.to("dsl@school.example")
+    assert copy["Subject"] == f"Please acknowledge your copy of {agreement.reference} (AK)"
+
+    breach = breaches.log(agreement, {"occurred_at": NOW, "description": "He came to the house.", "action": 0,
+                                      "reported_by": "Jo Bloggs, school"}, NOW, user=people.worker)
+    deliver_pending(NOW)
+    [alert] = [m for m in smtp.to("manager@council.example") if "Breach" in m["Subject"]]
+    due = breach.escalate_at.strftime("%-d %B %Y at %H:%M")
+    assert alert["Subject"] == (f"Breach on {agreement.reference} (AK): acknowledge and record the response by {due}")
+    # A long subject folds onto continuation lines, never after an empty first line.
+    row = Notification.get(Notification.kind == "breach_alert")
+    from flask import current_app
+
+    raw = build_message(row, identity(current_app.config)).as_bytes().decode()
+    line = next(x for x in raw.splitlines() if x.startswith("Subject:"))
+    assert line.startswith("Subject: Breach on ") and len(line) <= 78
+
+
+def test_an_undertaking_escalation_says_how_long_ago_it_ended(make_agreement, people, smtp):
+    undertaking = make_agreement(kind="undertaking", status="active",
+                                 children=[{"name": "Vera Green", "date_of_birth": dt.date(2019, 5, 4)}])
+    ends = Agreement.get_by_id(undertaking.id).window_ends_at
+    sweeps.undertaking_ladder(ends + 6 * HOUR)
+    deliver_pending(ends + 6 * HOUR)
+    subjects = {m["Subject"] for m in smtp.to("manager@council.example") if "ended" in m["Subject"]}
+    assert subjects == {f"Decision needed: undertaking {undertaking.reference} (VG) ended 6 hours ago"}
+
+
+def test_after_an_outage_only_the_current_rung_of_an_undertaking_reaches_each_reader(make_agreement, smtp):
+    undertaking = make_agreement(kind="undertaking", status="active")
+    ends = Agreement.get_by_id(undertaking.id).window_ends_at
+    smtp.temporary_failure = True  # the mail server refuses for hours
+    for moment in (ends - 2 * HOUR, ends, ends + 4 * HOUR, ends + 8 * HOUR):
+        sweeps.undertaking_ladder(moment)
+        deliver_pending(moment)
+    assert smtp.messages == []
+    smtp.temporary_failure = False
+    for hours in range(9, 30):
+        deliver_pending(ends + hours * HOUR)
+    got = [m["Subject"] for m in smtp.to("manager@council.example")]
+    assert got == [f"Decision needed: undertaking {undertaking.reference} (EM) ended 8 hours ago"], got
+    earlier = Notification.select().where((Notification.kind.in_(("undertaking_warning", "undertaking_escalation")))
+                                          & (Notification.to_address == "manager@council.example")
+                                          & (Notification.status == "cancelled"))
+    assert earlier.count() == 3
+    assert all("superseded by a later escalation" in n.last_error for n in earlier)
+
+
+def test_after_an_outage_a_breach_escalation_replaces_its_unsent_alert(make_agreement, people, smtp):
+    from tracker import breaches
+
+    agreement = make_agreement(status="active")
+    deliver_pending(NOW)
+    smtp.messages.clear()
+    smtp.temporary_failure = True
+    breach = breaches.log(agreement, {"occurred_at": NOW, "description": "He came to the house.", "action": 0,
+                                      "reported_by": "Jo Bloggs, school"}, NOW, user=people.worker)
+    deliver_pending(NOW)
+    later = breach.escalate_at + HOUR
+    sweeps.breach_escalations(later)
+    smtp.temporary_failure = False
+    for hours in range(0, 12):
+        deliver_pending(later + hours * HOUR)
+    manager = [m["Subject"] for m in smtp.to("manager@council.example")]
+    assert len(manager) == 1 and manager[0].startswith("ESCALATED"), manager
+    worker = [m["Subject"] for m in smtp.to("worker@council.example")]
+    assert len(worker) == 1 and worker[0].startswith("Breach on"), worker  # the worker is not on the escalation
+    alert = Notification.get((Notification.kind == "breach_alert") & (Notification.to_address == "manager@council.example"))
+    assert alert.status == "cancelled" and "superseded by the breach's escalation" in alert.last_error

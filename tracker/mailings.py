@@ -199,6 +199,16 @@ def still_wanted(notification: Notification) -> str | None:
             return "Not sent: the undertaking ended before this went out"
         if agreement.window_ends_at is None or agreement.window_ends_at.isoformat() != parts[2]:
             return "Not sent: the undertaking's end changed before this went out"
+        if len(parts) >= 5 and parts[3].startswith("rung-"):
+            rung, address = int(parts[3][5:]), "/".join(parts[4:])
+            later = [f"undertaking/{parts[1]}/{parts[2]}/rung-{n}/{address}"
+                     for n in range(rung + 1, max(rung, agreement.escalation_level) + 1)]
+            if _queued_or_sent(later):
+                return "Not sent: superseded by a later escalation about this undertaking, which went instead"
+    elif family == "breach" and len(parts) >= 4 and parts[2] == "alert":
+        # After an outage, the reader gets the escalation, which says it all, not both.
+        if _queued_or_sent([f"breach/{parts[1]}/escalation/{'/'.join(parts[3:])}"]):
+            return "Not sent: superseded by the breach's escalation, which went instead"
     elif family in ("copy", "chase") and len(parts) >= 3:
         recipient = Recipient.get_or_none(Recipient.id == int(parts[1]))
         if recipient is None or recipient.removed_at is not None:
@@ -213,6 +223,14 @@ def still_wanted(notification: Notification) -> str | None:
         if breach is None or breach.response is not None:
             return "Not sent: a manager recorded the response first"
     return None
+
+
+def _queued_or_sent(keys: list[str]) -> bool:
+    """Whether any of these outbox keys is queued, being sent or sent (by the unique key index)."""
+    if not keys:
+        return False
+    return Notification.select(Notification.id).where(
+        Notification.key.in_(keys) & (Notification.status != "cancelled")).exists()
 
 
 # --- reviews (R2, R3) -----------------------------------------------------------
@@ -530,7 +548,8 @@ def breach_alert(breach: Breach, now: dt.datetime) -> int:
             count += enqueue(
                 f"breach/{breach.id}/alert/{address}", "breach_alert", address,
                 agreement=agreement, to_label=label,
-                context={"breach": breach, "escalation_hours": hours, "out_of_hours": bool(ooh)}, now=now,
+                context={"breach": breach, "escalation_hours": hours, "out_of_hours": bool(ooh),
+                         "respond_by": breach.escalate_at or breach.created_at + dt.timedelta(hours=hours)}, now=now,
             )
     return count
 
