@@ -127,12 +127,17 @@ def review_reminders(now: dt.datetime) -> int:
     """Remind the worker and managers 7 and 1 days (by default) before each review.
 
     Only the latest reminder whose moment has passed goes: a runner that was
-    down across both moments sends one reminder, not two at once.
+    down across both moments sends one reminder, not two at once. A reminder
+    so late that the next one is due within a day gives way to it, so a late
+    7-day reminder and the 1-day one do not arrive hours apart.
     """
     offsets = settings.get("review_reminder_days")
 
     def remind(review: Review) -> None:
-        if not _claim(review, Review.reminder_at, rules.next_reminder_at(review.scheduled_at, offsets, now)):
+        next_at = rules.next_reminder_at(review.scheduled_at, offsets, now)
+        if not _claim(review, Review.reminder_at, next_at):
+            return
+        if next_at is not None and next_at - now < dt.timedelta(days=1):
             return
         if review.scheduled_at > now and _active(review):
             days = min(d for d in offsets if review.scheduled_at - dt.timedelta(days=d) <= now)

@@ -87,7 +87,7 @@ def test_changing_an_active_record_starts_a_variation_and_the_endorsed_version_s
     client.post(f"/agreements/{agreement.id}/submit", data={"revision": fresh(agreement).revision})
     assert fresh(agreement).variation_status == "awaiting_endorsement"
     [request] = queued("endorsement_requested", "manager@council.example")[-1:]
-    assert "version 2" in request.subject and "waiting for your endorsement" in request.subject
+    assert "version 2" in request.subject and request.subject.startswith("Please endorse or return")
 
     # The manager sees what changes, and endorses.
     login(people.manager)

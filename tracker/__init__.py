@@ -142,6 +142,17 @@ def register_filters(app: Flask) -> None:
             value = to_london(value).date()
         return value.strftime("%-d %B %Y")
 
+    @app.template_filter("by_when")
+    def by_when(action):
+        """An action's timescale and date, without saying the date twice."""
+        timescale = (action.timescale or "").strip()
+        if not action.due_on:
+            return timescale
+        date = day(action.due_on)
+        if date.lower() in timescale.lower():
+            return timescale
+        return f"{timescale}, by {date}" if timescale else f"by {date}"
+
     from tracker.forms import error_list
 
     app.jinja_env.globals["form_errors"] = error_list

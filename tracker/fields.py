@@ -44,8 +44,9 @@ class DateField(Field):
 
     parts_names = ("day", "month", "year")
 
-    def __init__(self, label=None, validators=None, required: bool = False, **kwargs):
+    def __init__(self, label=None, validators=None, required: bool | str = False, **kwargs):
         super().__init__(label, validators, **kwargs)
+        # True asks "Enter the <label>"; a string is the message itself.
         self.required = required
         self.parts: dict[str, str] = {}
         self.parse_error: str | None = None
@@ -103,7 +104,8 @@ class DateField(Field):
         if self.parse_error:
             raise ValidationError(self.parse_error)
         if self.required and self.data is None:
-            raise ValidationError(f"Enter the {self.label.text.lower()}")
+            raise ValidationError(self.required if isinstance(self.required, str)
+                                  else f"Enter the {self.label.text.lower()}")
 
 
 class DateTimeField(DateField):

@@ -199,6 +199,16 @@ def still_wanted(notification: Notification) -> str | None:
             return "Not sent: the undertaking ended before this went out"
         if agreement.window_ends_at is None or agreement.window_ends_at.isoformat() != parts[2]:
             return "Not sent: the undertaking's end changed before this went out"
+        if len(parts) >= 5 and parts[3].startswith("rung-"):
+            rung, address = int(parts[3][5:]), "/".join(parts[4:])
+            later = [f"undertaking/{parts[1]}/{parts[2]}/rung-{n}/{address}"
+                     for n in range(rung + 1, max(rung, agreement.escalation_level) + 1)]
+            if _queued_or_sent(later):
+                return "Not sent: superseded by a later escalation about this undertaking, which went instead"
+    elif family == "breach" and len(parts) >= 4 and parts[2] == "alert":
+        # After an outage, the reader gets the escalation, which says it all, not both.
+        if _queued_or_sent([f"breach/{parts[1]}/escalation/{'/'.join(parts[3:])}"]):
+            return "Not sent: superseded by the breach's escalation, which went instead"
     elif family in ("copy", "chase") and len(parts) >= 3:
         recipient = Recipient.get_or_none(Recipient.id == int(parts[1]))
         if recipient is None or recipient.removed_at is not None:
@@ -213,6 +223,14 @@ def still_wanted(notification: Notification) -> str | None:
         if breach is None or breach.response is not None:
             return "Not sent: a manager recorded the response first"
     return None
+
+
+def _queued_or_sent(keys: list[str]) -> bool:
+    """Whether any of these outbox keys is queued, being sent or sent (by the unique key index)."""
+    if not keys:
+        return False
+    return Notification.select(Notification.id).where(
+        Notification.key.in_(keys) & (Notification.status != "cancelled")).exists()
 
 
 # --- reviews (R2, R3) -----------------------------------------------------------
@@ -235,13 +253,26 @@ def _invitation(review: Review, agreement: Agreement, attendee: str, now: dt.dat
     )
 
 
-def _days_until(moment: dt.datetime, now: dt.datetime) -> int:
-    """Whole days to go, as the email says them: a review 30 hours away is "tomorrow".
+def how_soon(moment: dt.datetime, now: dt.datetime) -> str:
+    """When a moment is, as the email says it, by London calendar days.
 
-    The reminder's offset (7 or 1) names its key, not its wording: one sent
-    late, after a record was endorsed or a runner was down, says the real time.
+    "today at 11:00" for a review 73 minutes away, "tomorrow at 10:00", else
+    "in 7 days, on 15 January 2027 at 10:00". The reminder's offset (7 or 1)
+    names its key, not its wording: one sent late says the real time.
     """
-    return max(1, round((moment - now).total_seconds() / 86400))
+    from tracker import to_london
+
+    local = to_london(moment)
+    word = day_word(moment, now)
+    return f"{word} at {local:%H:%M}" if word in ("today", "tomorrow") else f"{word}, on {local:%-d %B %Y at %H:%M}"
+
+
+def day_word(moment: dt.datetime, now: dt.datetime) -> str:
+    """"today", "tomorrow" or "in N days", by London calendar days."""
+    from tracker import to_london
+
+    days = (to_london(moment).date() - to_london(now).date()).days
+    return "today" if days <= 0 else ("tomorrow" if days == 1 else f"in {days} days")
 
 
 def review_reminder(review: Review, agreement: Agreement, days: int, now: dt.datetime) -> int:
@@ -251,7 +282,8 @@ def review_reminder(review: Review, agreement: Agreement, days: int, now: dt.dat
         count += enqueue(
             review_key(review, f"reminder-{days}d", address), "review_reminder", address,
             agreement=agreement, to_label=label,
-            context={"review": review, "days": _days_until(review.scheduled_at, now)},
+            context={"review": review, "how_soon": how_soon(review.scheduled_at, now),
+                     "day_word": day_word(review.scheduled_at, now)},
             ics=_invitation(review, agreement, address, now), now=now,
         )
     return count
@@ -516,7 +548,8 @@ def breach_alert(breach: Breach, now: dt.datetime) -> int:
             count += enqueue(
                 f"breach/{breach.id}/alert/{address}", "breach_alert", address,
                 agreement=agreement, to_label=label,
-                context={"breach": breach, "escalation_hours": hours, "out_of_hours": bool(ooh)}, now=now,
+                context={"breach": breach, "escalation_hours": hours, "out_of_hours": bool(ooh),
+                         "respond_by": breach.escalate_at or breach.created_at + dt.timedelta(hours=hours)}, now=now,
             )
     return count
 

@@ -110,16 +110,18 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
         ("Say exactly what will be done and by when: " + "; ".join(vague)) if vague else "",
     ))
 
-    written = {"purpose": agreement.purpose, "if things go wrong": agreement.if_things_go_wrong}
+    written = {"the purpose": agreement.purpose,
+               ("what happens if things go wrong" if agreement.kind == "partnership"
+                else "what happens if the undertaking is breached"): agreement.if_things_go_wrong}
     if agreement.kind == "partnership":
-        written["contingency plan"] = agreement.contingency
+        written["the contingency plan"] = agreement.contingency
     blank = [name for name, text in written.items() if not (text or "").strip()]
     result.append(Check(
         "written",
         "Purpose, consequences and contingency are written",
         "Establish clarity about the consequences of success and failure of planned actions; clarify what any contingency plan(s) is/are.",
         not blank,
-        f"Write the {', '.join(blank)}" if blank else "",
+        ("Write " + (blank[0] if len(blank) == 1 else ", ".join(blank[:-1]) + ", and " + blank[-1])) if blank else "",
     ))
 
     if agreement.kind == "partnership":

@@ -93,9 +93,11 @@ def register():
     return render_template(template, **context)
 
 
-def _worker_choices(kind: str, team_id: int | None) -> list:
+def _worker_choices(kind: str, team_id: int | None, current: int | None = None) -> list:
+    """The team's social workers; a record already held by someone else keeps them in the list."""
     workers = User.select().where(
-        (User.team == team_id) & (User.active == True) & (User.role.in_(("social_worker", "team_manager")))  # noqa: E712
+        (User.team == team_id) & (User.active == True)  # noqa: E712
+        & ((User.role == "social_worker") | (User.id == (current or 0)))
     ).order_by(User.name)
     choices = [(w.id, f"{w.name} ({w.role_label.lower()})") for w in workers]
     if kind == "undertaking":
@@ -190,6 +192,8 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None):
 
 
 def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
+    if kind == "undertaking":
+        form.if_things_go_wrong.label.text = "What will happen if the undertaking is breached"
     _offer_directory(form)
     if request.method == "POST" and _row_operation(form):
         _offer_directory(form)
@@ -272,7 +276,7 @@ def edit(agreement_id: int):
         form.open_on(agreement)
     else:
         form = AgreementForm()
-    form.social_worker.choices = _worker_choices(agreement.kind, agreement.team_id)
+    form.social_worker.choices = _worker_choices(agreement.kind, agreement.team_id, agreement.social_worker_id)
     return _apply_form(form, agreement.kind, agreement)
 
 
@@ -474,8 +478,12 @@ def endorse(agreement_id: int):
                 if decision == "return":
                     flash(f"{agreement.reference} returned to the social worker with your comments", "success")
                 else:
-                    flash(f"{agreement.reference} endorsed and active: version {Agreement.get_by_id(agreement.id).version} is in force. "
-                          "Copies have been sent to the distribution list.", "success")
+                    endorsed = Agreement.get_by_id(agreement.id)
+                    copies = ("Copies have been sent to the distribution list."
+                              if endorsed.recipients.where(Recipient.removed_at.is_null()).count()
+                              else "Nobody is on the distribution list, so no copies were sent.")
+                    flash(f"{agreement.reference} endorsed and active: version {endorsed.version} is in force. {copies}",
+                          "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id))
     context = _as_the_family_reads_it(agreement)
     failing = [c for c in context["checks"] if not c.passed]

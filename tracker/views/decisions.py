@@ -21,7 +21,8 @@ bp = Blueprint("decisions", __name__, url_prefix="/agreements")
 
 
 class ExtendForm(Guarded):
-    new_end = DateTimeField("Undertaking must now end by", required=True)
+    new_end = DateTimeField("Undertaking must now end by",
+                            required="Enter the date and time the undertaking must now end by")
     reason = long_text("Why it needs longer")
 
 
