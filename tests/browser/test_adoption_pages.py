@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import active_record, assert_accessible, sign_in
 from tracker import records, retention
@@ -36,10 +37,14 @@ def test_subject_access_and_retention_pages(page, live):
     page.get_by_role("link", name="Retention").click()
     assert_accessible(page, "retention list")
     page.get_by_role("link", name=f"Decide on {old.reference}").click()
+    page.wait_for_url(f"**/retention/{old.id}")
     page.get_by_label("Destroy it").check()
     page.get_by_label("Reason").fill("Retention policy 4.2")
+    expect(page.get_by_label("Destroy it")).to_be_checked()
+    expect(page.get_by_label("Reason")).to_have_value("Retention policy 4.2")
     page.get_by_role("button", name="Record the decision").click()
-    assert "Type the reference" in page.content()
+    # The answer to the post: wait for it rather than read the page mid-navigation.
+    expect(page.locator("#confirm-error")).to_contain_text("Type the reference")
     assert_accessible(page, "retention decision with an error")
     assert Agreement.get_or_none(Agreement.id == old.id) is not None
     page.get_by_label(f"To destroy, type the reference {old.reference}").fill(old.reference)
