@@ -23,7 +23,6 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from tracker import audit, rules, settings
 from tracker.db import database
@@ -41,7 +40,7 @@ from tracker.models import (
     User,
 )
 
-LONDON = ZoneInfo("Europe/London")
+LONDON = rules.LONDON  # one Europe/London, from tracker.rules
 MAX_ROWS = 10_000
 IMPORTED_ENDORSEMENT = "Imported: endorsed before the tracker was used"
 
