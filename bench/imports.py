@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 def spreadsheet(rows: int) -> bytes:
     from openpyxl import Workbook
 
-    from tracker.imports import NAMES
+    from tracker.governance.imports import NAMES
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Records")
@@ -51,9 +51,11 @@ def spreadsheet(rows: int) -> bytes:
 
 
 def measure(url: str) -> dict:
-    from tracker import create_app, db, imports
-    from tracker.accounts import create_user
-    from tracker.models import Agreement, Team, utcnow
+    from tracker import create_app, db
+    from tracker.clock import utcnow
+    from tracker.governance import imports
+    from tracker.models import Agreement, Team
+    from tracker.people.accounts import create_user
 
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "bench", "MAIL_SERVER": None})
     with app.app_context():

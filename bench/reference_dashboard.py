@@ -1,7 +1,7 @@
 """The dashboard as it was built before issue 13: peewee model instances, a count
 and a page query per table, SQL generated afresh every time.
 
-Kept as the reference the fast dashboard (tracker.dashboard) must match byte
+Kept as the reference the fast dashboard (tracker.oversight.dashboard) must match byte
 for byte: `make bench` and tests/test_performance.py render the page both ways
 and compare. `swapped_in()` makes the dashboard view use this module.
 """
@@ -14,9 +14,19 @@ from contextlib import contextmanager
 from peewee import JOIN, Case, fn
 
 from tracker import settings
-from tracker.access import visibility
-from tracker.dashboard import COLUMNS, OWN_PARTIALS, Filters, Table, overdue_by, time_left  # noqa: F401 - the view reads them from here
-from tracker.models import AgencyReport, Agreement, AgreementChild, Breach, Child, Recipient, Review, Team, User
+from tracker.models import (
+    AgencyReport,
+    Agreement,
+    AgreementChild,
+    Breach,
+    Child,
+    Recipient,
+    Review,
+    Team,
+    User,
+)
+from tracker.oversight.dashboard import COLUMNS, OWN_PARTIALS, Filters, Table, overdue_by, time_left  # noqa: F401 - the view reads them from here
+from tracker.people.access import visibility
 
 PAGE_SIZE = 20
 
@@ -224,7 +234,7 @@ def swapped_in():
     """The dashboard view renders with this module while inside."""
     import sys
 
-    from tracker.views import home
+    from tracker.web.views import home
 
     module = sys.modules[__name__]
     fast, home.dashboard = home.dashboard, module

@@ -49,12 +49,10 @@ import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp"
 RESULTS = ROOT / "bench" / "results.json"
-LONDON = ZoneInfo("Europe/London")
 SECRET_KEY = "bench-secret-key-not-for-production"
 
 REPS = int(os.environ.get("BENCH_REPS", "40"))
@@ -70,8 +68,9 @@ from jinja2 import DictLoader  # noqa: E402
 
 from bench import seed as seeding  # noqa: E402
 from tracker import create_app, db  # noqa: E402
+from tracker.clock import to_london, utcnow  # noqa: E402
 from tracker.db import database  # noqa: E402
-from tracker.models import Agreement, Notification, User, utcnow  # noqa: E402
+from tracker.models import Agreement, Notification, User  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -191,7 +190,7 @@ def choose_now() -> dt.datetime:
     """The seed's `now`: this minute, unless the ten minutes after it cross the
     digest hour (07:30 London) or midnight, which would plant unintended work."""
     now = utcnow().replace(second=0)
-    local = [(now + dt.timedelta(minutes=m)).replace(tzinfo=dt.UTC).astimezone(LONDON) for m in (0, 11)]
+    local = [to_london(now + dt.timedelta(minutes=m)) for m in (0, 11)]
     if local[0].date() != local[1].date() or (local[0].strftime("%H:%M") < "07:30" <= local[1].strftime("%H:%M")):
         now -= dt.timedelta(minutes=15)
     return now
@@ -309,7 +308,7 @@ def signed_in(app: Flask, email: str):
 
 
 def web_figures(app: Flask, service) -> dict:
-    from tracker import dashboard
+    from tracker.oversight import dashboard
 
     figures: dict = {}
     manager = signed_in(app, service.manager_email)
@@ -366,7 +365,7 @@ def web_figures(app: Flask, service) -> dict:
     log(f"record page: {figures['record_page']['median_ms']} ms")
 
     def post_breach():
-        happened = dt.datetime.now(LONDON) - dt.timedelta(minutes=10)
+        happened = to_london(utcnow() - dt.timedelta(minutes=10))
         response = manager.post(f"/agreements/{next(ids)}/breaches/new", data={
             "immediate_risk": "no", "description": "Father came to the house after 9pm, against the agreement.",
             "occurred_at-day": happened.day, "occurred_at-month": happened.month,

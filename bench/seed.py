@@ -46,9 +46,7 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from tracker.accounts import hasher
 from tracker.db import database
-from tracker.identity import normalise_name
 from tracker.models import (
     Action,
     Agency,
@@ -65,6 +63,8 @@ from tracker.models import (
     Team,
     User,
 )
+from tracker.people.accounts import hasher
+from tracker.records.identity import normalise_name
 from tracker.rules import review_notice_moments
 
 PASSWORD = "bench-password-1"

@@ -23,17 +23,21 @@ from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
-from flask_mail import BadHeaderError, Connection, Message
+from flask_mail import BadHeaderError, Connection, Mail, Message
 
-from jobs import ics as ics_format
-from tracker import mail, settings
-from tracker.mailings import check_agency_link, still_wanted
+from tracker import settings
 from tracker.models import Notification
+from tracker.notices import ics as ics_format
+from tracker.notices.mailings import check_agency_link, still_wanted
 
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(minutes=1)
 LONGEST_RETRY = dt.timedelta(hours=6)
 MAX_ATTEMPTS = 12  # about 20 hours of refusals by the server before a person has to look
+
+# Flask-Mail, configured from the MAIL_* settings by create_app; only the job runner sends.
+mail = Mail()
+
 
 @dataclass
 class DeliveryReport:
@@ -248,9 +252,9 @@ def deliver_pending(
        claimed by a runner whose lease has lapsed.
     2. For each, stop if asked to (SIGTERM), else claim it; skip it if another
        runner won.
-    3. Cancel it if its reason has gone (tracker.mailings.still_wanted) or
+    3. Cancel it if its reason has gone (tracker.notices.mailings.still_wanted) or
        the agency link it carries has stopped; re-render it if that link was
-       replaced or expired (tracker.mailings.check_agency_link).
+       replaced or expired (tracker.notices.mailings.check_agency_link).
     4. Send it, as a .eml file when no MAIL_SERVER is set; record the outcome.
        When the server cannot be reached, put the row back and end the pass:
        every other row would wait for the same timeout.

@@ -22,15 +22,13 @@ import os
 import signal
 import sys
 import threading
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from tracker.clock import LONDON, utcnow
 from tracker.db import database
-from tracker.models import utcnow
 
-LONDON = ZoneInfo("Europe/London")
 SWEEP_SECONDS = 60
 DELIVERY_SECONDS = 20
 MISFIRE_GRACE_SECONDS = 5 * 60
@@ -107,7 +105,7 @@ def build(app: Flask) -> BackgroundScheduler:
 
 
 def retention_job(app: Flask) -> None:
-    from tracker.retention import monthly_review
+    from tracker.governance.retention import monthly_review
 
     def work() -> None:
         lines = monthly_review(utcnow())

@@ -2,7 +2,7 @@
 
 Every sweep selects by indexed columns (a range on a stored moment), so one
 with nothing due reads nothing. Emails are queued with insert-or-ignore on a
-key (tracker.mailings), so running a sweep twice, or on two runners at once,
+key (tracker.notices.mailings), so running a sweep twice, or on two runners at once,
 queues each email once. A sweep that moves a stored moment on (the undertaking
 ladder, a copy's chase, a breach's escalation) does it with a conditional
 update in the same transaction as the enqueue: the runner whose update
@@ -12,39 +12,22 @@ matched the old moment is the one that sends.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from tracker import mailings, notify, rules, settings
+from tracker import rules, settings
+from tracker.clock import as_utc, to_london, utcnow
 from tracker.db import database
-from tracker.models import (
-    Agreement,
-    Breach,
-    Notification,
-    Recipient,
-    Review,
-    Team,
-    User,
-    utcnow,
-)
+from tracker.models import Agreement, Breach, Notification, Recipient, Review, Team, User
+from tracker.notices import mailings, notify
 from tracker.prepared import Prepared
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def parse_moment(text: str | None) -> dt.datetime:
     """A moment for `jobs tick --at`, as naive UTC. Without an offset it is London time."""
     if text is None or not text.strip():
         return utcnow()
-    moment = dt.datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LONDON)
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def london(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC).astimezone(LONDON)
+    return as_utc(dt.datetime.fromisoformat(text.strip()))
 
 
 def _due(column, now: dt.datetime):
@@ -52,7 +35,7 @@ def _due(column, now: dt.datetime):
 
     Reviews of records not yet active are claimed too, and their moment moved
     on without a notice, so they are not read again every minute; endorsement
-    plans a record's notices afresh (tracker.records.endorse).
+    plans a record's notices afresh (tracker.records.lifecycle.endorse).
     """
     # Only the moment is in the WHERE clause, so the planner has one index to
     # use: given "status = 'scheduled'" as well, SQLite preferred the status
@@ -231,7 +214,7 @@ def undertaking_ladder(now: dt.datetime) -> int:
        transaction.
 
     A decision stops the ladder: ending clears next_escalation_at, and an
-    extension (tracker.decisions) moves the end and starts it again.
+    extension (tracker.records.decisions) moves the end and starts it again.
     """
     interval = dt.timedelta(hours=max(1, settings.get("escalation_interval_hours")))
     # By the moment alone (see _due); ending a record clears next_escalation_at.
@@ -330,7 +313,7 @@ def digests(now: dt.datetime) -> int:
     was down at half past seven still sends the day's digest when it starts;
     the key (team, London date, manager) makes it once a day.
     """
-    local = london(now)
+    local = to_london(now)
     hour, minute = (int(part) for part in current_app.config.get("DIGEST_AT", "07:30").split(":"))
     if (local.hour, local.minute) < (hour, minute):
         return 0
@@ -370,7 +353,7 @@ def run_all(now: dt.datetime) -> list[str]:
     """Every sweep and one delivery pass, as lines for `jobs tick` to print."""
     from jobs.delivery import deliver_pending
 
-    lines = [f"As of {london(now):%Y-%m-%d %H:%M} London time ({now:%Y-%m-%dT%H:%M}Z):"]
+    lines = [f"As of {to_london(now):%Y-%m-%d %H:%M} London time ({now:%Y-%m-%dT%H:%M}Z):"]
     for name, count in run_sweeps(now).items():
         lines.append(f"  {name}: {count} queued")
     report = deliver_pending(now)

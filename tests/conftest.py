@@ -12,9 +12,10 @@ import peewee
 import pytest
 import time_machine
 
-from tracker import create_app, db, records
-from tracker.accounts import create_user
+from tracker import create_app, db
 from tracker.models import ALL_MODELS, Team
+from tracker.people.accounts import create_user
+from tracker.records import drafting, lifecycle
 
 PASSWORD = "correct-horse-battery"
 
@@ -22,9 +23,9 @@ PASSWORD = "correct-horse-battery"
 # the tests check the flow, not the cost, so they hash cheaply.
 from argon2 import PasswordHasher  # noqa: E402
 
-import tracker.accounts  # noqa: E402
+import tracker.people.accounts  # noqa: E402
 
-tracker.accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+tracker.people.accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NOW = dt.datetime(2026, 11, 23, 9, 0)  # a Monday morning, UTC
 
 
@@ -138,7 +139,7 @@ def app(database_url, tmp_path, monkeypatch):
 def client(app):
     # Pages are asked for an hour after NOW, the moment the test data is made
     # at, with the clock running on: agency links expire a number of days
-    # after they are issued (tracker.links), so no test depends on the real date.
+    # after they are issued (tracker.agencies.links), so no test depends on the real date.
     with time_machine.travel(NOW + dt.timedelta(hours=1), tick=True):
         yield app.test_client()
 
@@ -231,17 +232,17 @@ def make_agreement(people):
                 data["window_starts_at"] = now
             if data["window_ends_at"] is None:
                 data["window_ends_at"] = now + dt.timedelta(hours=48)
-        agreement = records.save(None, kind, data, worker, now)
+        agreement = drafting.save(None, kind, data, worker, now)
         if status == "awaiting_endorsement":
             # Submitting emails the managers; an active record is endorsed
             # straight from draft, so tests counting its emails see only its own.
-            records.submit(agreement, worker, now)
+            lifecycle.submit(agreement, worker, now)
         if status in ("active", "ended"):
             manager = people.manager if worker.team_id == people.north.id else people.other_manager
-            records.endorse(agreement, manager, now, override="test")
+            lifecycle.endorse(agreement, manager, now, override="test")
         if status == "ended":
-            records.end(records.Agreement.get_by_id(agreement.id), people.manager, now, "reviewed_closed")
-        return records.Agreement.get_by_id(agreement.id)
+            lifecycle.end(drafting.Agreement.get_by_id(agreement.id), people.manager, now, "reviewed_closed")
+        return drafting.Agreement.get_by_id(agreement.id)
 
     return make
 

@@ -61,7 +61,7 @@ def _user(people, role):
     if role == "front_door":
         if not hasattr(people, "front_door"):
             from tests.conftest import PASSWORD
-            from tracker.accounts import create_user
+            from tracker.people.accounts import create_user
 
             people.front_door = create_user("front.door@council.example", "Fran Front", PASSWORD, "front_door", None)
         return people.front_door
@@ -80,8 +80,8 @@ def _user(people, role):
 def test_route_role_owner_matrix(client, people, login, make_agreement, route, method, allowed):
     """Each route, tried by every role: the allowed ones get in, everyone else gets 403."""
     from tests.conftest import NOW
-    from tracker import breaches
     from tracker.models import Recipient
+    from tracker.records import breaches
 
     agreement = make_agreement(status="active")
     undertaking = make_agreement(kind="undertaking", status="active")

@@ -9,9 +9,10 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import NOW
-from tracker import links, ratelimit
-from tracker.agency_copy import by_who
+from tracker.agencies import tokens
+from tracker.agencies.agency_copy import by_who
 from tracker.models import Action, AuditEvent, Notification, Recipient, User
+from tracker.web import ratelimit
 
 # What the agency sees does not depend on the database; SQLite keeps these quick.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -36,7 +37,7 @@ def agency_link(people, make_agreement):
          "timescale": "", "due_on": dt.date(2027, 1, 5)},
     ])
     recipient = Recipient.get(Recipient.agreement == agreement)
-    return agreement, recipient, "/a/" + links.token_for(recipient)
+    return agreement, recipient, "/a/" + tokens.token_for(recipient)
 
 
 def _section(page: str, start: str, end: str) -> str:
@@ -135,7 +136,7 @@ def test_every_agency_view_and_download_is_audited(client, agency_link):
 @sqlite_only
 def test_an_undertaking_copy_shows_its_window(client, make_agreement):
     undertaking = make_agreement(kind="undertaking", status="active")
-    url = "/a/" + links.token_for(Recipient.get(Recipient.agreement == undertaking))
+    url = "/a/" + tokens.token_for(Recipient.get(Recipient.agreement == undertaking))
     page = client.get(url).get_data(as_text=True)
     assert "If the undertaking is breached, what will happen" in page
     assert "From 23 November 2026 at 09:00 until 25 November 2026 at 09:00" in page
@@ -144,7 +145,7 @@ def test_an_undertaking_copy_shows_its_window(client, make_agreement):
 @sqlite_only
 def test_a_social_worker_with_no_number_sends_agencies_to_the_front_door(client, make_agreement):
     agreement = make_agreement(status="active")
-    page = client.get("/a/" + links.token_for(Recipient.get(Recipient.agreement == agreement))).get_data(as_text=True)
+    page = client.get("/a/" + tokens.token_for(Recipient.get(Recipient.agreement == agreement))).get_data(as_text=True)
     assert "Telephone: not recorded: call the front door on 0100 000 0000" in page
 
 

@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from tests.conftest import NOW
-from tracker import links, ratelimit
+from tracker.agencies import tokens
 from tracker.models import AgencyReport, AuditEvent, Breach, Notification, Recipient, Review
+from tracker.records import lifecycle
+from tracker.web import ratelimit
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +22,7 @@ def _fresh_limits():
 
 def _link(agreement):
     recipient = Recipient.get(Recipient.agreement == agreement)
-    return recipient, "/a/" + links.token_for(recipient)
+    return recipient, "/a/" + tokens.token_for(recipient)
 
 
 def test_agency_acknowledges_its_copy(client, make_agreement):
@@ -116,7 +118,7 @@ def test_a_link_for_another_record_is_refused(client, app, make_agreement):
     recipient = Recipient.get(Recipient.agreement == first)
     from itsdangerous import URLSafeSerializer
 
-    forged = URLSafeSerializer(app.config["SECRET_KEY"], salt=links.SALT).dumps(
+    forged = URLSafeSerializer(app.config["SECRET_KEY"], salt=tokens.SALT).dumps(
         {"r": recipient.id, "a": second.id, "v": recipient.link_version})
     _refused(client.get("/a/" + forged))
 
@@ -141,11 +143,10 @@ def test_revoked_and_reissued_links(client, people, login, make_agreement):
 
 
 def test_a_link_stops_when_the_record_ends(client, people, make_agreement):
-    from tracker import records
 
     agreement = make_agreement(status="active")
     _, url = _link(agreement)
-    records.end(agreement, people.manager, NOW + dt.timedelta(days=1), "reviewed_closed")
+    lifecycle.end(agreement, people.manager, NOW + dt.timedelta(days=1), "reviewed_closed")
     _stopped(client.get(url))
 
 

@@ -8,8 +8,9 @@ import pytest
 import time_machine
 
 from tests.conftest import NOW
-from tracker import breaches, db
+from tracker import db
 from tracker.models import AuditEvent, Breach, BreachAmendment, Notification
+from tracker.records import breaches
 
 
 def breach_form(**overrides):
@@ -98,7 +99,7 @@ def test_a_failure_after_the_insert_leaves_neither_breach_nor_alert(app, people,
     def broken_alert(breach, now):
         raise RuntimeError("the mail templates are missing")
 
-    monkeypatch.setattr("tracker.mailings.breach_alert", broken_alert)
+    monkeypatch.setattr("tracker.notices.mailings.breach_alert", broken_alert)
     with pytest.raises(RuntimeError):
         breaches.log(agreement, {"description": "x", "reported_by": "School"}, NOW, user=people.worker)
     assert Breach.select().count() == 0

@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tracker.agencies import tokens
+
 # The markup does not depend on the database; SQLite keeps these quick.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -111,7 +113,6 @@ def _tables_and_captions(page: str) -> list[str | None]:
 @sqlite_only
 def test_every_table_on_the_record_the_printable_copy_and_the_agency_page_is_named(client, people, login,
                                                                                   make_agreement):
-    from tracker import links
     from tracker.models import Recipient
     agreement = make_agreement(status="active")
     login(people.worker)
@@ -132,7 +133,7 @@ def test_every_table_on_the_record_the_printable_copy_and_the_agency_page_is_nam
 
     client.post("/logout")
     recipient = Recipient.get(Recipient.agreement == agreement)
-    agency = _tables_and_captions(client.get("/a/" + links.token_for(recipient)).get_data(as_text=True))
+    agency = _tables_and_captions(client.get("/a/" + tokens.token_for(recipient)).get_data(as_text=True))
     assert agency and all(agency), agency
     assert "Who has a copy" in agency
 
@@ -140,7 +141,7 @@ def test_every_table_on_the_record_the_printable_copy_and_the_agency_page_is_nam
     import io
 
     from pypdf import PdfReader
-    pdf = client.get("/a/" + links.token_for(recipient) + "/copy.pdf")
+    pdf = client.get("/a/" + tokens.token_for(recipient) + "/copy.pdf")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert text.count("Who has a copy") == 1
 
@@ -190,7 +191,6 @@ def test_no_template_writes_a_bare_hx_attribute():
 @sqlite_only
 def test_every_page_uses_data_hx_and_keeps_header_and_user_bar_in_the_banner(app, client, people, login,
                                                                              make_agreement):
-    from tracker import links
     from tracker.models import Recipient
     agreement = make_agreement(status="active")
     draft = make_agreement()
@@ -219,6 +219,6 @@ def test_every_page_uses_data_hx_and_keeps_header_and_user_bar_in_the_banner(app
             seen += 1
     client.post("/logout")
     recipient = Recipient.get(Recipient.agreement == agreement)
-    agency = Tree(client.get("/a/" + links.token_for(recipient)).get_data(as_text=True))
+    agency = Tree(client.get("/a/" + tokens.token_for(recipient)).get_data(as_text=True))
     assert not [n for _, attributes, _ in agency.elements for n in attributes if n.startswith("hx-")]
     assert seen >= 18 and with_htmx >= 4, (seen, with_htmx)

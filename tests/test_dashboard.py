@@ -8,8 +8,8 @@ import re
 import time_machine
 
 from tests.conftest import NOW
-from tracker import dashboard
 from tracker.models import Agreement, Breach, Review
+from tracker.oversight import dashboard
 
 
 def _set_review(agreement, at):

@@ -6,13 +6,14 @@ import datetime as dt
 import threading
 from pathlib import Path
 
-from jobs import ics, sweeps
+from jobs import sweeps
 from jobs.delivery import LEASE, deliver_pending
 from tests.conftest import NOW, free_port
-from tracker import records
 from tracker.db import database
 from tracker.models import Notification, Review
-from tracker.notify import enqueue
+from tracker.notices import ics
+from tracker.notices.notify import enqueue
+from tracker.records import drafting, lifecycle
 
 REVIEW = dt.datetime(2027, 1, 15, 10, 0)
 DAY = dt.timedelta(days=1)
@@ -38,9 +39,9 @@ def test_review_invitation_arrives_with_a_stable_uid_and_raised_sequence(smtp, m
     assert event["DTSTART"] == "20270115T100000Z"
 
     moved = REVIEW + DAY
-    data = records.form_data(agreement)  # the record as its edit page shows it, rows and all
+    data = drafting.form_data(agreement)  # the record as its edit page shows it, rows and all
     data["review_at"] = moved
-    records.save(agreement, "partnership", data, people.worker, REVIEW - 9 * DAY)
+    drafting.save(agreement, "partnership", data, people.worker, REVIEW - 9 * DAY)
     sweeps.report_requests(REVIEW - 9 * DAY)
     deliver_pending(REVIEW - 9 * DAY)
     second = smtp.to("dsl@school.example")[-1]
@@ -49,7 +50,7 @@ def test_review_invitation_arrives_with_a_stable_uid_and_raised_sequence(smtp, m
     assert int(updated["SEQUENCE"]) > int(event["SEQUENCE"])
     assert updated["DTSTART"] == "20270116T100000Z"
 
-    records.end(agreement, people.manager, REVIEW - 8 * DAY, "reviewed_closed")
+    lifecycle.end(agreement, people.manager, REVIEW - 8 * DAY, "reviewed_closed")
     assert Review.get(Review.agreement == agreement).status == "cancelled"
     assert sweeps.review_cancellations(REVIEW - 8 * DAY) == 1
     deliver_pending(REVIEW - 8 * DAY)

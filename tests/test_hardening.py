@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import NOW
 from tests.formdata import good_partnership
-from tracker import breaches, links, ratelimit
+from tracker.agencies import tokens
 from tracker.models import (
     Agency,
     AgencyReport,
@@ -22,7 +22,9 @@ from tracker.models import (
     Team,
     User,
 )
-from tracker.once import new_key
+from tracker.records import breaches
+from tracker.web import ratelimit
+from tracker.web.once import new_key
 
 
 @pytest.fixture(autouse=True)
@@ -134,7 +136,7 @@ def test_an_amendment_posted_twice_is_one_amendment(client, people, login, make_
 def test_agency_breach_and_report_posted_twice_are_one_each(client, make_agreement):
     agreement = make_agreement(status="active")
     recipient = Recipient.get(Recipient.agreement == agreement)
-    url = "/a/" + links.token_for(recipient)
+    url = "/a/" + tokens.token_for(recipient)
     form = _breach_form(once_key=new_key(), reported_by="Jo Bloggs")
     first, second = (client.post(url + "/breach", data=form) for _ in range(2))
     assert first.status_code == second.status_code == 302 and first.location == second.location
@@ -149,7 +151,7 @@ def test_an_agency_cannot_read_another_links_breach(client, make_agreement, peop
     agreement = make_agreement(status="active")
     breach = breaches.log(agreement, {"description": "x", "reported_by": "y"}, NOW, user=people.worker)
     recipient = Recipient.get(Recipient.agreement == agreement)
-    assert client.get(f"/a/{links.token_for(recipient)}/breach/{breach.id}").status_code == 404
+    assert client.get(f"/a/{tokens.token_for(recipient)}/breach/{breach.id}").status_code == 404
 
 
 # --- 5. single-line fields -----------------------------------------------------------
@@ -187,13 +189,13 @@ def test_a_subject_stored_with_a_line_break_is_still_sent_on_one_line(app, peopl
 
 @pytest.mark.parametrize("cell", ["=1+1", " =1+1", "\n=1+1", " \t=1", "\t1", "\r=1", "  @SUM(A1)", "-2+3", "+1"])
 def test_csv_cells_that_could_run_are_neutralised(cell):
-    from tracker.spreadsheet import safe
+    from tracker.web.spreadsheet import safe
 
     assert safe(cell).startswith("'")
 
 
 def test_plain_csv_cells_are_left_alone():
-    from tracker.spreadsheet import safe
+    from tracker.web.spreadsheet import safe
 
     assert [safe(c) for c in ("Ella", "a=b", "", None, "2026-11-23")] == ["Ella", "a=b", "", "", "2026-11-23"]
 
@@ -222,7 +224,7 @@ def test_every_page_showing_a_record_is_in_its_history(client, people, login, ma
 
 def test_agency_views_are_audited(client, make_agreement):
     agreement = make_agreement(status="active")
-    url = "/a/" + links.token_for(Recipient.get(Recipient.agreement == agreement))
+    url = "/a/" + tokens.token_for(Recipient.get(Recipient.agreement == agreement))
     for path in ("", "/breach", "/report"):
         assert client.get(url + path).status_code == 200
     actions = {e.action for e in AuditEvent.select().where(AuditEvent.agreement == agreement)}

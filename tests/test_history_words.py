@@ -6,20 +6,20 @@ import datetime as dt
 import html
 
 from tests.conftest import NOW
-from tracker import records
-from tracker.history import describe_changes, describe_difference
+from tracker.records import drafting, lifecycle
+from tracker.records.history import describe_changes, describe_difference
 
 SUMMER = dt.datetime(2027, 7, 1, 8, 30)  # 09:30 in London (BST)
 
 
 def test_history_page_shows_labels_london_times_and_each_change(client, people, login, make_agreement):
     agreement = make_agreement()
-    records.submit(agreement, people.worker, NOW)
-    records.endorse(agreement, people.manager, NOW, override="Checked at the meeting")
-    data = records.form_data(agreement)
+    lifecycle.submit(agreement, people.worker, NOW)
+    lifecycle.endorse(agreement, people.manager, NOW, override="Checked at the meeting")
+    data = drafting.form_data(agreement)
     data["actions"][1]["what"] = "The social worker will visit every week."
     data["plan_type"] = "child_protection"
-    records.save(agreement, "partnership", data, people.worker, SUMMER)
+    drafting.save(agreement, "partnership", data, people.worker, SUMMER)
     login(people.manager)
     page = html.unescape(client.get(f"/agreements/{agreement.id}/history").get_data(as_text=True))
     assert "Action 2: 'The social worker will visit every two weeks.' → 'The social worker will visit every week.'" in page
@@ -47,7 +47,7 @@ def test_describe_changes_names_rows_added_removed_and_changed():
 
 def test_describe_difference_compares_two_versions_in_the_same_words(make_agreement, people):
     agreement = make_agreement()
-    before = records.form_data(agreement)
+    before = drafting.form_data(agreement)
     after = {**before, "purpose": "A clearer purpose.", "completed_on": NOW.date()}
     lines = describe_difference(before, after)
     assert lines[0] == "Date completed: '20 November 2026' → '23 November 2026'"
@@ -56,9 +56,9 @@ def test_describe_difference_compares_two_versions_in_the_same_words(make_agreem
 
 
 def test_a_review_made_from_the_form_or_from_a_review_gets_the_same_notice_moments(make_agreement, people):
-    """One function makes every scheduled review (records.schedule_review)."""
-    from tracker import reviews
+    """One function makes every scheduled review (drafting.schedule_review)."""
     from tracker.models import Review
+    from tracker.records import reviews
 
     agreement = make_agreement(status="active")
     first = Review.get(Review.agreement == agreement)

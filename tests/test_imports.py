@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 
 from jobs.sweeps import run_sweeps
 from tests.conftest import NOW
-from tracker import imports
+from tracker.governance import imports
 from tracker.models import Agreement, AuditEvent, Notification, Review
 
 HEADER = imports.NAMES

@@ -14,7 +14,8 @@ import time_machine
 
 from jobs import scheduler, sweeps
 from tests.conftest import NOW
-from tracker.models import Agreement, AuditEvent, Notification, utcnow
+from tracker.clock import utcnow
+from tracker.models import Agreement, AuditEvent, Notification
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,16 +7,11 @@ import datetime as dt
 from jobs import sweeps
 from jobs.delivery import deliver_pending
 from tests.conftest import NOW, agreement_data
-from tracker import decisions, mailings, records
+from tracker import rules
 from tracker.db import database
-from tracker.models import (
-    AgencyReport,
-    Agreement,
-    Breach,
-    Notification,
-    Recipient,
-    Review,
-)
+from tracker.models import AgencyReport, Agreement, Breach, Notification, Recipient, Review
+from tracker.notices import mailings
+from tracker.records import decisions, drafting, lifecycle
 
 REVIEW = dt.datetime(2027, 1, 15, 10, 0)  # the review in agreement_data, UTC
 MINUTE = dt.timedelta(minutes=1)
@@ -64,9 +59,9 @@ def test_moved_review_replans_its_reminders(make_agreement, people):
     sweeps.review_reminders(REVIEW - 7 * DAY)
     old_keys = {n.key for n in queued("review_reminder")}
     moved = REVIEW + 14 * DAY
-    data = records.form_data(agreement)  # the record as its edit page shows it, rows and all
+    data = drafting.form_data(agreement)  # the record as its edit page shows it, rows and all
     data["review_at"] = moved
-    records.save(agreement, "partnership", data, people.worker, REVIEW - 7 * DAY + MINUTE)
+    drafting.save(agreement, "partnership", data, people.worker, REVIEW - 7 * DAY + MINUTE)
     report = deliver_pending(REVIEW - 7 * DAY + 2 * MINUTE)
     cancelled = Notification.select().where(Notification.key.in_(old_keys))
     assert {n.status for n in cancelled} == {"cancelled"}  # the old date's reminders never go
@@ -86,7 +81,7 @@ def test_held_or_cancelled_review_and_ended_agreement_send_nothing(make_agreemen
     cancelled = make_agreement(status="active")
     Review.update(status="cancelled").where(Review.agreement == cancelled).execute()
     ended = make_agreement(status="active")
-    records.end(ended, people.manager, NOW, "reviewed_closed")
+    lifecycle.end(ended, people.manager, NOW, "reviewed_closed")
     for moment in (REVIEW - 10 * DAY, REVIEW - 7 * DAY, REVIEW - 3 * DAY, REVIEW - DAY, REVIEW + DAY):
         counts = sweeps.run_sweeps(moment)
         # The two active agreements' copies are still chased (R9); nothing about their reviews goes.
@@ -179,7 +174,7 @@ def test_a_runner_down_for_hours_sends_the_current_rung_only(make_agreement):
 def test_a_decision_stops_the_ladder(make_agreement, people):
     ended = make_agreement(kind="undertaking", status="active")
     sweeps.undertaking_ladder(ended.window_ends_at - 2 * HOUR)
-    records.end(ended, people.manager, ended.window_ends_at - HOUR, "replaced")
+    lifecycle.end(ended, people.manager, ended.window_ends_at - HOUR, "replaced")
     deliver_pending(ended.window_ends_at - HOUR)
     assert {n.status for n in queued("undertaking_warning")} == {"cancelled"}
     assert sweeps.undertaking_ladder(ended.window_ends_at + DAY) == 0
@@ -204,7 +199,7 @@ def test_only_a_manager_can_extend_and_must_give_a_reason(make_agreement, people
     for user, reason in ((people.worker, "A reason"), (people.manager, "  ")):
         try:
             decisions.extend_undertaking(undertaking, user, undertaking.window_ends_at + DAY, reason, NOW)
-        except records.RuleBroken:
+        except rules.RuleBroken:
             pass
         else:
             raise AssertionError("extension allowed")
@@ -272,6 +267,6 @@ def test_a_record_awaiting_endorsement_gets_its_reminders_once_endorsed(make_agr
     agreement = make_agreement(status="awaiting_endorsement")
     assert sweeps.review_reminders(REVIEW - 7 * DAY) == 0  # not active: passed over, not re-read
     assert Review.get(Review.agreement == agreement).reminder_at == REVIEW - DAY
-    records.endorse(Agreement.get_by_id(agreement.id), people.manager, REVIEW - 6 * DAY, override="test")
+    lifecycle.endorse(Agreement.get_by_id(agreement.id), people.manager, REVIEW - 6 * DAY, override="test")
     assert sweeps.review_reminders(REVIEW - 6 * DAY) == 2
     assert sweeps.review_reminders(REVIEW - 6 * DAY + HOUR) == 0

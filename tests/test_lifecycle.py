@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.conftest import NOW
-from tracker import records
+from tracker import rules
 from tracker.models import Agreement, AuditEvent, Notification, Recipient
-from tracker.quality import checks
+from tracker.records import drafting, lifecycle
+from tracker.records.quality import checks
 
 
 def _status(agreement):
@@ -115,11 +116,11 @@ def test_end_needs_a_reason(client, people, login, make_agreement):
 
 def test_an_active_agreement_cannot_lose_its_next_review(app, people, make_agreement):
     agreement = make_agreement(status="active")
-    data = records.form_data(agreement)
+    data = drafting.form_data(agreement)
     data["review_at"] = None
     try:
-        records.save(agreement, "partnership", data, people.worker, NOW)
-    except records.RuleBroken as broken:
+        drafting.save(agreement, "partnership", data, people.worker, NOW)
+    except rules.RuleBroken as broken:
         assert "must always have its next review" in broken.errors["review_at"]
     else:
         raise AssertionError("an active agreement was left without a review")
@@ -127,7 +128,7 @@ def test_an_active_agreement_cannot_lose_its_next_review(app, people, make_agree
 
 def test_history_page_shows_the_audit_trail_to_managers(client, people, login, make_agreement):
     agreement = make_agreement(status="awaiting_endorsement")
-    records.endorse(agreement, people.manager, NOW)
+    lifecycle.endorse(agreement, people.manager, NOW)
     login(people.worker)
     client.get(f"/agreements/{agreement.id}")
     login(people.manager)

@@ -19,8 +19,11 @@ from jobs import sweeps
 from jobs.delivery import deliver_pending
 from tests.conftest import NOW, free_port
 from tests.formdata import good_partnership
-from tracker import links, ratelimit, records, settings
+from tracker import settings
+from tracker.agencies import tokens
 from tracker.models import Agreement, AuditEvent, Notification, Recipient
+from tracker.records import lifecycle
+from tracker.web import ratelimit
 
 REVIEW_AT = dt.datetime(2027, 1, 15, 10, 0)  # the test agreement's review (UTC = London in January)
 WINDOW_OPENS = REVIEW_AT - dt.timedelta(days=10)  # the first request (R3)
@@ -91,7 +94,7 @@ def test_requests_queued_in_an_outage_never_go_out_with_a_dead_link(app, client,
         body = sent[0].get_body(("plain",)).get_content()
         gp_link = _links_in(body)[0]
         assert client.get(gp_link).status_code == 200
-        assert gp_link == "/a/" + links.token_for(Recipient.get_by_id(gp.id))  # the request's link adds /report
+        assert gp_link == "/a/" + tokens.token_for(Recipient.get_by_id(gp.id))  # the request's link adds /report
         assert sent[0].get_body(("html",)).get_content().count(gp_link) == 1
 
         login(people.worker)
@@ -126,7 +129,7 @@ def test_a_revoked_agency_is_not_sent_the_calendar_cancellation(client, people, 
     sweeps.report_requests(WINDOW_OPENS + dt.timedelta(minutes=1))
     deliver_pending(WINDOW_OPENS + dt.timedelta(minutes=1))
     _as_worker(client, login, people, agreement, school, "revoke")
-    records.end(Agreement.get_by_id(agreement.id), people.manager, WINDOW_OPENS + dt.timedelta(hours=1), "reviewed_closed")
+    lifecycle.end(Agreement.get_by_id(agreement.id), people.manager, WINDOW_OPENS + dt.timedelta(hours=1), "reviewed_closed")
     sweeps.review_cancellations(WINDOW_OPENS + dt.timedelta(hours=2))
     assert {n.to_address for n in Notification.select().where(Notification.kind == "review_cancelled")} == {GP["email"]}
 
@@ -146,7 +149,7 @@ def test_correcting_an_address_stops_the_old_link_and_sends_the_copy_to_the_new_
                                                                                         make_agreement, smtp):
     agreement = make_agreement(status="active")
     school = Recipient.get(Recipient.agreement == agreement)
-    old_link = "/a/" + links.token_for(school)
+    old_link = "/a/" + tokens.token_for(school)
     client.post(old_link + "/acknowledge")
     assert client.get(old_link).status_code == 200
 
@@ -158,7 +161,7 @@ def test_correcting_an_address_stops_the_old_link_and_sends_the_copy_to_the_new_
     copy = _asked("copy_issued", "safeguarding@school.example")
     assert len(copy) == 1  # queued in the same transaction as the change
     new_link = _links_in(copy[0].body_text)[0]
-    assert new_link == "/a/" + links.token_for(school) and client.get(new_link).status_code == 200
+    assert new_link == "/a/" + tokens.token_for(school) and client.get(new_link).status_code == 200
     event = AuditEvent.get(AuditEvent.action == "agency_link_readdressed")
     assert "dsl@school.example" in event.changes and "copy sent" in event.changes
 
@@ -174,7 +177,7 @@ def test_correcting_an_address_stops_the_old_link_and_sends_the_copy_to_the_new_
 def test_changing_the_agency_stops_the_link_but_other_edits_do_not(client, people, login, make_agreement):
     agreement = make_agreement(status="active")
     school = Recipient.get(Recipient.agreement == agreement)
-    link = "/a/" + links.token_for(school)
+    link = "/a/" + tokens.token_for(school)
     _edit_school(client, login, people, agreement, school, role="Deputy safeguarding lead")
     assert client.get(link).status_code == 200  # a role is not whom the link is for
     _edit_school(client, login, people, agreement, school, agency_name="Hillside Academy")
@@ -197,7 +200,7 @@ def test_a_queued_chase_for_the_old_address_is_cancelled_and_a_request_follows_t
     assert chase.status == "cancelled" and "email address changed" in chase.last_error
     request = Notification.get(Notification.kind == "report_request")
     assert request.status == "sent" and request.to_address == "safeguarding@school.example"
-    assert _links_in(request.body_text)[0].startswith("/a/" + links.token_for(Recipient.get_by_id(school.id)))
+    assert _links_in(request.body_text)[0].startswith("/a/" + tokens.token_for(Recipient.get_by_id(school.id)))
 
 
 @sqlite_only
@@ -206,7 +209,7 @@ def test_a_removed_entry_and_an_ended_record_stop_links_and_queued_email(client,
     at = WINDOW_OPENS + dt.timedelta(minutes=1)
     sweeps.copy_chases(NOW + dt.timedelta(days=6))
     sweeps.report_requests(at)
-    school_link, gp_link = "/a/" + links.token_for(school), "/a/" + links.token_for(gp)
+    school_link, gp_link = "/a/" + tokens.token_for(school), "/a/" + tokens.token_for(gp)
     login(people.worker)
     form = good_partnership(social_worker=str(people.worker.id), **{
         "recipients-0-id": str(gp.id), **{f"recipients-0-{k}": v for k, v in GP.items() if k != "breach_contact"}})
@@ -221,7 +224,7 @@ def test_a_removed_entry_and_an_ended_record_stop_links_and_queued_email(client,
                                                                  Notification.to_address == SCHOOL["email"]).last_error
 
     Notification.update(status="pending").where(Notification.to_address == GP["email"]).execute()  # as if queued
-    records.end(Agreement.get_by_id(agreement.id), people.manager, at, "reviewed_closed")
+    lifecycle.end(Agreement.get_by_id(agreement.id), people.manager, at, "reviewed_closed")
     assert client.get(gp_link).status_code == 410
     deliver_pending(at + dt.timedelta(minutes=1))
     to_gp = Notification.select().where(Notification.to_address == GP["email"])
@@ -235,7 +238,7 @@ def test_a_removed_entry_and_an_ended_record_stop_links_and_queued_email(client,
 def test_a_link_expires_after_the_setting_and_a_new_version_renews_it(client, make_agreement):
     agreement = make_agreement(status="active")
     school = Recipient.get(Recipient.agreement == agreement)
-    link = "/a/" + links.token_for(school)
+    link = "/a/" + tokens.token_for(school)
     with time_machine.travel(NOW + dt.timedelta(days=90) - dt.timedelta(minutes=1), tick=False):
         assert client.get(link).status_code == 200
     with time_machine.travel(NOW + dt.timedelta(days=90), tick=False):
@@ -253,7 +256,7 @@ def test_a_link_expires_after_the_setting_and_a_new_version_renews_it(client, ma
 def test_an_email_is_never_written_or_sent_with_an_expired_link(client, make_agreement, smtp):
     agreement = make_agreement(status="active")
     school = Recipient.get(Recipient.agreement == agreement)
-    old_link = "/a/" + links.token_for(school)
+    old_link = "/a/" + tokens.token_for(school)
     settings.put("agency_link_days", "40")  # expires before the review's window opens
     at = WINDOW_OPENS + dt.timedelta(minutes=1)
     sweeps.report_requests(at)
@@ -277,7 +280,7 @@ def test_an_email_is_never_written_or_sent_with_an_expired_link(client, make_agr
 def test_an_expired_link_emails_a_new_one_to_the_address_on_the_list(client, make_agreement):
     agreement = make_agreement(status="active")
     school = Recipient.get(Recipient.agreement == agreement)
-    link = "/a/" + links.token_for(school)
+    link = "/a/" + tokens.token_for(school)
     with time_machine.travel(NOW + dt.timedelta(days=100), tick=False):
         page = client.get(link).get_data(as_text=True)
         assert "Email me a new link" in page and "Jo Bloggs" not in page
@@ -296,9 +299,9 @@ def test_an_expired_link_emails_a_new_one_to_the_address_on_the_list(client, mak
 def test_a_replaced_link_resends_the_current_one_without_stopping_it(client, people, login, make_agreement):
     agreement = make_agreement(status="active")
     school = Recipient.get(Recipient.agreement == agreement)
-    old = "/a/" + links.token_for(school)
+    old = "/a/" + tokens.token_for(school)
     _as_worker(client, login, people, agreement, school, "reissue")
-    current = "/a/" + links.token_for(Recipient.get_by_id(school.id))
+    current = "/a/" + tokens.token_for(Recipient.get_by_id(school.id))
     client.post(old + "/new-link")
     email = Notification.get(Notification.kind == "agency_link")
     assert _links_in(email.body_text)[0] == current and client.get(current).status_code == 200
@@ -308,7 +311,7 @@ def test_a_replaced_link_resends_the_current_one_without_stopping_it(client, peo
 def test_a_revoked_or_removed_entry_gets_nothing_but_the_same_answer(client, people, login, make_agreement):
     agreement = make_agreement(status="active")
     school = Recipient.get(Recipient.agreement == agreement)
-    link = "/a/" + links.token_for(school)
+    link = "/a/" + tokens.token_for(school)
     _as_worker(client, login, people, agreement, school, "revoke")
     answer = client.post(link + "/new-link", follow_redirects=True)
     assert answer.status_code == 200 and "Check your email" in answer.get_data(as_text=True)
@@ -320,7 +323,7 @@ def test_a_revoked_or_removed_entry_gets_nothing_but_the_same_answer(client, peo
 @sqlite_only
 def test_a_tampered_link_offers_nothing(client, make_agreement):
     agreement = make_agreement(status="active")
-    link = "/a/" + links.token_for(Recipient.get(Recipient.agreement == agreement))
+    link = "/a/" + tokens.token_for(Recipient.get(Recipient.agreement == agreement))
     for response in (client.get(link[:-3] + "abc"), client.post(link[:-3] + "abc/new-link")):
         page = response.get_data(as_text=True)
         assert response.status_code == 404 and "This link does not work" in page
@@ -331,7 +334,7 @@ def test_a_tampered_link_offers_nothing(client, make_agreement):
 @sqlite_only
 def test_asking_for_new_links_is_rate_limited(client, make_agreement):
     agreement = make_agreement(status="active")
-    link = "/a/" + links.token_for(Recipient.get(Recipient.agreement == agreement))
+    link = "/a/" + tokens.token_for(Recipient.get(Recipient.agreement == agreement))
     with time_machine.travel(NOW + dt.timedelta(days=100), tick=False):
         codes = [client.post(link + "/new-link").status_code for _ in range(7)]
     assert codes == [302] * 5 + [429, 429]

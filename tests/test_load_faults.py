@@ -22,8 +22,9 @@ from aiosmtpd.controller import Controller
 from jobs.delivery import LEASE, deliver_pending
 from tests.conftest import NOW, PASSWORD, Inbox, free_port
 from tests.loadhelpers import Browser, Gunicorn, SlowInbox, environment, flask_command, size, stop
+from tracker.clock import utcnow
 from tracker.db import database
-from tracker.models import Breach, Notification, utcnow
+from tracker.models import Breach, Notification
 
 pytestmark = pytest.mark.soak
 

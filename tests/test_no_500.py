@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import NOW
 from tests.formdata import good_partnership
-from tracker import breaches, links, ratelimit
+from tracker.agencies import tokens
 from tracker.models import ALL_MODELS, AuditEvent, FormSubmission, Recipient, SignInFailures, UserSession
+from tracker.records import breaches
+from tracker.web import ratelimit
 
 NASTY = st.one_of(
     st.sampled_from(["", "0", "-1", "²", "٣", "9" * 20, "9" * 31, str(2**31), str(2**63), "1e9", " 7 ", "\r\n",
@@ -70,7 +72,7 @@ def _setup(people, make_agreement) -> dict:
     breach = breaches.log(agreement, {"description": "x", "reported_by": "y"}, NOW, user=people.worker)
     recipient = Recipient.get(Recipient.agreement == agreement)
     return {"agreement": agreement.id, "draft": draft.id, "breach": breach.id, "recipient": recipient.id,
-            "token": links.token_for(recipient), "worker": people.worker.id}
+            "token": tokens.token_for(recipient), "worker": people.worker.id}
 
 
 BOUNDED = settings(max_examples=25, deadline=None, derandomize=True, database=None,

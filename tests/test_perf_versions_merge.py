@@ -10,8 +10,9 @@ import pytest
 
 from jobs import sweeps
 from tests.conftest import NOW
-from tracker import records, versions
+from tracker import models
 from tracker.models import Agreement, Notification, Recipient
+from tracker.records import drafting, versions
 
 NEW_ACTION = "Sarah may leave the children with Mark for up to an hour"
 
@@ -23,20 +24,20 @@ def database_url(tmp_path):
 
 def test_endorsing_a_variation_reads_the_record_afresh_after_read_once(app, people, make_agreement):
     agreement = make_agreement(status="active")
-    data = records.form_data(Agreement.get_by_id(agreement.id))
+    data = drafting.form_data(Agreement.get_by_id(agreement.id))
     data["actions"][0]["what"] = NEW_ACTION
     versions.save_variation(Agreement.get_by_id(agreement.id), data, people.worker, NOW)
     versions.submit_variation(Agreement.get_by_id(agreement.id), people.worker, NOW)
     Recipient.update(acknowledged_at=NOW).where(Recipient.agreement == agreement).execute()
 
     # A page marked the record read-only and read its lists; then, in the same request, it changes.
-    record = records.read_once(Agreement.get_by_id(agreement.id))
-    assert records.live_actions(record)[0].what != NEW_ACTION
-    assert versions.in_progress(record) is not None
+    record = models.read_once(Agreement.get_by_id(agreement.id))
+    assert models.live_actions(record)[0].what != NEW_ACTION
+    assert models.in_progress(record) is not None
     versions.endorse_variation(record, people.head, NOW)
 
-    assert records.live_actions(record)[0].what == NEW_ACTION  # not the list read before the change
-    assert versions.in_progress(record) is None
+    assert models.live_actions(record)[0].what == NEW_ACTION  # not the list read before the change
+    assert models.in_progress(record) is None
     assert Agreement.get_by_id(agreement.id).version == 2
 
 

@@ -16,8 +16,10 @@ import pytest
 
 from bench import reference_dashboard
 from bench import seed as seeding
-from tracker import dashboard, db
-from tracker.models import Agreement, User, utcnow
+from tracker import db
+from tracker.clock import utcnow
+from tracker.models import Agreement, User
+from tracker.oversight import dashboard
 
 SCALE = 0.01  # 1,000 records: enough rows for the planner to choose by statistics
 

@@ -9,11 +9,12 @@ import pytest
 
 from tests.conftest import NOW
 from tests.formdata import good_partnership, good_undertaking
-from tracker import identity, records, settings
+from tracker import models, settings
 from tracker.models import Agency, Agreement, AuditEvent, Child, Recipient
-from tracker.quality import checks, jargon_in
-from tracker.responsibility import puts_exclusion_on, side_of
-from tracker.warnings import signs_of
+from tracker.records import identity, lifecycle
+from tracker.records.quality import checks, jargon_in
+from tracker.records.responsibility import puts_exclusion_on, side_of
+from tracker.records.warnings import signs_of
 
 DEFAULT_JARGON = [w.strip() for w in settings.BY_KEY["jargon"].default.split(",")]
 
@@ -66,10 +67,10 @@ def test_a_similar_child_is_offered_linked_and_counted_as_one_history(client, pe
     page = client.get(f"/agreements/{second.id}").get_data(as_text=True)
     assert "Possibly the same child" in page and "Zoë O&#39;Brien" in page
     # Not yet linked: the history-based signs do not see the first record.
-    records.submit(second, people.worker, NOW)
+    lifecycle.submit(second, people.worker, NOW)
     assert "repeated_agreements" not in sign_keys(second)
-    mine = records.children_of(second)[0]
-    other = records.children_of(first)[0]
+    mine = models.children_of(second)[0]
+    other = models.children_of(first)[0]
     response = client.post(f"/agreements/{second.id}/children/{mine.id}/link", data={"other": str(other.id)})
     assert response.status_code == 303
     assert Child.get_by_id(mine.id).identity == Child.get_by_id(other.id).identity

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 
 from tests.formdata import good_partnership, good_undertaking
+from tracker.agencies import tokens
 from tracker.models import Action, Agreement, AuditEvent, Recipient, Review
+from tracker.records import lifecycle
 
 
 def test_worker_records_a_partnership_agreement(client, people, login):
@@ -185,7 +187,7 @@ def test_impossible_register_filters_do_not_fail(client, people, login):
 
 def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, make_agreement):
     """An agency's link, acknowledgement and reports, and a breach's action, stay with their own row."""
-    from tracker import breaches, links
+    from tracker.records import breaches
 
     second = {"name": "Dr Patel", "agency_name": "Market Street Surgery", "agency_kind": "gp", "role": "GP",
               "email": "gp@surgery.example", "breach_contact": False}
@@ -194,7 +196,7 @@ def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, m
          "role": "DSL", "email": "dsl@school.example", "breach_contact": False}, second])
     school, gp = list(Recipient.select().where(Recipient.agreement == agreement).order_by(Recipient.position))
     Recipient.update(acknowledged_at=dt.datetime(2026, 11, 24, 9, 0)).where(Recipient.id == gp.id).execute()
-    school_link, gp_link = links.token_for(school), links.token_for(gp)
+    school_link, gp_link = tokens.token_for(school), tokens.token_for(gp)
     first_action, second_action = list(Action.select().where(Action.agreement == agreement).order_by(Action.position))
     breach = breaches.log(agreement, {"description": "Visit missed", "reported_by": "School",
                                       "action": str(second_action.id)}, dt.datetime(2026, 11, 23, 10, 0),
@@ -216,9 +218,8 @@ def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, m
     page = client.get(f"/a/{gp_link}").get_data(as_text=True)
     assert "Your copy, Dr Patel" in page and "Acknowledged on" in page  # the GP keeps its own entry
     assert Recipient.get_by_id(school.id).removed_at is not None
-    from tracker import records
 
-    records.endorse(Agreement.get_by_id(agreement.id), people.manager, dt.datetime(2026, 11, 23, 11, 0), "test")
+    lifecycle.endorse(Agreement.get_by_id(agreement.id), people.manager, dt.datetime(2026, 11, 23, 11, 0), "test")
     assert Action.get_by_id(first_action.id).removed_at is not None
     assert breach.__class__.get_by_id(breach.id).action.what == second_action.what
 

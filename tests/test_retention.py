@@ -5,16 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.conftest import NOW
-from tracker import retention
-from tracker.models import (
-    Agreement,
-    AuditEvent,
-    Child,
-    Notification,
-    RetentionDecision,
-    Review,
-    Tombstone,
-)
+from tracker.governance import retention
+from tracker.models import Agreement, AuditEvent, Child, Notification, RetentionDecision, Review, Tombstone
 
 
 def test_default_is_the_youngest_childs_25th_birthday(app, people, make_agreement):

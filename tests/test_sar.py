@@ -8,8 +8,8 @@ import zipfile
 
 from jobs.sweeps import run_sweeps
 from tests.conftest import NOW
-from tracker import breaches
 from tracker.models import AgreementChild, AuditEvent, Child, Recipient
+from tracker.records import breaches
 
 
 def test_a_service_manager_exports_a_childs_file_with_redactions(app, people, login, make_agreement):

@@ -9,17 +9,10 @@ import re
 import pytest
 
 from tests.conftest import NOW, PASSWORD
-from tracker import breaches, links, ratelimit
-from tracker.models import (
-    Action,
-    Agreement,
-    AuditEvent,
-    Breach,
-    Child,
-    Notification,
-    Party,
-    Recipient,
-)
+from tracker.agencies import tokens
+from tracker.models import Action, Agreement, AuditEvent, Breach, Child, Notification, Party, Recipient
+from tracker.records import breaches
+from tracker.web import ratelimit
 
 PAYLOAD = '"><script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -93,7 +86,7 @@ def test_every_post_is_refused_without_its_csrf_token(app, people, make_agreemen
     breach = breaches.log(agreement, {"description": "x", "reported_by": "y"}, NOW, user=people.worker)
     recipient = Recipient.get(Recipient.agreement == agreement)
     notification = Notification.get()
-    token = links.token_for(recipient)
+    token = tokens.token_for(recipient)
     values = {"agreement_id": agreement.id, "breach_id": breach.id, "recipient_id": recipient.id,
               "notification_id": notification.id, "user_id": people.worker.id, "agency_id": 1, "token": token,
               "child_id": agreement.child_links.get().child_id}
@@ -149,7 +142,7 @@ def test_markup_in_every_free_text_field_is_inert_on_every_page(client, people, 
         page = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in page and "<img src=x" not in page, url
     client.post("/logout")
-    agency = client.get(f"/a/{links.token_for(recipient)}").get_data(as_text=True)
+    agency = client.get(f"/a/{tokens.token_for(recipient)}").get_data(as_text=True)
     assert "<script>alert" not in agency and "<img src=x" not in agency
 
     login(people.manager)

@@ -10,8 +10,8 @@ import re
 import pytest
 
 from tests.conftest import NOW
-from tracker import service
 from tracker.models import Agreement, Breach, Review, Team
+from tracker.oversight import service
 
 DAYS = dt.timedelta(days=1)
 
@@ -29,7 +29,7 @@ def hold(agreement, held_on: dt.date) -> None:
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
     """The pages read the clock at the edge; here it reads NOW."""
-    monkeypatch.setattr("tracker.views.service.utcnow", lambda: NOW)
+    monkeypatch.setattr("tracker.web.views.service.utcnow", lambda: NOW)
 
 
 @pytest.fixture

@@ -15,11 +15,13 @@ import time_machine
 from argon2 import PasswordHasher
 from flask import g
 
-import tracker.accounts
+import tracker.people.accounts
 from tests.conftest import PASSWORD
-from tracker import ratelimit
-from tracker.accounts import set_password
-from tracker.models import SignInFailures, User, UserSession, utcnow
+from tracker.agencies import tokens
+from tracker.clock import utcnow
+from tracker.models import SignInFailures, User, UserSession
+from tracker.people.accounts import set_password
+from tracker.web import ratelimit
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +131,7 @@ def test_a_stranger_cannot_lock_a_colleague_out_for_long(client, people):
         client.post("/login", data={"email": people.worker.email, "password": "guess"},
                     environ_base={"REMOTE_ADDR": "203.0.113.9"})
     wait = SignInFailures.get(SignInFailures.key == f"email:{people.worker.email}").wait_until
-    assert wait - utcnow() <= tracker.accounts.LONGEST_WAIT["email"]
+    assert wait - utcnow() <= tracker.people.accounts.LONGEST_WAIT["email"]
     with time_machine.travel((wait + dt.timedelta(seconds=1)).replace(tzinfo=dt.timezone.utc), tick=False):
         response = client.post("/login", data={"email": people.worker.email, "password": PASSWORD},
                                environ_base={"REMOTE_ADDR": "198.51.100.7"})
@@ -166,9 +168,9 @@ def test_unknown_waiting_and_wrong_answers_take_the_same_time(app, client, peopl
     """
     if not app.config["DATABASE_URL"].startswith("sqlite"):
         pytest.skip("timing is measured once, on SQLite")
-    monkeypatch.setattr(tracker.accounts, "hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
+    monkeypatch.setattr(tracker.people.accounts, "hasher", PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1))
     wrong_user = people.worker
-    User.update(password_hash=tracker.accounts.hasher.hash(PASSWORD)).where(User.id == wrong_user.id).execute()
+    User.update(password_hash=tracker.people.accounts.hasher.hash(PASSWORD)).where(User.id == wrong_user.id).execute()
     waiting = people.colleague
     SignInFailures.create(key=f"email:{waiting.email}", failures=9, last_failed_at=utcnow(),
                           wait_until=utcnow() + dt.timedelta(hours=1))
@@ -245,13 +247,12 @@ def test_one_sign_in_limit_holds_across_two_workers_through_redis(tmp_path, monk
 
 
 def test_an_agency_link_is_limited_wherever_it_is_used_from(app, client, make_agreement):
-    from tracker import links
     from tracker.models import Recipient
 
     app.config["AGENCY_LINK_RATE_LIMIT"] = 3
     agreement = make_agreement(status="active")
     recipient = Recipient.get(Recipient.agreement == agreement)
-    url = "/a/" + links.token_for(recipient)
+    url = "/a/" + tokens.token_for(recipient)
     codes = [client.get(url, environ_base={"REMOTE_ADDR": f"192.0.2.{i}"}).status_code for i in range(4)]
     assert codes == [200, 200, 200, 429]
     page = client.get(url, environ_base={"REMOTE_ADDR": "192.0.2.99"}).get_data(as_text=True)

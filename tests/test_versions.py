@@ -10,17 +10,11 @@ import pytest
 
 from jobs import sweeps
 from tests.conftest import NOW, PASSWORD
-from tracker import records, versions
-from tracker.accounts import create_user
-from tracker.models import (
-    Agreement,
-    AgreementVersion,
-    Breach,
-    Notification,
-    Recipient,
-    Variation,
-    utcnow,
-)
+from tracker import models, rules
+from tracker.clock import utcnow
+from tracker.models import Agreement, AgreementVersion, Breach, Notification, Recipient, Variation
+from tracker.people.accounts import create_user
+from tracker.records import drafting, lifecycle, versions
 from tracker.settings import put
 
 HOUR = dt.timedelta(hours=1)
@@ -80,7 +74,7 @@ def test_changing_an_active_record_starts_a_variation_and_the_endorsed_version_s
     # What is in force, and what every page, email and agency link reads, is unchanged.
     record = fresh(agreement)
     assert record.status == "active" and record.version == 1 and record.endorsed_by_id == people.manager.id
-    assert records.live_actions(record)[0].what == "Ms Murphy will take Ella to nursery every weekday."
+    assert models.live_actions(record)[0].what == "Ms Murphy will take Ella to nursery every weekday."
     assert Variation.get(Variation.agreement == agreement).status == "draft"
 
     # Sent for endorsement: the team's manager is emailed.
@@ -97,10 +91,10 @@ def test_changing_an_active_record_starts_a_variation_and_the_endorsed_version_s
     response = client.post(f"/agreements/{agreement.id}/endorse", data={"decision": "endorse"})
     assert response.status_code == 302
     record = fresh(agreement)
-    assert record.version == 2 and records.live_actions(record)[0].what == NEW_ACTION
+    assert record.version == 2 and models.live_actions(record)[0].what == NEW_ACTION
     assert record.variation_status == "" and record.issued_at is None
     # Each agency acknowledges the new version, and is sent it.
-    [recipient] = records.live_recipients(record)
+    [recipient] = models.live_recipients(record)
     assert recipient.acknowledged_at is None and recipient.chase_at is not None
     assert [n.key for n in queued("copy_issued")][-1].endswith("/version-2")
     numbers = [v.number for v in AgreementVersion.select().where(AgreementVersion.agreement == agreement)]
@@ -120,8 +114,8 @@ def test_working_details_change_at_once_without_a_variation(client, people, logi
     fields["recipients-0-role"] = "Head teacher"
     page = client.post(f"/agreements/{agreement.id}/edit", data=fields, follow_redirects=True).get_data(as_text=True)
     assert "version 1 stays in force" in page
-    assert records.next_review(agreement).venue == "The town hall"
-    assert records.live_recipients(agreement)[0].role == "Head teacher"
+    assert models.next_review(agreement).venue == "The town hall"
+    assert models.live_recipients(agreement)[0].role == "Head teacher"
     assert Variation.select().where(Variation.agreement == agreement).count() == 0
 
 
@@ -171,7 +165,7 @@ def test_two_saves_from_one_page_the_second_gets_409_with_its_typing_kept(client
     assert "The first person&#39;s purpose." in page  # what changed since, in plain words
     record = fresh(agreement)
     assert record.purpose == "The first person's purpose."
-    assert len(records.live_actions(record)) == 3
+    assert len(models.live_actions(record)) == 3
     # Saving again from the 409 page (now on the current revision) is accepted.
     fields = dict(second)
     fields["revision"] = str(record.revision)
@@ -193,7 +187,7 @@ def test_every_form_refuses_a_stale_revision(client, people, login, make_agreeme
         status = "awaiting_endorsement" if what in ("endorse", "return") else "active"
         agreement = make_agreement(kind="undertaking" if what == "extend" else "partnership", status=status)
         stale = agreement.revision
-        records.save(agreement, agreement.kind, records.form_data(agreement), people.worker, NOW)  # someone else saves
+        drafting.save(agreement, agreement.kind, drafting.form_data(agreement), people.worker, NOW)  # someone else saves
         login(people.manager if what != "review" else people.worker)
         response = client.post(f"/agreements/{agreement.id}/{url}",
                                data={**data, "revision": str(stale), "opened_at": NOW.isoformat()})
@@ -230,8 +224,8 @@ def test_a_manager_does_not_endorse_their_own_record(client, people, login, make
     login(people.manager)
     response = client.get(f"/agreements/{agreement.id}/endorse")
     assert response.status_code == 403 and "You cannot endorse" in response.get_data(as_text=True)
-    with pytest.raises(records.RuleBroken):
-        records.endorse(agreement, people.manager, NOW, "x")
+    with pytest.raises(rules.RuleBroken):
+        lifecycle.endorse(agreement, people.manager, NOW, "x")
     login(people.head)
     assert client.post(f"/agreements/{agreement.id}/endorse", data={"decision": "endorse"}).status_code == 302
     assert fresh(agreement).status == "active"
@@ -285,7 +279,7 @@ def test_an_undertaking_left_waiting_is_escalated_once_to_the_service_managers(a
     assert email.to_address == "head@council.example" and undertaking.reference in email.subject
     put("endorsement_escalation_hours", "5")
     other = make_agreement(kind="undertaking", status="awaiting_endorsement")
-    records.endorse(other, people.manager, NOW + HOUR)
+    lifecycle.endorse(other, people.manager, NOW + HOUR)
     assert sweeps.endorsement_escalations(NOW + 6 * HOUR) == 0  # endorsed in time: nothing to escalate
 
 
@@ -317,7 +311,7 @@ def test_endorsed_but_not_issued_is_listed_after_the_setting(client, people, log
     login(people.manager)
     page = client.get("/").get_data(as_text=True)
     assert 'id="table-not_issued"' in page and agreement.reference in page[page.index('id="table-not_issued"'):]
-    records.issue(fresh(agreement), people.worker, NOW, issued_at=NOW - HOUR, language="English",
+    lifecycle.issue(fresh(agreement), people.worker, NOW, issued_at=NOW - HOUR, language="English",
                   translation_given=False, reason="Unsigned at the meeting")
     page = client.get("/").get_data(as_text=True)
     assert 'id="table-not_issued"' not in page

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from tests.conftest import NOW
-from tracker import records, versions
+from tracker import models
 from tracker.models import Agreement, AgreementVersion
+from tracker.records import drafting, lifecycle, versions
 
 
 def fresh(agreement):
@@ -28,9 +29,9 @@ def test_first_endorsement_is_version_1_with_its_snapshot(app, people, make_agre
 def test_a_stale_revision_changes_nothing(app, people, make_agreement):
     agreement = make_agreement(status="active")
     opened = agreement.revision
-    records.end(agreement, people.manager, NOW, "reviewed_closed", revision=opened)
-    with pytest.raises(versions.Stale):
-        records.end(agreement, people.manager, NOW, "replaced", revision=opened)
+    lifecycle.end(agreement, people.manager, NOW, "reviewed_closed", revision=opened)
+    with pytest.raises(models.Stale):
+        lifecycle.end(agreement, people.manager, NOW, "replaced", revision=opened)
     assert fresh(agreement).end_reason == "reviewed_closed"
 
 
@@ -44,24 +45,24 @@ def test_versions_snapshot_is_json_of_the_whole_record(app, people, make_agreeme
 def test_of_two_saves_opened_on_one_revision_only_the_first_lands(app, people, make_agreement):
     agreement = make_agreement()
     opened = agreement.revision
-    data = records.form_data(agreement)
-    records.save(agreement, "partnership", {**data, "purpose": "First"}, people.worker, NOW, revision=opened)
-    with pytest.raises(versions.Stale):
-        records.save(agreement, "partnership", {**data, "purpose": "Second", "actions": data["actions"][:1]},
+    data = drafting.form_data(agreement)
+    drafting.save(agreement, "partnership", {**data, "purpose": "First"}, people.worker, NOW, revision=opened)
+    with pytest.raises(models.Stale):
+        drafting.save(agreement, "partnership", {**data, "purpose": "Second", "actions": data["actions"][:1]},
                      people.colleague, NOW, revision=opened)
     record = fresh(agreement)
-    assert record.purpose == "First" and len(records.live_actions(record)) == 2
+    assert record.purpose == "First" and len(models.live_actions(record)) == 2
     assert record.revision == opened + 1
 
 
 def test_an_endorsed_variation_is_version_2(app, people, make_agreement):
     agreement = make_agreement(status="active")
-    data = records.form_data(agreement)
+    data = drafting.form_data(agreement)
     data["purpose"] = "A new purpose agreed at the review."
     versions.save_variation(agreement, data, people.worker, NOW)
     assert fresh(agreement).purpose != data["purpose"]
     versions.submit_variation(fresh(agreement), people.worker, NOW)
-    records.endorse(fresh(agreement), people.manager, NOW, "test")
+    lifecycle.endorse(fresh(agreement), people.manager, NOW, "test")
     rows = list(AgreementVersion.select().where(AgreementVersion.agreement == agreement).order_by(AgreementVersion.number))
     assert [r.number for r in rows] == [1, 2] and fresh(agreement).purpose == data["purpose"]
     [entry] = versions.history(fresh(agreement))[:1]

@@ -8,10 +8,10 @@ import pytest
 from flask import render_template
 
 from tests.conftest import NOW
-from tracker import records
 from tracker.db import database
 from tracker.models import Agreement, Breach, Review
-from tracker.warnings import KINDS, Sign, signs_for, signs_of
+from tracker.records import lifecycle
+from tracker.records.warnings import KINDS, Sign, signs_for, signs_of
 
 EARLIER = NOW - dt.timedelta(days=60)
 OTHER_CHILD = [{"name": "Noah Patel", "date_of_birth": dt.date(2018, 2, 3)}]
@@ -27,7 +27,7 @@ def breach(agreement, when=EARLIER):
 
 
 def end(agreement, people, reason, now=EARLIER):
-    records.end(Agreement.get_by_id(agreement.id), people.manager, now, reason)
+    lifecycle.end(Agreement.get_by_id(agreement.id), people.manager, now, reason)
 
 
 def test_a_good_new_agreement_has_no_signs(app, make_agreement):
@@ -95,7 +95,7 @@ def test_two_agreements_for_a_child_within_12_months(app, make_agreement):
     assert first.reference in signs["repeated_agreements"].detail
     # The earlier one is flagged too, once the later one has left draft.
     assert "repeated_agreements" not in keys(first)
-    records.submit(second, second.created_by, NOW)
+    lifecycle.submit(second, second.created_by, NOW)
     assert "repeated_agreements" in keys(first)
 
 

@@ -137,7 +137,7 @@ def test_a_late_reminder_with_the_next_days_away_still_goes(make_agreement):
 
 def test_subjects_say_what_to_do_and_by_when(make_agreement, people, smtp):
     from jobs.delivery import build_message, identity
-    from tracker import breaches
+    from tracker.records import breaches
 
     agreement = make_agreement(status="active", children=[{"name": "Ava King", "date_of_birth": dt.date(2019, 5, 4)}])
     deliver_pending(NOW)
@@ -190,7 +190,7 @@ def test_after_an_outage_only_the_current_rung_of_an_undertaking_reaches_each_re
 
 
 def test_after_an_outage_a_breach_escalation_replaces_its_unsent_alert(make_agreement, people, smtp):
-    from tracker import breaches
+    from tracker.records import breaches
 
     agreement = make_agreement(status="active")
     deliver_pending(NOW)

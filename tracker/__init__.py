@@ -6,26 +6,19 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, render_template, request
-from flask_htmx import HTMX
-from flask_login import LoginManager
-from flask_mail import Mail
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
+from jobs.delivery import mail
 from tracker import config, db
+from tracker.clock import to_london, utcnow
+from tracker.web.extensions import csrf, htmx, login_manager
 
-LONDON = ZoneInfo("Europe/London")
 REFERENCE = re.compile(r"\b(?:PA|WU)-\d{5,}\b")
 ROOT = Path(__file__).resolve().parent.parent
 
-csrf = CSRFProtect()
-htmx = HTMX()
-login_manager = LoginManager()
-# Flask-Mail, configured from the MAIL_* settings; only the job runner sends (jobs/delivery.py).
-mail = Mail()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -72,11 +65,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from tracker import security
-    from tracker.views import register_blueprints
+    from tracker.web import security
+    from tracker.web.views import register_blueprints
 
     security.init_app(app)
-    from tracker import ratelimit
+    from tracker.web import ratelimit
 
     ratelimit.init_app(app)
     register_blueprints(app)
@@ -99,19 +92,13 @@ def load_user(user_id: str):
     """The user whose server-side session the cookie names; the cookie alone is not enough."""
     from flask import current_app, session
 
-    from tracker import sessions
-    from tracker.models import utcnow
+    from tracker.clock import utcnow
+    from tracker.people import sessions
 
     config = current_app.config
     return sessions.user_for(session.get("sid"), user_id, utcnow(),
                              idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
                              lifetime=dt.timedelta(seconds=config["PERMANENT_SESSION_LIFETIME"]))
-
-
-def to_london(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(LONDON)
 
 
 def register_filters(app: Flask) -> None:
@@ -153,17 +140,21 @@ def register_filters(app: Flask) -> None:
             return timescale
         return f"{timescale}, by {date}" if timescale else f"by {date}"
 
-    from tracker.forms import error_list
+    from tracker.web.forms import error_list
 
     app.jinja_env.globals["form_errors"] = error_list
+
+    from tracker.settings import role_label
+
+    app.jinja_env.globals["role_label"] = role_label
 
     @app.context_processor
     def inject():
         from flask_login import current_user
 
-        from tracker.access import can
-        from tracker.breaches import RESPONSES as BREACH_RESPONSES
         from tracker.models import END_REASONS, KINDS, LEGAL_ADVICE, PLAN_TYPES, REVIEW_OUTCOMES, STATUSES
+        from tracker.people.access import can
+        from tracker.records.breaches import RESPONSES as BREACH_RESPONSES
         from tracker.settings import contacts as service_contacts
 
         return {
@@ -178,12 +169,6 @@ def register_filters(app: Flask) -> None:
             # service_contacts().front_door_phone and so on; read only when a page asks.
             "service_contacts": service_contacts,
         }
-
-
-def utcnow_() -> dt.datetime:
-    from tracker.models import utcnow
-
-    return utcnow()
 
 
 def register_errors(app: Flask) -> None:
@@ -216,10 +201,10 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(e):
-        from tracker import ratelimit
+        from tracker.web import ratelimit
 
         at = ratelimit.retry_at()
-        when = f"after {to_london(at):%H:%M} (in about {max(1, round((at - utcnow_()).total_seconds() / 60))} minutes)" if at else "in a few minutes"
+        when = f"after {to_london(at):%H:%M} (in about {max(1, round((at - utcnow()).total_seconds() / 60))} minutes)" if at else "in a few minutes"
         return page(429, "Too many attempts", f"Wait, then try again {when}.")
 
     @app.errorhandler(500)

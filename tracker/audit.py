@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from tracker.models import AuditEvent, utcnow
+from tracker.clock import utcnow
+from tracker.models import AuditEvent
 
 
 def _plain(value):

@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
     @click.password_option()
     def create_user_command(email: str, name: str, role: str, team: str, password: str) -> None:
         """Create a user who can sign in."""
-        from tracker.accounts import create_user
+        from tracker.people.accounts import create_user
 
         if len(password) < 12:
             raise click.BadParameter("must be 12 characters or more", param_hint="password")

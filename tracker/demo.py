@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from tracker import records, rules
-from tracker.accounts import create_user
+from tracker import clock, models
+from tracker.clock import utcnow
 from tracker.db import database
-from tracker.models import Agency, Agreement, Notification, Recipient, Review, Team, User, utcnow
+from tracker.models import Agency, Agreement, Notification, Recipient, Review, Team, User
+from tracker.people.accounts import create_user
+from tracker.records import drafting, lifecycle
 
 PASSWORD = "demo-password-1"
 LOGINS = [
@@ -168,25 +170,25 @@ def seed(now: dt.datetime | None = None) -> None:
             if offset - (-24) > 72:
                 author = manager
                 data["window_reason"] = "The Section 47 enquiry needs until the strategy meeting to finish."
-        agreement = records.save(None, kind, data, author, now - dt.timedelta(days=30))
+        agreement = drafting.save(None, kind, data, author, now - dt.timedelta(days=30))
         if state in ("awaiting_endorsement", "active", "ended"):
-            records.submit(agreement, author, now - dt.timedelta(days=29))
+            lifecycle.submit(agreement, author, now - dt.timedelta(days=29))
         if state in ("active", "ended"):
             # A manager does not endorse what they wrote: the service manager does (R11).
             endorser = User.get(User.email == "helen.head@example.org") if author == manager else manager
-            records.endorse(agreement, endorser, now - dt.timedelta(days=28), override="Demo: endorsed at a meeting")
+            lifecycle.endorse(agreement, endorser, now - dt.timedelta(days=28), override="Demo: endorsed at a meeting")
         if kind == "partnership" and state in ("active", "awaiting_endorsement", "draft"):
             # Put the review where the demo wants it, as if planned long ago.
             at = _dt(now, offset)
             Review.update(scheduled_at=at, requests_open_at=at - dt.timedelta(days=10),
                           reports_due_at=at - dt.timedelta(days=3)).where(Review.agreement == agreement).execute()
-            records.plan_review_notices(Review.get(Review.agreement == agreement).id)
+            drafting.plan_review_notices(Review.get(Review.agreement == agreement).id)
             Agreement.update(next_review_at=at).where(Agreement.id == agreement.id).execute()
         if state == "active" and index % 4 == 1:
             Recipient.update(acknowledged_at=now - dt.timedelta(days=27), chase_at=None).where(
                 Recipient.agreement == agreement).execute()
         if state == "ended":
-            records.end(Agreement.get_by_id(agreement.id), manager, now - dt.timedelta(days=2),
+            lifecycle.end(Agreement.get_by_id(agreement.id), manager, now - dt.timedelta(days=2),
                         "reviewed_closed" if kind == "partnership" else "expired", "Closed at review.")
     _breaches_and_reports(now, managers)
     _past_reviews(now, managers)
@@ -200,8 +202,8 @@ def seed(now: dt.datetime | None = None) -> None:
 def _closed_case(now: dt.datetime, managers: dict) -> None:
     """A case closed three weeks ago: its agreement replaced by an 8-week closure
     undertaking handed to the front door (R4), beside the emergency undertakings."""
-    from tracker import closure
     from tracker.models import AgreementChild, Child
+    from tracker.records import closure
 
     agreement = (Agreement.select().where((Agreement.kind == "partnership") & (Agreement.status == "active"))
                  .order_by(Agreement.id.desc()).first())
@@ -214,7 +216,7 @@ def _closed_case(now: dt.datetime, managers: dict) -> None:
 
 def _past_retention(now: dt.datetime, worker: User, managers: dict) -> None:
     """An agreement that ended years ago, its child now past 25: the retention review lists it (issue 14)."""
-    from tracker import retention
+    from tracker.governance import retention
 
     long_ago = now - dt.timedelta(days=365 * 9)
     data = {
@@ -230,10 +232,10 @@ def _past_retention(now: dt.datetime, worker: User, managers: dict) -> None:
         "first_language": "English", "legal_advice_taken": "no",
     }
     manager = managers[worker.team_id]
-    agreement = records.save(None, "partnership", data, worker, long_ago)
-    records.submit(agreement, worker, long_ago)
-    records.endorse(agreement, manager, long_ago, override="Demo: endorsed at a meeting")
-    records.end(Agreement.get_by_id(agreement.id), manager, long_ago + dt.timedelta(days=90), "reviewed_closed",
+    agreement = drafting.save(None, "partnership", data, worker, long_ago)
+    lifecycle.submit(agreement, worker, long_ago)
+    lifecycle.endorse(agreement, manager, long_ago, override="Demo: endorsed at a meeting")
+    lifecycle.end(Agreement.get_by_id(agreement.id), manager, long_ago + dt.timedelta(days=90), "reviewed_closed",
                 "Closed at review.")
     # Its notices were due years ago; the demo starts with none of them waiting.
     Notification.delete().where(Notification.agreement == agreement).execute()
@@ -242,8 +244,8 @@ def _past_retention(now: dt.datetime, worker: User, managers: dict) -> None:
 
 def _breaches_and_reports(now: dt.datetime, managers: dict) -> None:
     """Some breaches (one urgent and unanswered) and agency replies, as a real caseload has."""
-    from tracker import breaches
     from tracker.models import AgencyReport
+    from tracker.records import breaches
 
     active = list(Agreement.select().where(Agreement.status == "active").order_by(Agreement.id))
     for index, agreement in enumerate(active[:4]):
@@ -288,17 +290,17 @@ def _past_reviews(now: dt.datetime, managers: dict) -> None:
 
 def _linked_child(now: dt.datetime, managers: dict) -> None:
     """A child typed differently on a new record, offered as possibly the same child and linked (R13)."""
-    from tracker import identity
     from tracker.models import Child
+    from tracker.records import identity
 
     ended = (Agreement.select().where((Agreement.status == "ended") & (Agreement.kind == "partnership"))
              .order_by(Agreement.id).first())
     if ended is None:
         return
-    child = records.children_of(ended)[0]
+    child = models.children_of(ended)[0]
     first, *_, surname = child.name.split()
     Child.update(person_id="CMS-104233").where(Child.id == child.id).execute()
-    data = records.form_data(ended)
+    data = drafting.form_data(ended)
     data.update(
         children=[{"name": f"{first} Rose {surname}", "date_of_birth": child.date_of_birth, "person_id": "",
                    "nhs_number": "", "unborn": False}],
@@ -310,8 +312,8 @@ def _linked_child(now: dt.datetime, managers: dict) -> None:
         parties=[{k: v for k, v in p.items() if k != "id"} for p in data["parties"]],
     )
     author = ended.social_worker or managers[ended.team_id]
-    agreement = records.save(None, "partnership", data, author, now - dt.timedelta(days=3))
-    records.submit(agreement, author, now - dt.timedelta(days=3))
+    agreement = drafting.save(None, "partnership", data, author, now - dt.timedelta(days=3))
+    lifecycle.submit(agreement, author, now - dt.timedelta(days=3))
     for mine, other in identity.possible_matches(agreement):
         identity.link(agreement, mine, other, author, now - dt.timedelta(days=3))
 
@@ -323,5 +325,5 @@ def _issued(now: dt.datetime) -> None:
                                              & Agreement.issued_at.is_null()).order_by(Agreement.endorsed_at.desc()))
     for agreement in endorsed[2:]:
         at = min(agreement.endorsed_at + dt.timedelta(days=1), now)
-        Agreement.update(issued_at=at, issued_on=rules.london_date(at), copy_language=agreement.first_language or "English").where(
+        Agreement.update(issued_at=at, issued_on=clock.london_date(at), copy_language=agreement.first_language or "English").where(
             Agreement.id == agreement.id).execute()

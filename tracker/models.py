@@ -17,7 +17,9 @@ import datetime as dt
 import json
 
 import peewee as pw
+from peewee import JOIN
 
+from tracker.clock import utcnow
 from tracker.db import database
 
 ROLES = {
@@ -76,11 +78,6 @@ PARTY_SIDES = {"family": "Family member", "professional": "Professional"}
 LEGAL_ADVICE = {"yes": "Yes", "no": "No", "not_recorded": "Not recorded"}
 
 
-def utcnow() -> dt.datetime:
-    """The current UTC time, naive. Only the edges of the app call this."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
 class BaseModel(pw.Model):
     class Meta:
         database = database
@@ -122,14 +119,6 @@ class User(BaseModel):
 
     def get_id(self) -> str:
         return str(self.id)
-
-    @property
-    def role_label(self) -> str:
-        if self.role == "front_door":
-            from tracker.settings import contacts  # the service's own term for it
-
-            return contacts()["front_door_term"]
-        return ROLES.get(self.role, self.role)
 
     @property
     def is_manager(self) -> bool:
@@ -177,7 +166,7 @@ class Child(BaseModel):
     name = pw.CharField(max_length=200, index=True)
     date_of_birth = pw.DateField(index=True)
     created_at = pw.DateTimeField(default=utcnow)
-    # Set when a manager closes the child's case (tracker.closure); a later
+    # Set when a manager closes the child's case (tracker.records.closure); a later
     # endorsed partnership agreement reopens it.
     case_closed_at = pw.DateTimeField(null=True)
     normalised_name = pw.CharField(max_length=200, default="", index=True)
@@ -414,7 +403,7 @@ class Recipient(BaseModel):
     link_version = pw.IntegerField(default=1)  # raising it revokes the agency's signed link
     link_revoked_at = pw.DateTimeField(null=True)
     # When the current link version was issued; with the record's endorsement
-    # it sets when the link expires (tracker.links.expires_at).
+    # it sets when the link expires (tracker.agencies.tokens.expires_at).
     link_issued_at = pw.DateTimeField(null=True)
     removed_at = pw.DateTimeField(null=True)
 
@@ -530,7 +519,7 @@ class Notification(BaseModel):
     sent_at = pw.DateTimeField(null=True)
     # An email that carries an agency's link names the distribution entry and
     # the link version it was written with, so delivery can check the link is
-    # still the one that works just before sending (tracker.mailings.check_agency_link).
+    # still the one that works just before sending (tracker.notices.mailings.check_agency_link).
     recipient = pw.ForeignKeyField(Recipient, null=True, backref="+", on_delete="RESTRICT")
     link_version = pw.IntegerField(null=True)
 
@@ -655,3 +644,108 @@ ALL_MODELS = [
     SignInFailures,
     FormSubmission,
 ]
+
+
+# --- Queries about one record -------------------------------------------------------
+# Read by the record page, the quality checks, the notices and the sweeps alike.
+
+
+def read_once(agreement: Agreement) -> Agreement:
+    """Mark an agreement read-only for this request: the functions below read each
+    of its lists once and hand back the same list when asked again (the record
+    page asks for its children, recipients and next review three times over).
+    Only for pages that change nothing of the record; never in a form's POST."""
+    agreement._read_once = {}
+    return agreement
+
+
+def forget(agreement: Agreement | None) -> None:
+    """A change is coming: read this agreement's lists afresh from now on (read_once no more)."""
+    if agreement is not None:
+        agreement.__dict__.pop("_read_once", None)
+
+
+def _once(agreement: Agreement, name: str, load):
+    memo = getattr(agreement, "_read_once", None)
+    if memo is None:
+        return load()
+    if name not in memo:
+        memo[name] = load()
+    return memo[name]
+
+
+def children_of(agreement: Agreement) -> list[Child]:
+    return _once(agreement, "children", lambda: list(
+        Child.select()
+        .join(AgreementChild)
+        .where((AgreementChild.agreement == agreement) & AgreementChild.removed_at.is_null())
+        .order_by(AgreementChild.position)
+    ))
+
+
+def live_actions(agreement: Agreement) -> list[Action]:
+    return _once(agreement, "actions", lambda: list(
+        agreement.actions.where(Action.removed_at.is_null()).order_by(Action.position)))
+
+
+def live_parties(agreement: Agreement) -> list[Party]:
+    return _once(agreement, "parties", lambda: list(
+        agreement.parties.where(Party.removed_at.is_null()).order_by(Party.position)))
+
+
+def live_recipients(agreement: Agreement) -> list[Recipient]:
+    # The directory's agency comes in the same statement (the quality check reads its kind).
+    return _once(agreement, "recipients", lambda: list(
+        Recipient.select(Recipient, Agency).join(Agency, JOIN.LEFT_OUTER, on=(Recipient.agency == Agency.id))
+        .where((Recipient.agreement == agreement) & Recipient.removed_at.is_null()).order_by(Recipient.position)))
+
+
+def all_reviews(agreement: Agreement) -> list[Review]:
+    """Every review of the record, latest first."""
+    return _once(agreement, "reviews", lambda: list(agreement.reviews.order_by(Review.scheduled_at.desc())))
+
+
+def next_review(agreement: Agreement) -> Review | None:
+    memo = getattr(agreement, "_read_once", None)
+    if memo is not None:
+        scheduled = [r for r in all_reviews(agreement) if r.status == "scheduled"]
+        return min(scheduled, key=lambda r: r.scheduled_at) if scheduled else None
+    return (
+        agreement.reviews.where(Review.status == "scheduled").order_by(Review.scheduled_at).first()
+    )
+
+
+VARIATION_OPEN = ("draft", "awaiting_endorsement", "returned")  # a variation not yet in force
+
+
+def in_progress(agreement: Agreement) -> Variation | None:
+    # Read once on a read-only record page (records.read_once): the page and may_endorse both ask.
+    return _once(agreement, "variation", lambda: Variation.select().where(
+        (Variation.agreement == agreement) & Variation.status.in_(VARIATION_OPEN)).order_by(Variation.id.desc()).first())
+
+
+# --- No lost updates (R12) -----------------------------------------------------------
+
+
+class Stale(Exception):
+    """The page was opened on an older revision of the record than the one now saved."""
+
+    def __init__(self, agreement_id: int):
+        super().__init__("This record has changed since the page was opened")
+        self.agreement_id = agreement_id
+
+
+def claim(agreement_id: int, expected) -> None:
+    """Raise the revision, only if it is still `expected` (None: unconditionally).
+
+    Call it first inside the transaction of every change, so a stale form
+    changes nothing.
+    """
+    query = Agreement.update(revision=Agreement.revision + 1).where(Agreement.id == agreement_id)
+    if expected not in (None, ""):
+        text = str(expected)
+        if not text.isdigit() or len(text) > 9:
+            raise Stale(agreement_id)
+        query = query.where(Agreement.revision == int(text))
+    if query.execute() != 1:
+        raise Stale(agreement_id)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from tracker.clock import to_london
 
-
-def london_date(moment: dt.datetime) -> dt.date:
-    """The date in England at a naive UTC moment: "today" for people, not for the server."""
-    return moment.replace(tzinfo=dt.timezone.utc).astimezone(LONDON).date()
+# Something that reads as HTML markup: refused in names and one-line answers, typed or imported.
+MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
 
 
 def window_errors(
@@ -145,6 +142,14 @@ def parse_office_hours(text: str) -> OfficeHours:
 
 def in_office_hours(hours: OfficeHours, now: dt.datetime) -> bool:
     """Whether the naive UTC moment `now` falls within `hours` in London."""
-    local = now.replace(tzinfo=dt.timezone.utc).astimezone(LONDON)
+    local = to_london(now)
     clock = local.time().replace(tzinfo=None)
     return any(local.weekday() in days and start <= clock < end for days, start, end in hours)
+
+
+class RuleBroken(Exception):
+    """A change the rules do not allow; `errors` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors

@@ -16,7 +16,8 @@ from typing import Callable
 from flask import current_app, has_app_context
 
 from tracker import rules
-from tracker.models import Setting, utcnow
+from tracker.clock import utcnow
+from tracker.models import ROLES, Setting, User
 
 
 def _positive_int(text: str, most: int = 365 * 24) -> int:
@@ -88,8 +89,6 @@ def _word_list(text: str) -> list[str]:
 
 def _group_roles(text: str) -> dict[str, tuple[str, str]]:
     """`group = role / team; ...` as {group: (role, team name)}; roles that need a team must name one."""
-    from tracker.models import ROLES
-
     mapping = {}
     for part in str(text).split(";"):
         if not part.strip():
@@ -319,3 +318,10 @@ def problems(values: dict[str, str]) -> dict[str, str]:
     except (KeyError, ValueError):
         pass
     return {}
+
+
+def role_label(user: User) -> str:
+    """A user's role as people read it; the front door goes by the service's own term."""
+    if user.role == "front_door":
+        return contacts()["front_door_term"]
+    return ROLES.get(user.role, user.role)

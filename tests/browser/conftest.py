@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import People
 from tracker import create_app, db
+from tracker.records import lifecycle
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -125,8 +126,9 @@ def sign_in(page, live, user, password="correct-horse-battery"):
 def active_record(people, worker=None, kind="partnership", **overrides):
     """An endorsed, active record made the way the pages make one."""
     from tests.conftest import agreement_data
-    from tracker import records
-    from tracker.models import Agreement, utcnow
+    from tracker.clock import utcnow
+    from tracker.models import Agreement
+    from tracker.records import drafting
 
     now = utcnow()
     worker = worker or people.worker
@@ -134,7 +136,7 @@ def active_record(people, worker=None, kind="partnership", **overrides):
     if kind == "undertaking":
         overrides.setdefault("window_starts_at", now)
         overrides.setdefault("window_ends_at", now + dt.timedelta(hours=30))
-    agreement = records.save(None, kind, agreement_data(social_worker=worker.id, **overrides), worker, now)
-    records.submit(agreement, worker, now)
-    records.endorse(agreement, people.manager, now, override="test")
+    agreement = drafting.save(None, kind, agreement_data(social_worker=worker.id, **overrides), worker, now)
+    lifecycle.submit(agreement, worker, now)
+    lifecycle.endorse(agreement, people.manager, now, override="test")
     return Agreement.get_by_id(agreement.id)

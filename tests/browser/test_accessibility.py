@@ -8,8 +8,10 @@ import pytest
 
 from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
 from tests.conftest import agreement_data
-from tracker import breaches, links, records
-from tracker.models import Breach, Recipient, Review, utcnow
+from tracker.agencies import tokens
+from tracker.clock import utcnow
+from tracker.models import Breach, Recipient, Review
+from tracker.records import breaches, drafting
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +20,7 @@ def _caseload(people):
     now = utcnow()
     agreement = active_record(people, review_at=now + dt.timedelta(days=5))
     undertaking = active_record(people, kind="undertaking")
-    draft = records.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, now)
+    draft = drafting.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, now)
     breach = breaches.log(agreement, {"description": "Missed nursery twice.", "reported_by": "Nursery"}, now,
                           user=people.worker)
     return agreement, undertaking, draft, breach
@@ -46,7 +48,7 @@ def _pages(agreement, undertaking, draft, breach, recipient_token):
 def test_every_page_has_no_serious_accessibility_violation(browser, live, size):
     people = live.people
     agreement, undertaking, draft, breach = _caseload(people)
-    token = links.token_for(Recipient.get(Recipient.agreement == agreement))
+    token = tokens.token_for(Recipient.get(Recipient.agreement == agreement))
     viewport = {"width": 1280, "height": 900} if size == "desktop" else {"width": 375, "height": 740}
     context = browser.new_context(viewport=viewport)
     page = context.new_page()

@@ -8,8 +8,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import active_record, assert_accessible, sign_in
-from tracker import records, retention
-from tracker.models import Agreement, Tombstone, utcnow
+from tracker.clock import utcnow
+from tracker.governance import retention
+from tracker.models import Agreement, Tombstone
+from tracker.records import lifecycle
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +20,7 @@ def test_subject_access_and_retention_pages(page, live):
     people = live.people
     current = active_record(people)
     old = active_record(people, children=[{"name": "Oliver Grant", "date_of_birth": dt.date(1995, 1, 1)}])
-    records.end(Agreement.get_by_id(old.id), people.manager, utcnow(), "reviewed_closed")
+    lifecycle.end(Agreement.get_by_id(old.id), people.manager, utcnow(), "reviewed_closed")
     retention.stamp(utcnow())
 
     sign_in(page, live, people.head)

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from tests.browser.conftest import active_record, assert_accessible, screenshot
-from tracker import links, ratelimit
+from tracker.agencies import tokens
 from tracker.models import Agreement, Notification, Recipient
+from tracker.web import ratelimit
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +18,7 @@ def test_agency_reads_prints_and_renews_its_copy(page, live):
     ratelimit.reset()
     agreement = active_record(live.people)
     recipient = Recipient.get(Recipient.agreement == agreement)
-    url = f"{live.url}/a/{links.token_for(recipient)}"
+    url = f"{live.url}/a/{tokens.token_for(recipient)}"
     page.goto(url)
     page.get_by_role("heading", name="The partnership agreement in full").wait_for()
     assert_accessible(page, "agency copy in full")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
-from tracker import links, ratelimit
+from tracker.agencies import tokens
 from tracker.models import AgencyReport, Breach, Notification, Recipient
+from tracker.web import ratelimit
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +16,7 @@ def test_agency_acknowledges_reports_and_logs_a_breach_on_a_phone(phone, live):
     ratelimit.reset()
     agreement = active_record(live.people)
     recipient = Recipient.get(Recipient.agreement == agreement)
-    phone.goto(f"{live.url}/a/{links.token_for(recipient)}")
+    phone.goto(f"{live.url}/a/{tokens.token_for(recipient)}")
     phone.get_by_role("heading", name="Your copy, Jo Bloggs").wait_for()
     assert_accessible(phone, "agency copy page (phone)")
     screenshot(phone, "20-agency-copy-phone")

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
-from tracker.models import Agreement, Review, utcnow
+from tracker.clock import utcnow
+from tracker.models import Agreement, Review
 
 pytestmark = pytest.mark.browser
 

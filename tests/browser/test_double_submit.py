@@ -8,7 +8,7 @@ import pytest
 from flask import request
 
 from tests.browser.conftest import active_record, assert_accessible, sign_in
-from tracker import links
+from tracker.agencies import tokens
 from tracker.models import Breach, Notification, Recipient
 
 pytestmark = pytest.mark.browser
@@ -57,7 +57,7 @@ def test_double_clicking_log_the_breach_logs_one(page, live):
 
     # The agency's form too: a double click, then a refresh of the page it lands on.
     recipient = Recipient.get(Recipient.agreement == agreement)
-    page.goto(f"{live.url}/a/{links.token_for(recipient)}/breach")
+    page.goto(f"{live.url}/a/{tokens.token_for(recipient)}/breach")
     _fill(page)
     _click_twice(page, "Report the breach")
     page.get_by_role("heading", name="Breach reported").wait_for()

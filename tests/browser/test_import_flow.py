@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
-from tracker.imports import NAMES
+from tracker.governance.imports import NAMES
 from tracker.models import Agreement
 
 pytestmark = pytest.mark.browser

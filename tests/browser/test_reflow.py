@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.test_accessibility import _caseload, _pages
-from tracker import links
+from tracker.agencies import tokens
 from tracker.models import Recipient
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, live):
     """Each page is loaded once at 320 px, checked, widened to 390 px and checked again."""
     people = live.people
     agreement, undertaking, draft, breach = _caseload(people)
-    token = links.token_for(Recipient.get(Recipient.agreement == agreement))
+    token = tokens.token_for(Recipient.get(Recipient.agreement == agreement))
     # Not is_mobile: a mobile viewport widens itself to fit wide content, which
     # would hide the very sideways scrolling this test looks for.
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 700}, has_touch=True)

@@ -7,8 +7,11 @@ import pytest
 
 from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
 from tests.conftest import agreement_data
-from tracker import links, ratelimit, records
-from tracker.models import Agreement, Recipient, utcnow
+from tracker.agencies import tokens
+from tracker.clock import utcnow
+from tracker.models import Agreement, Recipient
+from tracker.records import drafting, lifecycle
+from tracker.web import ratelimit
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +25,7 @@ def test_a_variation_comes_into_force_only_when_a_manager_endorses_it(browser, p
     agreement = active_record(people)
     recipient = Recipient.get(Recipient.agreement == agreement)
     agency = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    agency_url = f"{live.url}/a/{links.token_for(recipient)}"
+    agency_url = f"{live.url}/a/{tokens.token_for(recipient)}"
     agency.goto(agency_url)
     agency.get_by_role("button", name="I have received my copy").click()
     agency.get_by_text("Your copy is acknowledged").wait_for()
@@ -64,7 +67,7 @@ def test_a_variation_comes_into_force_only_when_a_manager_endorses_it(browser, p
 
 def test_two_people_editing_one_record_the_second_gets_409_with_typing_kept(browser, live):
     people = live.people
-    draft = records.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, utcnow())
+    draft = drafting.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, utcnow())
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
     first, second = (c.new_page() for c in contexts)
     sign_in(first, live, people.worker)
@@ -91,8 +94,8 @@ def test_two_people_editing_one_record_the_second_gets_409_with_typing_kept(brow
 
 def test_return_to_the_worker_then_resubmit(page, live):
     people = live.people
-    draft = records.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, utcnow())
-    records.submit(draft, people.worker, utcnow())
+    draft = drafting.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, utcnow())
+    lifecycle.submit(draft, people.worker, utcnow())
 
     sign_in(page, live, people.manager)
     page.goto(f"{live.url}/agreements/{draft.id}/endorse")

@@ -1,0 +1,121 @@
+"""Breaches: logged in under a minute, alerted at once, acknowledged by a manager (R5).
+
+A breach is append-only. A correction is an amendment kept beside the
+original; the response is recorded once, by a manager, and stops the
+escalation (after 24 hours, or 1 for an urgent breach: both settings).
+
+An urgent breach (someone at immediate risk) is never refused for a missing
+detail: it is saved with whatever was typed, the missing details are listed
+in `Breach.not_given` and shown as "not given", and its alert is queued in
+the same transaction, before anything else can fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tracker import audit, settings
+from tracker.db import database
+from tracker.ids import parse_id
+from tracker.models import Action, Agreement, Breach, BreachAmendment, Recipient, User
+from tracker.notices import mailings
+from tracker.rules import RuleBroken
+
+RESPONSES = {
+    "consequence": "The consequence stated in the agreement was applied",
+    "strategy": "A strategy discussion",
+    "legal": "Legal advice",
+    "new_plan": "A new plan",
+    "other": "Another action",
+}
+
+
+def log(
+    agreement: Agreement,
+    data: dict,
+    now: dt.datetime,
+    *,
+    user: User | None = None,
+    recipient: Recipient | None = None,
+) -> Breach:
+    """Record a breach and queue its alert in the same transaction.
+
+    `data`: occurred_at, description, action (an Action id, or 0 for
+    "something else"), term, reported_by, immediate_risk.
+    """
+    urgent = bool(data.get("immediate_risk"))
+    if agreement.status != "active":
+        contacts = settings.contacts()
+        raise RuleBroken({"description": f"This record has ended. Call the {contacts['front_door_term'].lower()} on "
+                                         f"{contacts['front_door_phone']} to report a concern."})
+    occurred = data.get("occurred_at")
+    if occurred is not None and occurred > now + dt.timedelta(minutes=5):
+        if not urgent:
+            raise RuleBroken({"occurred_at": "When it happened must be now or in the past"})
+        occurred = None  # an impossible time is not a reason to lose an urgent breach
+    description = (data.get("description") or "").strip()
+    reported_by = (data.get("reported_by") or "").strip()
+    if not urgent and not description:
+        raise RuleBroken({"description": "Describe what happened"})
+    if recipient is not None and not reported_by:
+        reported_by = f"{recipient.name}, {recipient.agency_name}"  # the link says who it is
+    not_given = [name for name, value in (("description", description), ("reported_by", reported_by),
+                                          ("occurred_at", occurred)) if not value]
+    action = None
+    if parse_id(data.get("action")) is not None:
+        action = Action.get_or_none((Action.id == parse_id(data["action"])) & (Action.agreement == agreement))
+    hours = settings.get("urgent_breach_escalation_hours" if urgent else "breach_escalation_hours")
+    with database.atomic():
+        breach = Breach.create(
+            agreement=agreement,
+            action=action,
+            term=(data.get("term") or "").strip(),
+            occurred_at=occurred or now,
+            description=description,
+            reported_by=reported_by,
+            immediate_risk=urgent,
+            recipient=recipient,
+            created_by=user,
+            created_at=now,
+            escalate_at=now + dt.timedelta(hours=hours),
+            not_given=",".join(not_given),
+        )
+        # The alert first, in this transaction: it commits with the breach or not at all.
+        mailings.breach_alert(breach, now)
+        actor = agency_actor(recipient) if recipient is not None else ""
+        audit.record("breach_logged", user=user, actor=actor, agreement=agreement, entity="breach",
+                     entity_id=breach.id, changes={"description": [None, breach.description],
+                                                    "immediate_risk": [None, breach.immediate_risk],
+                                                    "not_given": [None, breach.not_given or None]}, at=now)
+    return breach
+
+
+def agency_actor(recipient: Recipient) -> str:
+    return f"Agency link: {recipient.name}, {recipient.agency_name} (distribution entry {recipient.id})"
+
+
+def acknowledge(breach: Breach, user: User, response: str, notes: str, now: dt.datetime) -> None:
+    if breach.acknowledged_at is not None:
+        raise RuleBroken({"response": "This breach has already been acknowledged"})
+    if response not in RESPONSES:
+        raise RuleBroken({"response": "Select the response"})
+    with database.atomic():
+        changed = Breach.update(
+            acknowledged_at=now, acknowledged_by=user, response=response, response_notes=notes.strip(), escalate_at=None
+        ).where((Breach.id == breach.id) & Breach.acknowledged_at.is_null()).execute()
+        if changed != 1:
+            raise RuleBroken({"response": "This breach has already been acknowledged"})
+        audit.record("breach_acknowledged", user=user, agreement=breach.agreement, entity="breach", entity_id=breach.id,
+                     changes={"response": [None, RESPONSES[response]], "response_notes": [None, notes.strip()]}, at=now)
+
+
+def amend(breach: Breach, text: str, user: User, now: dt.datetime) -> BreachAmendment:
+    with database.atomic():
+        amendment = BreachAmendment.create(breach=breach, text=text.strip(), created_by=user, created_at=now)
+        audit.record("breach_amended", user=user, agreement=breach.agreement, entity="breach", entity_id=breach.id,
+                     changes={"amendment": [None, text.strip()]}, at=now)
+    return amendment
+
+
+def timeline(agreement: Agreement) -> list[Breach]:
+    return list(agreement.breaches.order_by(Breach.occurred_at.desc(), Breach.id.desc()))

@@ -1,0 +1,294 @@
+"""Quality checks before endorsement (R6, R7, R8a), in the guidance's own words.
+
+`checks(agreement, now)` returns every check with whether it passes, so the
+record page can show a checklist; endorsement is blocked while one fails
+unless the manager records a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from tracker import clock, rules, settings
+from tracker.models import Agreement, children_of, live_actions, live_parties, live_recipients, next_review
+from tracker.records import responsibility
+from tracker.records.identity import normalise_name
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    title: str
+    guidance: str
+    passed: bool
+    detail: str = ""
+
+
+def _jargon_pattern(word: str) -> re.Pattern:
+    """A word from the jargon list as a case-insensitive pattern that catches its variants.
+
+    "S47" also matches "s47", "S.47", "s 47" and "section 47"; an acronym also
+    matches its dotted form ("C.P."); the words of a phrase may be split by any
+    spaces ("core  group").
+    """
+    tokens = re.findall(r"[A-Za-z]+|[0-9]+", word)
+    parts = []
+    for index, token in enumerate(tokens):
+        following_digits = index + 1 < len(tokens) and tokens[index + 1].isdigit()
+        if token.lower() == "s" and following_digits:
+            parts.append(r"(?:s|sec|section)")
+        elif token.isalpha() and token.isupper() and len(token) <= 6:
+            parts.append(r"\.?".join(re.escape(ch) for ch in token))
+        else:
+            parts.append(re.escape(token))
+    body = r"[\s.\-]*".join(parts) if tokens else re.escape(word)
+    return re.compile(rf"(?<![A-Za-z0-9]){body}\.?(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def jargon_in(text: str, words: list[str]) -> list[str]:
+    """The words of the list found in the text, whatever their case or variant."""
+    return [word for word in words if word.strip() and _jargon_pattern(word).search(text or "")]
+
+
+# Words that make an action not Specific or not Time-limited (R7, SMART).
+VAGUE_TIMESCALES = ("ongoing", "on going", "asap", "a.s.a.p", "as soon as possible", "when possible",
+                    "where possible", "as and when", "as needed", "when needed", "tbc", "to be confirmed",
+                    "at some point", "in due course", "soon")
+VAGUE_COMMITMENTS = ("try to", "try and", "will try", "attempt to", "engage with", "engage in", "engage well",
+                     "be a better parent", "better parent", "do their best", "do his best", "do her best",
+                     "work on", "be more", "where appropriate")
+
+
+def _vague(text: str, phrases: tuple[str, ...]) -> list[str]:
+    return [p for p in phrases if re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", (text or "").lower())]
+
+
+def _named(text: str, name: str) -> bool:
+    who, name = normalise_name(text), normalise_name(name)
+    return bool(who and name) and (who == name or f" {name} " in f" {who} " or f" {who} " in f" {name} ")
+
+
+def _numbers(items: list[str]) -> str:
+    return ", ".join(items)
+
+
+def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
+    actions = live_actions(agreement)
+    children = children_of(agreement)
+    recipients = live_recipients(agreement)
+    parties = live_parties(agreement)
+    worker_name = agreement.social_worker.name if agreement.social_worker_id else ""
+    sides = [responsibility.side_of(a.who, parties, recipients, worker_name) for a in actions]
+    result: list[Check] = []
+
+    missing = [str(i + 1) for i, a in enumerate(actions) if not a.who.strip() or not (a.timescale.strip() or a.due_on)]
+    if agreement.kind == "undertaking":
+        missing = [str(i + 1) for i, a in enumerate(actions) if not a.who.strip()]
+    result.append(Check(
+        "actions_who_when",
+        "Every action says who and by when",
+        "Clarify timescales for specific work or planned actions.",
+        bool(actions) and not missing,
+        f"Action {', '.join(missing)} needs who is responsible and a timescale" if missing else ("No actions yet" if not actions else ""),
+    ))
+
+    vague = []
+    for i, a in enumerate(actions):
+        words = _vague(a.what, VAGUE_COMMITMENTS)
+        if agreement.kind == "partnership" and not a.due_on:
+            words += _vague(a.timescale, VAGUE_TIMESCALES)
+        if words:
+            vague.append(f"action {i + 1} ({', '.join(f'“{w}”' for w in words)})")
+    result.append(Check(
+        "smart_actions",
+        "Every action is specific and time-limited",
+        "Specific, Measurable, Achievable, Realistic and Time-limited.",
+        not vague,
+        ("Say exactly what will be done and by when: " + "; ".join(vague)) if vague else "",
+    ))
+
+    written = {"the purpose": agreement.purpose,
+               ("what happens if things go wrong" if agreement.kind == "partnership"
+                else "what happens if the undertaking is breached"): agreement.if_things_go_wrong}
+    if agreement.kind == "partnership":
+        written["the contingency plan"] = agreement.contingency
+    blank = [name for name, text in written.items() if not (text or "").strip()]
+    result.append(Check(
+        "written",
+        "Purpose, consequences and contingency are written",
+        "Establish clarity about the consequences of success and failure of planned actions; clarify what any contingency plan(s) is/are.",
+        not blank,
+        ("Write " + (blank[0] if len(blank) == 1 else ", ".join(blank[:-1]) + ", and " + blank[-1])) if blank else "",
+    ))
+
+    if agreement.kind == "partnership":
+        review = next_review(agreement)
+        months = settings.get("review_policy_months")
+        start = agreement.completed_on or clock.london_date(now)
+        within = review is not None and review.scheduled_at.date() <= rules.add_months(start, months)
+        result.append(Check(
+            "review_in_policy",
+            f"The review is within {months} months",
+            "Explain how long the agreement should be adhered to and when it will be reviewed.",
+            within,
+            "" if within else ("No review is set" if review is None else f"The review is more than {months} months after the agreement was completed"),
+        ))
+        present = {side for side in sides if side}
+        unknown = [f"action {i + 1} (“{a.who}”)" for i, (a, side) in enumerate(zip(actions, sides, strict=True))
+                   if a.who.strip() and side is None]
+        balanced = {"family", "professional"} <= present
+        detail = ""
+        if not balanced:
+            lacking = "what the professionals will do" if "professional" not in present else "what the family will do"
+            detail = f"Add {lacking}, naming who is responsible"
+            if unknown:
+                detail += ". Not a party, a professional or an agency on this record: " + "; ".join(unknown)
+        result.append(Check(
+            "balanced",
+            "Both family and professional commitments",
+            "Balanced - clarify everyone's full undertakings.",
+            balanced,
+            detail,
+        ))
+        result.append(Check(
+            "child_views",
+            "The child's views are recorded",
+            "A partnership agreement should always include the parents/carers and child's views.",
+            bool(agreement.child_views.strip()),
+            "" if agreement.child_views.strip() else "Record the child's views, or why they could not be given",
+        ))
+        result.append(Check(
+            "family_views",
+            "The parents' or carers' views are recorded",
+            "A partnership agreement should always include the parents/carers and child's views.",
+            bool(agreement.family_views.strip()),
+            "" if agreement.family_views.strip() else "Record the parents' or carers' views",
+        ))
+
+    # R6: the kind comes from the agency directory when the entry was picked
+    # from it, so a free-typed kind cannot stand in for the service.
+    def kind_of(recipient) -> str:
+        return recipient.agency.kind if recipient.agency_id else recipient.agency_kind
+
+    today = clock.london_date(now)
+    unborn = [c for c in children if c.unborn]
+    under_five = [c for c in children if not c.unborn and rules.age_on(c.date_of_birth, today) < 5]
+    has_hv = any(kind_of(r) == "health_visiting" for r in recipients)
+    has_midwife = has_hv or any(kind_of(r) == "midwifery" or "midwife" in (r.role or "").lower() for r in recipients)
+    needed = (not under_five or has_hv) and (not unborn or has_midwife)
+    if needed:
+        detail = ""
+    elif under_five and not has_hv:
+        detail = "Add the health visiting service to the distribution list"
+    else:
+        detail = "An unborn child is recorded: add the midwife or the health visiting service to the distribution list"
+    result.append(Check(
+        "health_visiting",
+        "Health visiting has a copy when a child is under 5 (a midwife, for an unborn baby)",
+        "The health visiting service should always be provided with a copy of any agreement where there is a child under school age.",
+        needed,
+        detail,
+    ))
+
+    # Everything the family reads on their copy (R7).
+    words = settings.get("jargon")
+    fields = [("the purpose", agreement.purpose), ("if things go wrong", agreement.if_things_go_wrong),
+              ("the contingency plan", agreement.contingency), ("how long it lasts", agreement.duration),
+              ("the child's views", agreement.child_views), ("the parents' views", agreement.family_views),
+              ("the interpreter", agreement.interpreter), ("advocacy", agreement.advocacy),
+              ("literacy", agreement.literacy)]
+    for i, a in enumerate(actions):
+        fields.append((f"action {i + 1}", " ".join((a.what, a.who, a.timescale))))
+    found: dict[str, list[str]] = {}
+    for where, text in fields:
+        for word in jargon_in(text or "", words):
+            found.setdefault(word, []).append(where)
+    result.append(Check(
+        "plain_language",
+        "Plain language, without jargon or acronyms",
+        "Written in clear language without jargon or acronyms.",
+        not found,
+        ("Explain or replace: " + "; ".join(f"{w} (in {', '.join(places)})" for w, places in found.items()))
+        if found else "",
+    ))
+
+    if agreement.kind == "undertaking" and settings.get("legal_advice_required"):
+        recorded = agreement.legal_advice in ("yes", "no")
+        result.append(Check(
+            "legal_advice",
+            "Whether legal advice was taken is recorded",
+            "Written undertakings can be a valuable means of obtaining evidence that a person has agreed to do or "
+            "not do something.",
+            recorded,
+            "" if recorded else "Record whether legal advice was taken: yes or no",
+        ))
+
+    if agreement.domestic_abuse_concern:
+        result.extend(domestic_abuse_checks(agreement, actions, sides))
+
+    # Before endorsement, "now" stands for the endorsement about to be made.
+    endorsed_day = clock.london_date(agreement.endorsed_at or now)
+    late = agreement.issued_on is not None and endorsed_day > agreement.issued_on
+    result.append(Check(
+        "endorsed_before_issue",
+        "Endorsed before the family received it",
+        "The use of such agreements should always be endorsed by a Team Manager.",
+        not late,
+        "The endorsement is dated after the family received their copy" if late else "",
+    ))
+    return result
+
+
+def failing_checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
+    return [c for c in checks(agreement, now) if not c.passed]
+
+
+DA_GUIDANCE = ("Specific consideration should be given to parents and carers who are in relationships where power "
+               "issues may mean agreements cannot be kept to (e.g. where there is domestic abuse).")
+
+
+def exclusion_actions(agreement: Agreement, actions, sides) -> list[int]:
+    """Numbers of the actions that put keeping the person who harms away on the person at risk (R8)."""
+    flagged = []
+    for i, (a, side) in enumerate(zip(actions, sides, strict=True)):
+        if side == "professional" or _named(a.who, agreement.person_who_harms):
+            continue
+        if responsibility.puts_exclusion_on(a.what):
+            flagged.append(i + 1)
+    return flagged
+
+
+def domestic_abuse_checks(agreement: Agreement, actions, sides) -> list[Check]:
+    flagged = exclusion_actions(agreement, actions, sides)
+    on_harmer = [a for a, side in zip(actions, sides, strict=True)
+                 if side == "professional" or _named(a.who, agreement.person_who_harms)]
+    excluded = bool(flagged) or agreement.victim_asked_to_exclude_abuser
+    return [
+        Check(
+            "da_person_at_risk",
+            "The person at risk is not asked to keep the person who harms away",
+            DA_GUIDANCE,
+            not excluded,
+            (f"Action {', '.join(map(str, flagged))} asks the person at risk to keep the person who harms away. "
+             "Put that action on the person who harms, or on the professionals." if flagged else
+             "The record says the person at risk is asked to keep the person who harms away") if excluded else "",
+        ),
+        Check(
+            "da_harmer_actions",
+            "An action on the person who harms or on the professionals",
+            DA_GUIDANCE,
+            bool(on_harmer),
+            "" if on_harmer else "Add what the person who harms will do, or what the professionals will do to keep "
+                                 "the person at risk safe",
+        ),
+        Check(
+            "da_referral",
+            "A MARAC or IDVA referral has been considered",
+            "Consider a referral to the multi-agency risk assessment conference (MARAC) or an independent domestic "
+            "violence adviser (IDVA).",
+            bool((agreement.marac_idva or "").strip()),
+            "" if (agreement.marac_idva or "").strip() else "Record whether a MARAC or IDVA referral was made, and why",
+        ),
+    ]

@@ -1,0 +1,28 @@
+"""One blueprint per area."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from tracker.web.views import admin, agency, agreements, auth, breaches, home, reviews
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(agreements.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(reviews.bp)
+    app.register_blueprint(breaches.bp)
+    app.register_blueprint(agency.bp)
+    from tracker.web.views import decisions, outbox
+    app.register_blueprint(outbox.bp)
+    app.register_blueprint(decisions.bp)
+    from tracker.web.views import service
+    app.register_blueprint(service.bp)
+    from tracker.web.views import closure
+    app.register_blueprint(closure.bp)
+    # Adoption (issue 14): single sign-on, import, subject access, retention.
+    from tracker.web.views import imports, retention, sar, sso
+    app.register_blueprint(sso.bp)
+    app.register_blueprint(imports.bp)
+    app.register_blueprint(sar.bp)
+    app.register_blueprint(retention.bp)

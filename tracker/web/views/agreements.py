@@ -1,0 +1,582 @@
+"""The register: record, view, print, submit, endorse and end agreements and undertakings."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from peewee import JOIN
+
+from tracker import audit, models, rules, settings
+from tracker.agencies import links, tokens
+from tracker.clock import utcnow
+from tracker.db import database
+from tracker.ids import parse_id, parse_page
+from tracker.models import (
+    KINDS,
+    STATUSES,
+    Agency,
+    Agreement,
+    AgreementChild,
+    AuditEvent,
+    Child,
+    Recipient,
+    User,
+)
+from tracker.oversight.dashboard import children_names
+from tracker.people.access import get_agreement, may_endorse, require, visible_agreements
+from tracker.records import drafting, identity, lifecycle, printed, versions
+from tracker.records import history as history_words
+from tracker.records.breaches import timeline as breach_timeline
+from tracker.records.quality import checks
+from tracker.records.readiness import readiness
+from tracker.records.warnings import signs_of
+from tracker.web.extensions import htmx
+from tracker.web.forms import AgreementForm, EndForm, EndorseForm, IssueForm, options
+from tracker.web.once import once
+
+bp = Blueprint("agreements", __name__, url_prefix="/agreements")
+PAGE_SIZE = 25
+ROW_SECTIONS = {"children": "children", "actions": "actions", "parties": "parties", "recipients": "recipients"}
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+def _viewed(agreement: Agreement, what: str = "viewed") -> None:
+    audit.record(what, user=current_user, agreement=agreement, entity="agreement", entity_id=agreement.id,
+                 ip=request.remote_addr or "")
+
+
+@bp.route("")
+def register():
+    require("dashboard")
+    query = visible_agreements(current_user)
+    q = (request.args.get("q") or "").strip()[:100]
+    status = request.args.get("status") or ""
+    kind = request.args.get("kind") or ""
+    worker = request.args.get("worker") or ""
+    if q:
+        matching = (
+            AgreementChild.select(AgreementChild.agreement)
+            .join(Child)
+            .where((Child.name.contains(q) | (Child.normalised_name.contains(identity.normalise_name(q))
+                                              if identity.normalise_name(q) else Child.name.contains(q)))
+                   & AgreementChild.removed_at.is_null())
+        )
+        query = query.where((Agreement.reference.contains(q)) | (Agreement.id.in_(matching)))
+    if status in STATUSES:
+        query = query.where(Agreement.status == status)
+    if kind in KINDS:
+        query = query.where(Agreement.kind == kind)
+    if parse_id(worker) is not None:
+        query = query.where(Agreement.social_worker == parse_id(worker))
+    total = query.count()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(parse_page(request.args.get("page")), pages)
+    rows = list(
+        query.select(Agreement, User)
+        .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
+        .order_by(Agreement.updated_at.desc(), Agreement.id.desc())
+        .paginate(page, PAGE_SIZE)
+    )
+    names = children_names([a.id for a in rows])
+    workers = User.select().where(User.role == "social_worker").order_by(User.name)
+    if current_user.role != "service_manager":
+        workers = workers.where(User.team == current_user.team_id)
+    context = dict(
+        rows=rows, names=names, total=total, page=page, pages=pages,
+        q=q, status=status, kind=kind, worker=worker, workers=list(workers),
+    )
+    template = "agreements/_register_table.html" if htmx and htmx.target == "register-results" else "agreements/register.html"
+    return render_template(template, **context)
+
+
+def _worker_choices(kind: str, team_id: int | None, current: int | None = None) -> list:
+    """The team's social workers; a record already held by someone else keeps them in the list."""
+    workers = User.select().where(
+        (User.team == team_id) & (User.active == True)  # noqa: E712
+        & ((User.role == "social_worker") | (User.id == (current or 0)))
+    ).order_by(User.name)
+    choices = [(w.id, f"{w.name} ({settings.role_label(w).lower()})") for w in workers]
+    if kind == "undertaking":
+        choices.insert(0, (0, f"No social worker named (the {settings.contacts()['front_door_term'].lower()} is contacted)"))
+    return options(choices)
+
+
+def _directory() -> list[Agency]:
+    return list(Agency.select().where(Agency.active == True).order_by(Agency.name))  # noqa: E712
+
+
+def _offer_directory(form: AgreementForm) -> None:
+    """Each distribution entry may be picked from the administrators' agency directory."""
+    choices = options([("", "Not in the directory: type the details below"),
+                       *((str(a.id), f"{a.name} ({a.kind_label.lower()})") for a in _directory())])
+    for entry in form.recipients:
+        entry.form.directory.choices = choices
+
+
+def _fill_from_directory(form: AgreementForm, value: str) -> None:
+    """Fill a distribution entry from the directory: "recipients-N" (its select) or "recipients-N:agency id"."""
+    row, _, agency_id = value.partition(":")
+    for entry in form.recipients:
+        if entry.id != row:
+            continue
+        chosen = agency_id or (entry.form.directory.data or "")
+        agency = Agency.get_or_none((Agency.id == int(chosen)) & (Agency.active == True)) if (  # noqa: E712
+            chosen.isdigit() and len(chosen) < 12) else None
+        if agency is None:
+            entry.form.directory.errors = ["Select an agency from the directory"]
+            return
+        entry.form.directory.data = str(agency.id)
+        entry.form.agency_name.data = agency.name
+        entry.form.agency_kind.data = agency.kind
+        if agency.email and not (entry.form.email.data or "").strip():
+            entry.form.email.data = agency.email
+
+
+def _row_operation(form: AgreementForm) -> bool:
+    """Add or remove a repeated row in place; True when the request was one.
+
+    The same buttons work without JavaScript (the page comes back with the row
+    added or removed) and with htmx (only that section comes back).
+    """
+    add = request.form.get("add")
+    remove = request.form.get("remove")
+    fill = request.form.get("fill")
+    if fill and fill.startswith("recipients-"):
+        _fill_from_directory(form, fill[:60])
+        return True
+    if add in ROW_SECTIONS:
+        field = getattr(form, add)
+        if len(field.entries) < field.max_entries:
+            field.append_entry()
+        return True
+    if remove and "-" in remove:
+        section, _, index = remove.rpartition("-")
+        if section in ROW_SECTIONS and re.fullmatch(r"[0-9]{1,3}", index):
+            field = getattr(form, section)
+            entries = [e for e in field.entries if e.id != f"{section}-{index}"]
+            if len(entries) >= field.min_entries:
+                field.entries = entries
+                # So the next row added is named, and anchored, after the last one shown.
+                field.last_index = max((int(e.id.rpartition("-")[2]) for e in entries), default=-1)
+            return True
+    return False
+
+
+def stale(form, agreement_id: int) -> list[dict]:
+    """After a refused save (409): what changed since the page was opened, and
+    the form re-stamped with the record's revision now, keeping what was typed."""
+    changes = versions.changes_since(agreement_id, form.opened_at.data)
+    form.open_on(Agreement.get_by_id(agreement_id))
+    return changes
+
+
+def _render_form(form, kind, agreement=None, status=200, changed_since=None):
+    section = (request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
+               or ("recipients" if request.form.get("fill") else ""))
+    variation = models.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
+    context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
+                   changed_since=changed_since,
+                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
+    if request.form.get("add") in ROW_SECTIONS:
+        # The row just added takes focus (autofocus), so the page, or htmx's
+        # swapped section, comes back at it and not at the top of a long form.
+        entries = getattr(form, request.form["add"]).entries
+        context["added"] = entries[-1].id if entries else None
+    if htmx and section in ROW_SECTIONS:
+        return render_template(f"agreements/_{section}.html", **context), status
+    return render_template("agreements/form.html", **context), status
+
+
+def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
+    if kind == "undertaking":
+        form.if_things_go_wrong.label.text = "What will happen if the undertaking is breached"
+    _offer_directory(form)
+    if request.method == "POST" and _row_operation(form):
+        _offer_directory(form)
+        return _render_form(form, kind, agreement)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            def save() -> str:
+                if agreement is not None and agreement.status == "active":
+                    message = _save_active(agreement, form)
+                    saved = agreement
+                else:
+                    saved = drafting.save(agreement, kind, form.data, current_user, utcnow(), revision=form.revision.data)
+                    message = f"{saved.reference} saved"
+                flash(message, "success")
+                url = url_for("agreements.show", agreement_id=saved.id)
+                return url + "#same-child" if identity.possible_matches(saved) else url
+
+            try:
+                # A new record is created once per form, however often it is posted.
+                url = save() if agreement is not None else once(form.once_key.data, save)
+            except models.Stale:
+                return _render_form(form, kind, agreement, 409, changed_since=stale(form, agreement.id))
+            except rules.RuleBroken as broken:
+                for name, message in broken.errors.items():
+                    getattr(form, name).errors = [*getattr(form, name).errors, message]
+                return _render_form(form, kind, agreement, 400)
+            return redirect(url)
+        return _render_form(form, kind, agreement, 400)
+    return _render_form(form, kind, agreement)
+
+
+def _save_active(agreement: Agreement, form: AgreementForm) -> str:
+    """Save an active record's form: working details at once, what the family agreed as a variation (R11)."""
+    now = utcnow()
+    typed = form.data
+    current = drafting.form_data(agreement)
+    if agreement.kind == "undertaking":
+        # The service's ceiling applies to a new window as to the first (R4).
+        errors = drafting.window_errors_for(typed, current_user)
+        if errors:
+            raise rules.RuleBroken(errors)
+    with database.atomic():
+        models.claim(agreement.id, form.revision.data)
+        variation = models.in_progress(agreement)
+        if versions.family_part(typed) == versions.family_part(current) and variation is None:
+            drafting.save(agreement, agreement.kind, typed, current_user, now)
+            return f"{agreement.reference} saved. Nothing the family agreed to changed, so version {agreement.version} stays in force."
+        if versions.working_changed(current, typed):
+            drafting.save(agreement, agreement.kind, versions.keep_family(current, typed), current_user, now)
+        variation = versions.save_variation(agreement, typed, current_user, now)
+    return (f"Your changes to what the family agreed are saved as a draft of version {variation.number}. "
+            f"Version {agreement.version} stays in force until a manager endorses the new one: send it for endorsement when it is ready.")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    require("create")
+    kind = request.args.get("kind", "partnership")
+    if kind not in KINDS:
+        abort(404)
+    form = AgreementForm()
+    form.social_worker.choices = _worker_choices(kind, current_user.team_id)
+    if request.method == "GET":
+        form.social_worker.data = current_user.id if current_user.role == "social_worker" else (0 if kind == "undertaking" else None)
+        if kind == "undertaking":
+            form.legal_advice.data = "not_recorded"
+    return _apply_form(form, kind, None)
+
+
+@bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])
+def edit(agreement_id: int):
+    agreement = get_agreement(agreement_id, "edit")
+    if agreement.status == "ended":
+        flash("This record has ended. Its history stays; it cannot be changed.", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id))
+    if request.method == "GET":
+        _viewed(agreement, "viewed_edit_page")  # the form shows the whole record
+        variation = models.in_progress(agreement) if agreement.status == "active" else None
+        form = AgreementForm(data=versions.proposed(agreement, variation) if variation else drafting.form_data(agreement))
+        form.open_on(agreement)
+    else:
+        form = AgreementForm()
+    form.social_worker.choices = _worker_choices(agreement.kind, agreement.team_id, agreement.social_worker_id)
+    return _apply_form(form, agreement.kind, agreement)
+
+
+@bp.route("/<int:agreement_id>")
+def show(agreement_id: int):
+    agreement = models.read_once(get_agreement(agreement_id, "view", with_people=True))
+    _viewed(agreement)
+    variation = models.in_progress(agreement) if agreement.status == "active" else None
+    variation_changes = []
+    if variation is not None:
+        variation_changes = versions.describe(versions.family_part(drafting.form_data(agreement)),
+                                              versions.family_part(versions.proposed(agreement, variation)))
+    recipients = models.live_recipients(agreement)
+    return render_template(
+        "agreements/show.html",
+        now=utcnow(),
+        link_expiry={r.id: tokens.expires_at(r, agreement) for r in recipients},
+        variation=variation,
+        variation_changes=variation_changes,
+        version_history=versions.history(agreement),
+        may_endorse=may_endorse(current_user, agreement),
+        opened_at=utcnow().isoformat(),
+        agreement=agreement,
+        children=models.children_of(agreement),
+        actions=models.live_actions(agreement),
+        parties=models.live_parties(agreement),
+        recipients=recipients,
+        review=models.next_review(agreement),
+        reviews=models.all_reviews(agreement),
+        checks=checks(agreement, utcnow()),
+        breaches=breach_timeline(agreement),
+        readiness=readiness(agreement, models.next_review(agreement)),
+        signs=signs_of(agreement, utcnow()),
+        same_child=identity.possible_matches(agreement) if agreement.status != "ended" else [],
+        linked=_linked_records(agreement),
+        notifications=list(agreement.notifications.order_by(agreement.notifications.model.created_at.desc()).limit(50)),
+        end_form=EndForm(),
+        endorse_form=EndorseForm(),
+    )
+
+
+def _linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:
+    """For each child on the record, the other records of the same child (linked rows included)."""
+    found = {}
+    for child in models.children_of(agreement):
+        others = [a for a in identity.records_of(child) if a.id != agreement.id]
+        if others:
+            found[child.id] = others
+    return found
+
+
+@bp.route("/agency-suggestions")
+def agency_suggestions():
+    """Agencies from the directory whose name contains what was typed: the form's own partial."""
+    require("create")
+    row = (request.args.get("row") or "")[:20]
+    if not row.startswith("recipients-") or not row[len("recipients-"):].isdigit():
+        abort(404)
+    typed = (request.args.get(f"{row}-agency_name") or request.args.get("q") or "").strip()[:100]
+    suggestions = []
+    if len(typed) >= 2:
+        suggestions = list(Agency.select().where((Agency.active == True) & Agency.name.contains(typed))  # noqa: E712
+                           .order_by(Agency.name).limit(8))
+    if htmx:
+        return render_template("agreements/_agency_suggestions.html", row=row, suggestions=suggestions,
+                               post_to=htmx.current_url)
+    # Without JavaScript the form's own select does this; a plain list is still useful.
+    return render_template("agreements/agency_directory.html", agencies=suggestions if typed else _directory(),
+                           typed=typed)
+
+
+@bp.route("/<int:agreement_id>/children/<int:child_id>/link", methods=["POST"])
+def link_child(agreement_id: int, child_id: int):
+    """Record that a child on this record is the same child as one on another record (R13)."""
+    agreement = get_agreement(agreement_id, "edit")
+    other_id = request.form.get("other", "")
+    pairs = {(c.id, o.id): (c, o) for c, o in identity.possible_matches(agreement)}
+    pair = pairs.get((child_id, int(other_id))) if other_id.isdigit() and len(other_id) < 12 else None
+    if pair is None:
+        flash("That child is no longer offered as possibly the same child", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
+    identity.link(agreement, pair[0], pair[1], current_user, utcnow())
+    flash(f"{pair[0].name} is now linked with {pair[1].name}: their records count as one child's history", "success")
+    return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#same-child"), 303
+
+
+@bp.route("/<int:agreement_id>/print")
+def printable(agreement_id: int):
+    agreement = get_agreement(agreement_id, "view")
+    _viewed(agreement, "printed")
+    children = models.children_of(agreement)
+    actions = models.live_actions(agreement)
+    parties = models.live_parties(agreement)
+    recipients = models.live_recipients(agreement)
+    contacts = settings.contacts()
+    return render_template(
+        "agreements/print.html",
+        agreement=agreement,
+        a=agreement,
+        children=children,
+        actions=actions,
+        groups=printed.by_party(actions),
+        parties=parties,
+        recipients=recipients,
+        review=models.next_review(agreement),
+        contacts=contacts,
+        title=printed.title(agreement.kind, children, recipients, contacts["council_name"]),
+    )
+
+
+@bp.route("/<int:agreement_id>/submit", methods=["POST"])
+def submit(agreement_id: int):
+    agreement = get_agreement(agreement_id, "submit")
+    try:
+        lifecycle.submit(agreement, current_user, utcnow(), revision=request.form.get("revision"))
+    except models.Stale:
+        return render_template("agreements/stale.html", agreement=Agreement.get_by_id(agreement.id),
+                               changed_since=versions.changes_since(agreement.id, request.form.get("opened_at")),
+                               what="sent for endorsement"), 409
+    except rules.RuleBroken as broken:
+        flash("Not sent for endorsement: " + "; ".join(broken.errors.values()), "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
+    flash(f"{agreement.reference} sent to the team manager for endorsement", "success")
+    return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303
+
+
+def _as_the_family_reads_it(agreement: Agreement) -> dict:
+    """The record to endorse, as the family will read it, with its checks and warning signs.
+
+    For an active record that is its variation: read inside a transaction
+    that is rolled back (versions.preview), so the same code checks it.
+    """
+    now = utcnow()
+
+    contacts = settings.contacts()
+
+    def read(a: Agreement, **extra) -> dict:
+        children, actions, recipients = models.children_of(a), models.live_actions(a), models.live_recipients(a)
+        return dict(a=a, children=children, actions=actions, groups=printed.by_party(actions),
+                    parties=models.live_parties(a), recipients=recipients, contacts=contacts,
+                    title=printed.title(a.kind, children, recipients, contacts["council_name"]),
+                    review=models.next_review(a), checks=checks(a, now), signs=signs_of(a, now),
+                    problems=lifecycle.completeness(a), **extra)
+
+    variation = models.in_progress(agreement) if agreement.status == "active" else None
+    if variation is None:
+        return read(agreement, variation=None, differences=[], proposed_version=None)
+    differences = versions.describe(versions.family_part(drafting.form_data(agreement)),
+                                    versions.family_part(versions.proposed(agreement, variation)))
+    with versions.preview(agreement, variation, current_user, now) as previewed:
+        previewed.team, previewed.social_worker, previewed.endorsed_by  # noqa: B018 - loaded before the rollback
+        return read(previewed, variation=variation, differences=differences, proposed_version=variation.number)
+
+
+@bp.route("/<int:agreement_id>/endorse", methods=["GET", "POST"])
+def endorse(agreement_id: int):
+    """Endorse; endorse anyway, with a reason; or return to the social worker with comments."""
+    agreement = get_agreement(agreement_id, "endorse")
+    if not may_endorse(current_user, agreement):
+        return render_template("agreements/not_yours.html", agreement=agreement), 403
+    waiting = agreement.status in ("draft", "awaiting_endorsement") or (
+        agreement.status == "active" and agreement.variation_status in ("draft", "awaiting_endorsement"))
+    if not waiting:
+        flash("Nothing on this record is waiting for endorsement.", "info")
+        return redirect(url_for("agreements.show", agreement_id=agreement.id))
+    form = EndorseForm()
+    status, changed_since = 200, None
+    if request.method == "GET":
+        form.open_on(agreement)
+        _viewed(agreement, "viewed_endorse_page")
+    else:
+        # Without a button's value (a bare POST), a reason typed means "endorse anyway".
+        decision = request.form.get("decision") or ("endorse_anyway" if (form.override.data or "").strip() else "endorse")
+        status = 400
+        if form.validate_on_submit():
+            now = utcnow()
+            try:
+                if decision == "return":
+                    if agreement.status == "draft" or agreement.variation_status == "draft":
+                        raise rules.RuleBroken({"comments": "It has not been sent for endorsement yet, so there is nothing to return"})
+                    versions.return_to_worker(agreement, current_user, now, form.comments.data or "",
+                                              revision=form.revision.data)
+                elif decision == "endorse_anyway":
+                    if not (form.override.data or "").strip():
+                        raise rules.RuleBroken({"override": "Give your reason for endorsing anyway"})
+                    lifecycle.endorse(agreement, current_user, now, form.override.data, revision=form.revision.data)
+                elif decision == "endorse":
+                    lifecycle.endorse(agreement, current_user, now, "", revision=form.revision.data)
+                else:
+                    raise rules.RuleBroken({"override": "Choose to endorse, endorse anyway or return it"})
+            except models.Stale:
+                status, changed_since = 409, stale(form, agreement.id)
+                agreement = Agreement.get_by_id(agreement.id)
+            except rules.RuleBroken as broken:
+                for name, message in broken.errors.items():
+                    target = getattr(form, name, None) if name in ("override", "comments") else form.override
+                    target.errors = [*target.errors, message]
+            else:
+                if decision == "return":
+                    flash(f"{agreement.reference} returned to the social worker with your comments", "success")
+                else:
+                    endorsed = Agreement.get_by_id(agreement.id)
+                    copies = ("Copies have been sent to the distribution list."
+                              if endorsed.recipients.where(Recipient.removed_at.is_null()).count()
+                              else "Nobody is on the distribution list, so no copies were sent.")
+                    flash(f"{agreement.reference} endorsed and active: version {endorsed.version} is in force. {copies}",
+                          "success")
+                return redirect(url_for("agreements.show", agreement_id=agreement.id))
+    context = _as_the_family_reads_it(agreement)
+    failing = [c for c in context["checks"] if not c.passed]
+    return render_template("agreements/endorse.html", agreement=agreement, form=form, failing=failing,
+                           changed_since=changed_since, copy_heading=2, **context), status
+
+
+@bp.route("/<int:agreement_id>/issue", methods=["GET", "POST"])
+def issue(agreement_id: int):
+    """Record the moment the family was given their copy of the version in force."""
+    agreement = get_agreement(agreement_id, "issue")
+    form = IssueForm()
+    status, changed_since = 200, None
+    unsigned = [p for p in models.live_parties(agreement) if p.signed_on is None]
+    if request.method == "GET":
+        form.open_on(agreement)
+        form.copy_language.data = agreement.copy_language or agreement.first_language
+    else:
+        status = 400
+        if form.validate_on_submit():
+            try:
+                lifecycle.issue(agreement, current_user, utcnow(), issued_at=form.issued_at.data,
+                              language=form.copy_language.data or "", translation_given=form.translation_given.data == "yes",
+                              reason=form.reason.data or "", revision=form.revision.data)
+            except models.Stale:
+                status, changed_since = 409, stale(form, agreement.id)
+                agreement = Agreement.get_by_id(agreement.id)
+            except rules.RuleBroken as broken:
+                for name, message in broken.errors.items():
+                    target = getattr(form, name, None) or form.issued_at
+                    target.errors = [*target.errors, message]
+            else:
+                flash(f"The family's copy of {agreement.reference} is recorded as issued", "success")
+                return redirect(url_for("agreements.show", agreement_id=agreement.id), 303)
+    return render_template("agreements/issue.html", agreement=agreement, form=form, unsigned=unsigned,
+                           changed_since=changed_since), status
+
+
+@bp.route("/<int:agreement_id>/end", methods=["GET", "POST"])
+def end(agreement_id: int):
+    agreement = get_agreement(agreement_id, "end")
+    form = EndForm()
+    status, changed_since = 200, None
+    if request.method == "GET":
+        form.open_on(agreement)
+        _viewed(agreement, "viewed_end_page")
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                lifecycle.end(agreement, current_user, utcnow(), form.reason.data, form.notes.data or "",
+                            revision=form.revision.data)
+            except models.Stale:
+                status, changed_since = 409, stale(form, agreement.id)
+                agreement = Agreement.get_by_id(agreement.id)
+            except rules.RuleBroken as broken:
+                form.reason.errors = [*form.reason.errors, *broken.errors.values()]
+                status = 400
+            else:
+                flash(f"{agreement.reference} has ended. It stays in the register with its history.", "success")
+                return redirect(url_for("agreements.show", agreement_id=agreement.id))
+        else:
+            status = 400
+    return render_template("agreements/end.html", agreement=agreement, form=form, changed_since=changed_since), status
+
+
+@bp.route("/<int:agreement_id>/history")
+def history(agreement_id: int):
+    agreement = get_agreement(agreement_id, "history")
+    events = list(
+        AuditEvent.select().where(AuditEvent.agreement == agreement).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    _viewed(agreement, "viewed_history")
+    return render_template("agreements/history.html", agreement=agreement, events=events,
+                           version_history=versions.history(agreement),
+                           event_label=history_words.event_label, describe_changes=history_words.describe_changes)
+
+
+@bp.route("/<int:agreement_id>/recipients/<int:recipient_id>/link", methods=["POST"])
+def agency_link(agreement_id: int, recipient_id: int):
+    """Revoke a distribution entry's agency link, or issue a new one (which is emailed)."""
+    agreement = get_agreement(agreement_id, "manage_links")
+    recipient = Recipient.get_or_none((Recipient.id == recipient_id) & (Recipient.agreement == agreement)
+                                      & Recipient.removed_at.is_null())
+    if recipient is None:
+        abort(404)
+    what = request.form.get("what")
+    if what not in ("revoke", "reissue"):
+        abort(400)
+    with database.atomic():
+        (links.revoke if what == "revoke" else links.reissue)(recipient, agreement, current_user, utcnow())
+    flash(f"{recipient.name}'s link {'revoked' if what == 'revoke' else 'replaced; the new one has been emailed'}",
+          "success")
+    return redirect(url_for("agreements.show", agreement_id=agreement.id) + "#distribution"), 303

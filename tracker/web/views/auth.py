@@ -1,0 +1,107 @@
+"""Signing in and out, and signing out everywhere."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from tracker import audit
+from tracker.clock import to_london, utcnow
+from tracker.models import UserSession
+from tracker.people import sessions, sso
+from tracker.people.accounts import authenticate
+from tracker.web import ratelimit
+from tracker.web.forms import LoginForm
+from tracker.web.views import sso as sso_views
+
+bp = Blueprint("auth", __name__)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site; a control character (CR/LF) or a backslash is refused."""
+    if (target and target.startswith("/") and not target.startswith("//") and not _UNSAFE.search(target)
+            and not urlsplit(target).netloc and len(target) < 2000):
+        return target
+    return url_for("home.index")
+
+
+def _try_again(at) -> str:
+    local = to_london(at)
+    return f"Too many tries. Wait, then try again after {local:%H:%M:%S} (in about {_seconds(at)} seconds)"
+
+
+def _seconds(at) -> int:
+    return max(1, int((at - utcnow()).total_seconds()) + 1)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@ratelimit.sign_in
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            now = utcnow()
+            ip = request.remote_addr or ""
+            result = authenticate(form.email.data, form.password.data, now, ip)
+            if result.user is not None and not sso.password_allowed(result.user):
+                # Single sign-on only: passwords are for administrators (break glass).
+                result = result._replace(user=None)
+            if result.user is not None:
+                # A fresh session at sign-in, so a session fixed before it is useless;
+                # its id names a server-side row that sign-out ends.
+                session.clear()
+                session["sid"] = sessions.start(result.user, now, ip)
+                login_user(result.user)
+                audit.record("signed_in", user=result.user, entity="user", entity_id=result.user.id, ip=ip)
+                return redirect(_safe_next(request.args.get("next")))
+            # One message for a wrong email, a wrong password or a disabled
+            # account, so the page does not reveal which accounts exist.
+            message = "The email address or password is not right"
+            if result.retry_at is not None:
+                message = _try_again(result.retry_at)
+                status = 429
+            form.email.errors = [*form.email.errors, message]
+    response = render_template("auth/login.html", form=form)
+    return response, status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    sessions.end(session.get("sid"), utcnow(), "signed_out")
+    id_token = session.get("sso_id_token", "")
+    logout_user()
+    session.clear()
+    # Signed in through the council's provider: end its session too, where it offers that.
+    return sso_views.provider_logout(id_token) or redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions")
+@login_required
+def account_sessions():
+    """Where this person is signed in, and the button that ends it everywhere."""
+    live = list(UserSession.select().where((UserSession.user == current_user.id) & UserSession.ended_at.is_null())
+                .order_by(UserSession.last_seen_at.desc()).limit(50))
+    return render_template("auth/sessions.html", sessions=live, this=sessions.token_hash(session.get("sid")))
+
+
+@bp.route("/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    """End every session of this person: another computer, a lost phone, a shared desk."""
+    now = utcnow()
+    ended = sessions.end_all(current_user.id, now, "signed_out_everywhere")
+    audit.record("signed_out_everywhere", user=current_user, entity="user", entity_id=current_user.id, at=now,
+                 changes={"sessions_ended": [None, ended]})
+    logout_user()
+    session.clear()
+    flash(f"Signed out everywhere: {ended} session{'s' if ended != 1 else ''} ended", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,128 @@
+"""Importing the service's spreadsheet: the template, an upload, a preview, a confirmation.
+
+Nothing is recorded until the whole file is valid and the person confirms.
+Between the preview and the confirmation the uploaded file waits in the
+instance folder under a random name tied to the session, and is removed once
+imported (or replaced by the next upload).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from tracker.clock import utcnow
+from tracker.governance import imports
+from tracker.people.access import require
+
+bp = Blueprint("imports", __name__, url_prefix="/import")
+MAX_UPLOAD = 20 * 1024 * 1024
+EXTENSIONS = (".csv", ".xlsx")
+
+
+@bp.url_value_preprocessor
+def _larger_uploads(endpoint, values) -> None:
+    # Runs before CSRF reads the form: a 5,000-row spreadsheet is larger than
+    # the 1 MB every other form is limited to.
+    if endpoint == "imports.upload":
+        request.max_content_length = MAX_UPLOAD
+
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _waiting() -> Path | None:
+    token = session.get("import_token") or ""
+    name = session.get("import_name") or ""
+    if not token or not name.lower().endswith(EXTENSIONS):
+        return None
+    path = _folder() / f"{token}-{current_user.id}{Path(name).suffix.lower()}"
+    return path if path.exists() else None
+
+
+def _forget() -> None:
+    path = _waiting()
+    if path is not None:
+        path.unlink(missing_ok=True)
+    session.pop("import_token", None)
+    session.pop("import_name", None)
+
+
+def _page(error: str = "", status: int = 200):
+    return render_template("imports/index.html", columns=imports.COLUMNS, error=error), status
+
+
+@bp.route("/", methods=["GET"])
+@login_required
+def index():
+    require("import")
+    return _page()
+
+
+@bp.route("/template.<fmt>")
+@login_required
+def template(fmt: str):
+    require("import")
+    if fmt == "xlsx":
+        return Response(imports.template_xlsx(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": "attachment; filename=agreements-import-template.xlsx"})
+    if fmt == "csv":
+        return Response(imports.template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=agreements-import-template.csv"})
+    abort(404)
+
+
+@bp.route("/", methods=["POST"])
+@login_required
+def upload():
+    require("import")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _page("Choose a CSV or XLSX file to upload", 400)
+    name = Path(upload.filename).name[:120]
+    data = upload.read()
+    try:
+        rows = imports.read(name, data)
+    except imports.FileProblem as exc:
+        return _page(str(exc), 400)
+    plans = imports.check(rows, current_user, utcnow())
+    errors = imports.error_count(plans)
+    _forget()
+    token = None
+    if not errors:
+        token = secrets.token_urlsafe(24)
+        session["import_token"], session["import_name"] = token, name
+        (_folder() / f"{token}-{current_user.id}{Path(name).suffix.lower()}").write_bytes(data)
+    return render_template("imports/preview.html", plans=plans, errors=errors, filename=name, token=token,
+                           columns=dict((n, t) for n, _, t in imports.COLUMNS)), (400 if errors else 200)
+
+
+@bp.route("/confirm", methods=["POST"])
+@login_required
+def confirm():
+    require("import")
+    path = _waiting()
+    if path is None or request.form.get("token") != session.get("import_token"):
+        return _page("The file to import has expired or was replaced: upload it again. Nothing was saved.", 400)
+    name = session["import_name"]
+    now = utcnow()
+    try:
+        plans = imports.check(imports.read(name, path.read_bytes()), current_user, now)
+    except imports.FileProblem as exc:
+        return _page(str(exc), 400)
+    if imports.error_count(plans):
+        # Something changed since the preview (a reference taken, a worker disabled).
+        _forget()
+        return render_template("imports/preview.html", plans=plans, errors=imports.error_count(plans), filename=name,
+                               token=None, columns=dict((n, t) for n, _, t in imports.COLUMNS)), 400
+    created = imports.commit(plans, current_user, now, filename=name)
+    _forget()
+    flash(f"{len(created)} records imported from {name}. They are active, and their reminders are planned.", "success")
+    return redirect(url_for("imports.index"))

@@ -1,0 +1,57 @@
+"""The outbox for administrators: mail waiting, retrying or failed, with a retry button.
+
+Each record's own page lists every email sent about it; this page is for the
+mail that has not gone, across the service. It shows addresses and subjects
+(which carry only references and initials), never the children's records.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from tracker import audit
+from tracker.clock import utcnow
+from tracker.db import database
+from tracker.models import Notification
+from tracker.people.access import require
+
+bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
+WAITING = ("pending", "sending")
+
+
+@bp.before_request
+@login_required
+def _administrators_only() -> None:
+    require("admin")
+
+
+@bp.route("")
+def index():
+    failed = list(Notification.select().where(Notification.status == "failed")
+                  .order_by(Notification.created_at.desc()).limit(200))
+    waiting = list(Notification.select().where(Notification.status.in_(WAITING))
+                   .order_by(Notification.next_attempt_at).limit(200))
+    # Cancelled just before sending (its reason had gone, or the agency link it
+    # carried had stopped), newest first, with the reason.
+    cancelled = list(Notification.select().where(Notification.status == "cancelled")
+                     .order_by(Notification.id.desc()).limit(50))
+    return render_template("admin/outbox.html", failed=failed, waiting=waiting, cancelled=cancelled, now=utcnow())
+
+
+@bp.post("/<int:notification_id>/retry")
+def retry(notification_id: int):
+    """Put a failed (or waiting) message back to pending, to go on the next delivery pass."""
+    now = utcnow()
+    with database.atomic():
+        changed = Notification.update(status="pending", next_attempt_at=now, claimed_until=None).where(
+            (Notification.id == notification_id) & Notification.status.in_(("failed", "pending"))
+        ).execute()
+        if changed:
+            audit.record("mail_retried", user=current_user, entity="notification", entity_id=notification_id,
+                         changes={"status": ["failed", "pending"]}, at=now)
+    if changed:
+        flash("The email will be sent again within a minute", "success")
+    else:
+        flash("That email is being sent now, or has been sent", "info")
+    return redirect(url_for("outbox.index"))
