@@ -70,3 +70,21 @@ def test_a_review_made_from_the_form_or_from_a_review_gets_the_same_notice_momen
     for column in ("reminder_at", "request_at", "prompt_at", "overdue_at", "requests_open_at", "reports_due_at"):
         assert getattr(second, column) - getattr(first, column) == gap, column
     assert second.venue == "Hall"
+
+
+def test_a_new_record_lists_what_was_written_not_blanks_or_codes(client, people, login, make_agreement):
+    """Found by reading a demo record's history: '(blank) → (blank)' for every
+    empty field, 'Undertaking kind: emergency' on a partnership agreement,
+    'Legal advice: no' and labels made from column names ('Marac idva')."""
+    agreement = make_agreement(legal_advice="no", marac_idva="Referred to MARAC on 1 November",
+                               worker_phone="01632 960 010")
+    login(people.manager)
+    page = html.unescape(client.get(f"/agreements/{agreement.id}/history").get_data(as_text=True))
+    created = page[page.index("Created"):]
+    assert "(blank) → (blank)" not in created
+    assert "Undertaking kind" not in created and "emergency" not in created
+    assert "Legal advice: 'No'" in created
+    assert "MARAC or IDVA referral: 'Referred to MARAC on 1 November'" in created
+    assert "Social worker's telephone: '01632 960 010'" in created
+    for label in ("Marac idva", "Worker phone", "Legal advice notes: (blank)"):
+        assert label not in created, label

@@ -40,6 +40,9 @@ from tracker.notices import mailings
 from tracker.records import identity, responsibility
 from tracker.rules import RuleBroken
 
+# What only an undertaking has; never part of a partnership agreement's history.
+UNDERTAKING_ONLY = ("undertaking_kind", "closure_weeks", "window_starts_at", "window_ends_at", "window_reason")
+
 SCALAR_FIELDS = (
     "completed_on",
     "purpose",
@@ -372,10 +375,12 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
         changes = {}
         for key in after:
             old, new = before.get(key), after[key]
+            if kind != "undertaking" and key in UNDERTAKING_ONLY:
+                continue  # a partnership agreement has no undertaking's kind or window
             if isinstance(new, list):
                 if _snapshot(old or []) != _snapshot(new):
                     changes[key] = [_snapshot(old or []) if old else None, _snapshot(new)]
-            elif old != new:
+            elif old != new and not (old in (None, "") and new in (None, "")):
                 changes[key] = [old, new]
         audit.record(action, user=user, agreement=agreement, entity="agreement", entity_id=agreement.id,
                      changes=changes, at=now)

@@ -17,11 +17,13 @@ from tracker.models import (
     AGENCY_KINDS,
     END_REASONS,
     KINDS,
+    LEGAL_ADVICE,
     PARTY_SIDES,
     PLAN_TYPES,
     REVIEW_OUTCOMES,
     ROLES,
     STATUSES,
+    UNDERTAKING_KINDS,
     User,
 )
 
@@ -103,6 +105,23 @@ FIELDS = {
     "window_ends_at": "Undertaking must end by",
     "window_reason": "Reason for the longer window",
     "legal_advice_taken": "Legal advice taken",
+    "legal_advice": "Legal advice",
+    "legal_advice_notes": "Legal advice notes",
+    "person_at_risk": "The person at risk",
+    "person_who_harms": "The person who harms",
+    "marac_idva": "MARAC or IDVA referral",
+    "plan_meeting_on": "Next child protection or child in need meeting",
+    "worker_phone": "Social worker's telephone",
+    "review_attendees": "Who will attend the review",
+    "undertaking_kind": "Kind of undertaking",
+    "closure_weeks": "Weeks it lasts",
+    "immediate_risk": "Immediate risk",
+    "not_given": "Not given",
+    "issued_at": "Family's copy issued",
+    "copy_language": "Language of the family's copy",
+    "case_closed_at": "Case closed",
+    "retention_due_on": "Retention review due",
+    "same_child_as": "Same child as",
     "social_worker": "Social worker",
     "status": "Status",
     "end_reason": "Why it ended",
@@ -162,7 +181,9 @@ CODES = {
     "side": PARTY_SIDES,
     "agency_kind": AGENCY_KINDS,
     "role": ROLES,
-    "legal_advice_taken": {"yes": "Yes", "no": "No", "not_recorded": "Not recorded"},
+    "legal_advice_taken": LEGAL_ADVICE,
+    "legal_advice": LEGAL_ADVICE,
+    "undertaking_kind": UNDERTAKING_KINDS,
 }
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
@@ -255,6 +276,8 @@ def describe_changes(changes: dict) -> list[str]:
         old, new = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
         if name in ROWS:
             lines.extend(_describe_rows(name, old, new))
+        elif plain(name, old) == plain(name, new):
+            continue  # nothing a reader would see changed (blank to blank, say, in an older event)
         elif old in (None, "") and new not in (None, ""):
             lines.append(f"{field_label(name)}: {_quoted(name, new)}")
         else:
