@@ -307,7 +307,7 @@ class AgreementVersion(BaseModel):
 
     agreement = pw.ForeignKeyField(Agreement, backref="versions", on_delete="RESTRICT")
     number = pw.IntegerField()
-    snapshot = pw.TextField()  # JSON: records.form_data plus the endorsement
+    snapshot = pw.TextField()  # JSON: drafting.form_data plus the endorsement
     endorsed_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
     endorsed_at = pw.DateTimeField()
     override_reason = pw.TextField(default="")
@@ -719,7 +719,7 @@ VARIATION_OPEN = ("draft", "awaiting_endorsement", "returned")  # a variation no
 
 
 def in_progress(agreement: Agreement) -> Variation | None:
-    # Read once on a read-only record page (records.read_once): the page and may_endorse both ask.
+    # Read once on a read-only record page (read_once): the page and may_endorse both ask.
     return _once(agreement, "variation", lambda: Variation.select().where(
         (Variation.agreement == agreement) & Variation.status.in_(VARIATION_OPEN)).order_by(Variation.id.desc()).first())
 

@@ -2,7 +2,7 @@
 manager reads it ("Action 2: 'X' → 'Y'"), never as stored codes.
 
 `describe_changes` takes the {field: [old, new]} an audit event holds;
-`describe_difference` takes two records as `records.form_data` gives them (two
+`describe_difference` takes two records as `drafting.form_data` gives them (two
 versions, say), so the history page and a comparison of versions read alike.
 """
 

@@ -218,7 +218,7 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
     partnership_ids = [a.id for a in agreements if a.kind == "partnership" and a.status == "active"]
     reviewed: set[int] = set()
     if partnership_ids and all(getattr(a, "_read_once", None) is not None for a in agreements):
-        # A record page has read the record's reviews already (records.read_once).
+        # A record page has read the record's reviews already (models.read_once).
         from tracker.models import all_reviews
 
         reviewed = {a.id for a in agreements if a.id in partnership_ids
