@@ -518,8 +518,10 @@ def _percentile(samples: list[float], share: float) -> float:
 
 def _start_gunicorn(url: str, instance: Path, worker_class: str):
     port = free_port()
+    # Production settings, which refuse to start without BASE_URL (tracker.config).
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, TRACKER_INSTANCE=str(instance),
-               TRACKER_ENV="production", SESSION_COOKIE_SECURE="false", SCHEDULER_ENABLED="false")
+               TRACKER_ENV="production", BASE_URL=f"http://127.0.0.1:{port}", SESSION_COOKIE_SECURE="false",
+               SCHEDULER_ENABLED="false")
     env.pop("MAIL_SERVER", None)
     args = [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-k", worker_class, "-b", f"127.0.0.1:{port}"]
     if worker_class == "gthread":
