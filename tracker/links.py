@@ -21,6 +21,7 @@ link that has stopped offers to email a new one to the address on the list
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
@@ -42,7 +43,14 @@ STOPPED = {
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _serializer_for(secret_key: str) -> URLSafeSerializer:
+    # Made once per key: a sweep writes hundreds of links, and making one
+    # cost more than signing with it.
+    return URLSafeSerializer(secret_key, salt=SALT)
 
 
 def token_for(recipient: Recipient) -> str:
