@@ -100,10 +100,13 @@ def records_of(child: Child) -> list[Agreement]:
     record page names the team of one its reader may not open)."""
     same = Child.select(Child.id).where(
         (Child.identity == child.identity) if child.identity else (Child.id == child.id))
+    naming = AgreementChild.select(AgreementChild.agreement).where(
+        AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
+    # IN, not a join and DISTINCT: PostgreSQL compared whole rows to drop repeats.
     return list(
-        Agreement.select(Agreement, Team).join_from(Agreement, Team).join_from(Agreement, AgreementChild)
-        .where(AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
-        .order_by(Agreement.created_at, Agreement.id).distinct()
+        Agreement.select(Agreement, Team).join(Team)
+        .where(Agreement.id.in_(naming))
+        .order_by(Agreement.created_at, Agreement.id)
     )
 
 
