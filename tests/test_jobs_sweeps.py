@@ -270,3 +270,28 @@ def test_a_record_awaiting_endorsement_gets_its_reminders_once_endorsed(make_agr
     lifecycle.endorse(Agreement.get_by_id(agreement.id), people.manager, REVIEW - 6 * DAY, override="test")
     assert sweeps.review_reminders(REVIEW - 6 * DAY) == 2
     assert sweeps.review_reminders(REVIEW - 6 * DAY + HOUR) == 0
+
+
+def test_sweeps_read_every_record_column_their_emails_show():
+    """The sweeps read a record without the form's wording (sweeps.NOT_IN_EMAILS),
+    so no email template, nor the code that fills one in, may name those columns:
+    one that did would print an empty value instead of the record's."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sources = sorted((root / "templates" / "email").iterdir()) + [
+        root / "tracker" / name for name in ("notices/mailings.py", "notices/notify.py", "notices/ics.py",
+                                             "agencies/links.py", "agencies/tokens.py", "rules.py")] + [
+        root / "jobs" / "sweeps.py"]
+    named = {}
+    for path in sources:
+        text = path.read_text()
+        if path.name == "sweeps.py":
+            text = text.split("NOT_IN_EMAILS = ", 1)[0] + text.split("RECORD = ", 1)[1]
+        for column in sweeps.NOT_IN_EMAILS:
+            if re.search(rf"\b{column}\b", text):
+                named.setdefault(column, []).append(path.name)
+    assert named == {}
+    assert {"reference", "kind", "status", "team", "social_worker", "window_ends_at", "undertaking_kind",
+            "endorsed_at", "version"} <= {f.name for f in sweeps.RECORD}

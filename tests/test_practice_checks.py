@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import NOW
 from tests.formdata import good_partnership, good_undertaking
 from tracker import models, settings
-from tracker.models import Agency, Agreement, AuditEvent, Child, Recipient
+from tracker.models import Agency, Agreement, AuditEvent, Child, Recipient, children_of
 from tracker.records import identity, lifecycle
 from tracker.records.quality import checks, jargon_in
 from tracker.records.responsibility import puts_exclusion_on, side_of
@@ -390,3 +390,20 @@ def test_other_plans_and_legal_advice(client, people, login, make_agreement):
     _legal_advice_never_silently_no(client, people, login, make_agreement)
     _past_plan_meeting(client, make_agreement)
 
+
+
+def test_the_record_page_names_the_childs_other_records_and_their_team(client, people, login, make_agreement):
+    """Linked records of the same child are listed; one in another team is named with that team."""
+    child = {"name": "Zoë O'Brien", "date_of_birth": dt.date(2019, 5, 4)}
+    south = make_agreement(worker=people.other_worker, status="active", now=NOW - dt.timedelta(days=90), children=[child])
+    north = make_agreement(status="active", now=NOW - dt.timedelta(days=30), children=[child])
+    also_north = make_agreement(status="active", now=NOW - dt.timedelta(days=10), children=[child])
+    mine = children_of(north)[0]
+    for other in (south, also_north):
+        identity.link(north, mine, children_of(other)[0], people.worker, NOW)
+    login(people.worker)
+    page = client.get(f"/agreements/{north.id}").get_data(as_text=True)
+    assert "Other records for this child" in page
+    assert f'<span class="app-ref">{south.reference}</span> (South team)' in page
+    assert f'href="/agreements/{also_north.id}"><span class="app-ref">{also_north.reference}</span></a>' in page
+    assert page.count(f"{north.reference}</span></a>") == 0  # not itself

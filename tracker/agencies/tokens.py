@@ -12,6 +12,7 @@ record's latest endorsement).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
@@ -35,7 +36,14 @@ STOPPED = {
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _serializer_for(secret_key: str) -> URLSafeSerializer:
+    # Made once per key: a sweep writes hundreds of links, and making one
+    # cost more than signing with it.
+    return URLSafeSerializer(secret_key, salt=SALT)
 
 
 def token_for(recipient: Recipient) -> str:

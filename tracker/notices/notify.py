@@ -79,6 +79,7 @@ class Outbox:
         keys = [p["row"]["key"] for p in pending]
         existing = {k for (k,) in Notification.select(Notification.key).where(Notification.key.in_(keys)).tuples()}
         rendered: dict[tuple, tuple[str, str, str]] = {}
+        base = _base_context()
         rows, seen = [], set()
         for item in pending:
             row = item["row"]
@@ -88,7 +89,7 @@ class Outbox:
             context = item["context"]
             same = (row["kind"], tuple(sorted((k, _identity(v)) for k, v in context.items())))
             if same not in rendered:
-                rendered[same] = _render(row["kind"], context)
+                rendered[same] = _render(row["kind"], context, base)
             subject, body_text, body_html = rendered[same]
             rows.append({**row, "subject": subject[:300], "body_text": body_text, "body_html": body_html})
         if not rows:
@@ -151,9 +152,33 @@ def _identity(value):
     return (1, id(value))
 
 
-def _render(kind: str, context: dict) -> tuple[str, str, str]:
+def _base_context() -> dict:
+    """What Flask's render_template adds to every template's context (its context
+    processors, `config`, `g`), worked out once for a batch of emails."""
+    context: dict = {}
+    current_app.update_template_context(context)
+    return context
+
+
+def _render(kind: str, context: dict, base: dict | None = None) -> tuple[str, str, str]:
+    """The three templates, as render_template would give them; a batch passes the
+    context processors' values (`base`) once instead of having them run three
+    times an email."""
+    if base is None:
+        return _render_each(kind, context)
+    values = {**base, **context}  # the caller's values win, as in render_template
+    env = current_app.jinja_env
+
+    def each(name: str) -> str:
+        return env.get_template(name).render(values)
+
     # A subject is one line: a name with a line break in it (from before names
     # were checked) must not make the message unsendable.
+    subject = " ".join(each(f"email/{kind}.subject.txt").split())
+    return subject[:300], each(f"email/{kind}.txt"), each(f"email/{kind}.html")
+
+
+def _render_each(kind: str, context: dict) -> tuple[str, str, str]:
     subject = " ".join(render_template(f"email/{kind}.subject.txt", **context).split())
     return subject[:300], render_template(f"email/{kind}.txt", **context), render_template(f"email/{kind}.html", **context)
 

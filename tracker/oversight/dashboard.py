@@ -23,7 +23,7 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Callable
 
-from peewee import JOIN, SQL, Case, Select, fn
+from peewee import JOIN, SQL, Case, Select, Value, fn
 
 from tracker import settings
 from tracker.db import database
@@ -383,13 +383,59 @@ def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 
     return Table(key, TABLES[key], count, found, page, pages)
 
 
+# Tables whose rows have the same columns (AgreementRow) and are each in order of
+# a moment and then the record's id: their pages are read in one statement.
+TOGETHER = ("overdue_reviews", "reviews_soon", "undertakings")
+
+
+def _together(p, keys: tuple[str, ...], *shape):
+    """Each table's page (its own query, order, limit and offset), tagged with its
+    place in `keys`, joined by UNION ALL and read back in each table's own order."""
+    pages = None
+    for i, key in enumerate(keys):
+        kind = KINDS[key]
+        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status))
+        moment = query._order_by[0]  # the table's moment; its order ends with the record's id
+        page = (query.select_extend(Value(i).alias("place"), moment.alias("moment"))
+                .limit(getattr(p, f"limit{i}")).offset(getattr(p, f"offset{i}")))
+        page = Select([page.alias(f"page{i}")], [SQL("*")])
+        pages = page if pages is None else pages + page
+    return pages.order_by(SQL('"place"'), SQL('"moment"'), SQL('"id"')).bind(database).tuples()
+
+
+_TOGETHER = Prepared(_together)
+# Read through a subquery, the columns come back without peewee's conversions
+# (SQLite gives moments as text): each is converted as its field would.
+_CONVERT = [getattr(column, "python_value", None) for column in SHOWN]
+
+
+def rows_together(user: User, filters: Filters, pages: dict[str, int], now: dt.datetime) -> dict[str, list]:
+    """The pages of several TOGETHER tables ({key: page}) in one statement."""
+    keys = tuple(pages)
+    values = _values(user, filters, now)
+    for i, key in enumerate(keys):
+        values.update({f"limit{i}": PAGE_SIZE, f"offset{i}": (pages[key] - 1) * PAGE_SIZE})
+    found: dict[str, list] = {key: [] for key in keys}
+    for *columns, place, _moment in _TOGETHER.execute((keys, *_shape(user, filters)), **values):
+        converted = tuple(value if value is None or convert is None else convert(value)
+                          for convert, value in zip(_CONVERT, columns, strict=True))
+        found[keys[place]].append(_agreement(converted))
+    return found
+
+
 def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int] | None = None) -> list[Table]:
-    """Every table: one statement for the counts, then one per table that has rows."""
+    """Every table: one statement for the counts, one for the TOGETHER tables' pages,
+    then one per other table that has rows."""
     pages = pages or {}
+    counted = counts(user, filters, now)
+    placed = {key: _pages(count, pages.get(key, 1)) for key, count in counted.items()}
+    together = {key: placed[key][0] for key in TOGETHER if counted.get(key)}
+    found = rows_together(user, filters, together, now) if len(together) > 1 else {}
     out = []
-    for key, count in counts(user, filters, now).items():
-        page, last = _pages(count, pages.get(key, 1))
-        out.append(Table(key, TABLES[key], count, rows(user, filters, key, now, page) if count else [], page, last))
+    for key, count in counted.items():
+        page, last = placed[key]
+        shown = found[key] if key in found else (rows(user, filters, key, now, page) if count else [])
+        out.append(Table(key, TABLES[key], count, shown, page, last))
     return out
 
 

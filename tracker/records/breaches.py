@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from peewee import JOIN
+
 from tracker import audit, settings
 from tracker.db import database
 from tracker.ids import parse_id
@@ -118,4 +120,27 @@ def amend(breach: Breach, text: str, user: User, now: dt.datetime) -> BreachAmen
 
 
 def timeline(agreement: Agreement) -> list[Breach]:
-    return list(agreement.breaches.order_by(Breach.occurred_at.desc(), Breach.id.desc()))
+    """The record's breaches, newest first, with what the record page shows of each
+    (the term broken, who acknowledged it, its corrections and their authors) read
+    in two statements, not two or three a breach."""
+    acknowledger = User.alias()
+    breaches = list(
+        Breach.select(Breach, Action, acknowledger)
+        .join_from(Breach, Action, JOIN.LEFT_OUTER, on=(Breach.action == Action.id), attr="action")
+        .join_from(Breach, acknowledger, JOIN.LEFT_OUTER, on=(Breach.acknowledged_by == acknowledger.id),
+                   attr="acknowledged_by")
+        .where(Breach.agreement == agreement)
+        .order_by(Breach.occurred_at.desc(), Breach.id.desc())
+    )
+    if not breaches:
+        return breaches
+    amendments: dict[int, list[BreachAmendment]] = {b.id: [] for b in breaches}
+    for amendment in (BreachAmendment.select(BreachAmendment, User)
+                      .join(User, JOIN.LEFT_OUTER, on=(BreachAmendment.created_by == User.id), attr="created_by")
+                      .where(BreachAmendment.breach.in_(list(amendments)))
+                      .order_by(BreachAmendment.id)):
+        amendments[amendment.breach_id].append(amendment)
+    for breach in breaches:
+        breach.agreement = agreement
+        breach.__dict__["amendments"] = amendments[breach.id]
+    return breaches

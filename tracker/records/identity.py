@@ -16,7 +16,7 @@ import unicodedata
 
 from tracker import audit
 from tracker.db import database
-from tracker.models import Agreement, AgreementChild, Child, User
+from tracker.models import Agreement, AgreementChild, Child, Team, User
 
 
 def normalise_name(name: str) -> str:
@@ -69,11 +69,10 @@ def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
     Candidates are found by indexed columns: the same date of birth, the same
     council person ID, or the same NHS number; names are then compared.
     """
-    mine = list(
-        Child.select().join(AgreementChild)
-        .where((AgreementChild.agreement == agreement) & AgreementChild.removed_at.is_null())
-        .order_by(AgreementChild.position)
-    )
+    from tracker.models import children_of  # records imports this module
+
+    # The record's children as the record page has already read them (records.read_once).
+    mine = children_of(agreement)
     pairs: list[tuple[Child, Child]] = []
     for child in mine:
         condition = Child.date_of_birth == child.date_of_birth
@@ -97,13 +96,17 @@ def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
 
 
 def records_of(child: Child) -> list[Agreement]:
-    """Every record naming this child or a child linked to it."""
+    """Every record naming this child or a child linked to it, with its team (the
+    record page names the team of one its reader may not open)."""
     same = Child.select(Child.id).where(
         (Child.identity == child.identity) if child.identity else (Child.id == child.id))
+    naming = AgreementChild.select(AgreementChild.agreement).where(
+        AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
+    # IN, not a join and DISTINCT: PostgreSQL compared whole rows to drop repeats.
     return list(
-        Agreement.select().join(AgreementChild)
-        .where(AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
-        .order_by(Agreement.created_at, Agreement.id).distinct()
+        Agreement.select(Agreement, Team).join(Team)
+        .where(Agreement.id.in_(naming))
+        .order_by(Agreement.created_at, Agreement.id)
     )
 
 

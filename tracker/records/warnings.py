@@ -168,9 +168,10 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         AgreementChild.agreement.in_(ids) & AgreementChild.removed_at.is_null()
     )
     # A row written without an identity (0) stands alone, never as "identity 0".
+    # A UNION, not an OR: with OR, PostgreSQL read every child (0.7 s at 100,000).
     their_children = Child.select(Child.id).where(
-        (Child.identity.in_(their_identities) & (Child.identity != 0)) | Child.id.in_(direct)
-    )
+        Child.identity.in_(their_identities) & (Child.identity != 0)
+    ) | direct
     # 1. Every live link of those children, with the record it belongs to.
     rows = (
         AgreementChild.select(
