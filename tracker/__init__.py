@@ -76,6 +76,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.views import register_blueprints
 
     security.init_app(app)
+    from tracker import assets
+
+    assets.init_app(app)  # static files by WhiteNoise, under hashed names
     from tracker import ratelimit
 
     ratelimit.init_app(app)
