@@ -186,6 +186,17 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None):
         # swapped section, comes back at it and not at the top of a long form.
         entries = getattr(form, request.form["add"]).entries
         context["added"] = entries[-1].id if entries else None
+    elif section in ROW_SECTIONS and request.form.get("remove"):
+        # The button pressed went with its row: the focus moves to the row that
+        # took its place (or the one before it, when it was the last).
+        removed = request.form["remove"].rpartition("-")[2]
+        entries = getattr(form, section).entries
+        after = [e for e in entries if removed.isdigit() and int(e.id.rpartition("-")[2]) > int(removed)]
+        context["added"] = (after[0] if after else entries[-1]).id if entries else None
+    elif section == "recipients" and request.form.get("fill"):
+        # The row filled in from the directory keeps the focus its button had.
+        row = request.form["fill"].partition(":")[0]
+        context["added"] = row if any(e.id == row for e in form.recipients.entries) else None
     if htmx and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status
