@@ -106,3 +106,104 @@ def test_no_staff_page_shifts_its_layout_at_phone_size(browser, live):
     too_much = {url: shifts for url, (total, shifts) in measured.items() if total > MOST_SHIFT}
     assert not too_much, too_much
     assert len(measured) == len(pages) + 2
+
+
+# Where the focus is, and whether a sighted keyboard user can see it: on the screen, with
+# GOV.UK's focus style (a yellow outline or box shadow) drawn.
+FOCUS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || !document.contains(el)) return {where: 'nowhere'};
+  const box = el.getBoundingClientRect();
+  const style = getComputedStyle(el);
+  const legend = el.querySelector && el.querySelector('legend');
+  return {
+    where: el.id || el.name || el.tagName,
+    text: (legend ? legend.textContent : (el.textContent || '')).trim().slice(0, 60),
+    onScreen: box.width > 0 && box.height > 0 && box.bottom > 0 && box.top < innerHeight,
+    ring: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none',
+  };
+}"""
+
+
+def _swap(page, action) -> dict:
+    """Do something that makes htmx swap part of the page; where the focus is once it has settled."""
+    before = page.evaluate("window.__settled")
+    action()
+    page.wait_for_function("(n) => window.__settled > n", arg=before)
+    page.wait_for_timeout(50)
+    return page.evaluate(FOCUS)
+
+
+def _watch_swaps(page) -> None:
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.evaluate("window.__settled = 0; document.body.addEventListener('htmx:afterSettle', () => window.__settled++)")
+
+
+def _press(page, locator, key="Enter") -> None:
+    locator.focus()
+    page.keyboard.press(key)
+
+
+def test_after_every_htmx_swap_the_focus_stays_where_the_keyboard_user_can_see_it(page, live):
+    from tracker.models import Agency
+
+    people = live.people
+    Agency.create(name="Riverside Health Visiting Service", kind="health_visiting", email="hv@health.example")
+    agreement = active_record(people)
+    sign_in(page, live, people.manager)
+
+    # Dashboard filters: a keyboard user changes a filter; the tables change, the focus stays on it.
+    page.goto(f"{live.url}/")
+    _watch_swaps(page)
+    focus = _swap(page, lambda: _press(page, page.get_by_label("Kind"), "ArrowDown"))
+    assert focus["where"] == "kind" and focus["onScreen"] and focus["ring"], focus
+    assert "kind=partnership" in page.url
+
+    # The register's search: typing narrows the list; the focus stays in the box.
+    page.goto(f"{live.url}/agreements")
+    _watch_swaps(page)
+    focus = _swap(page, lambda: page.get_by_label("Child's name or reference").press_sequentially("Ella"))
+    assert focus["where"] == "q" and focus["onScreen"] and focus["ring"], focus
+    page.locator("#register-results").get_by_text(agreement.reference).wait_for()
+
+    # The quick breach search: the same.
+    page.goto(f"{live.url}/breaches/new")
+    _watch_swaps(page)
+    focus = _swap(page, lambda: page.get_by_label("Child's name or reference").press_sequentially("Ella"))
+    assert focus["where"] == "q" and focus["onScreen"] and focus["ring"], focus
+
+    # The long form's rows: added, removed, filled from the directory, each by keyboard.
+    page.goto(f"{live.url}/agreements/new?kind=partnership")
+    _watch_swaps(page)
+    focus = _swap(page, lambda: _press(page, page.get_by_role("button", name="Add another action")))
+    assert focus == {"where": "actions-1", "text": "Action 2", "onScreen": True, "ring": True}, focus
+    focus = _swap(page, lambda: _press(page, page.get_by_role("button", name="Add another action")))
+    assert focus["where"] == "actions-2" and focus["text"] == "Action 3", focus
+    # Removing action 2: the focus goes to the action that took its place (now "Action 2").
+    focus = _swap(page, lambda: _press(page, page.get_by_role("button", name="Remove action 2")))
+    assert focus == {"where": "actions-2", "text": "Action 2", "onScreen": True, "ring": True}, focus
+    # Removing the last: to the one before it.
+    focus = _swap(page, lambda: _press(page, page.get_by_role("button", name="Remove action 2")))
+    assert focus["where"] == "actions-0" and focus["text"] == "Action 1" and focus["onScreen"], focus
+    # It was removed (an earlier removal had left the page's rows numbered 0 and 2).
+    assert page.locator("#section-actions > fieldset").count() == 1
+
+    for button, first in (("Add another party", "parties-"), ("Add another child", "children-"),
+                          ("Add someone to the distribution list", "recipients-")):
+        focus = _swap(page, lambda b=button: _press(page, page.get_by_role("button", name=b)))
+        assert focus["where"].startswith(first) and focus["onScreen"] and focus["ring"], (button, focus)
+
+    # Suggestions as the agency is typed: the focus stays in the field while they arrive.
+    row = focus["where"]
+    focus = _swap(page, lambda: page.locator(f"#{row}-agency_name").press_sequentially("river"))
+    assert focus["where"] == f"{row}-agency_name" and focus["onScreen"], focus
+    # Choosing one fills the row in; its button went with the old list, so the row takes the focus.
+    focus = _swap(page, lambda: _press(page, page.get_by_role(
+        "button", name="Use Riverside Health Visiting Service (health visiting service)")))
+    assert focus["where"] == row and focus["onScreen"] and focus["ring"], focus
+    assert page.locator(f"#{row}-email").input_value() == "hv@health.example"
+    # The directory's own picker and its button: the same.
+    page.locator(f"#{row}-directory").select_option(label="Riverside Health Visiting Service (health visiting service)")
+    focus = _swap(page, lambda: _press(page, page.locator(f"#{row}").get_by_role(
+        "button", name="Fill in from the directory")))
+    assert focus["where"] == row and focus["onScreen"] and focus["ring"], focus
