@@ -280,3 +280,14 @@ def test_a_changed_file_gets_a_new_name_on_a_fresh_build(tmp_path):
     assert second["css/app.css"] == first["css/app.css"]
     # A changed module renames the module that imports it as well.
     assert second["js/lib.js"] != first["js/lib.js"] and second["js/app.js"] != first["js/app.js"]
+
+
+def test_every_dashboard_table_becomes_cards_on_a_phone():
+    """At phone width a five-column table squeezes its headings to a letter a line; each of the
+    dashboard's tables stacks into cards instead, every cell under its column's name."""
+    import re
+    for path in sorted((TEMPLATES / "dashboard").glob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for table in re.findall(r'<table class="([^"]*)"', text):
+            assert "app-table--stack" in table.split(), path.name
+        assert not re.search(r'<td class="govuk-table__cell"(?![^>]*data-label=)', text), path.name
