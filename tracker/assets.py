@@ -1,7 +1,8 @@
 """Static files served by WhiteNoise under names that carry their content's hash.
 
 At start-up each file in static/ is hashed and a copy named after its content
-(css/app.css -> css/app.3f2a9c1b7d04.css) is written to build/static/ beside
+(css/app.css -> css/app.3f2a9c1b7d04.css) is written to build/static/ (or,
+where the code's folder is read-only, the instance folder's static/) beside
 its gzip and brotli versions; a copy already there is reused, so a restart
 costs only the hashing. url_for('static', ...) gives the hashed name, which
 WhiteNoise serves with a ten-year, immutable Cache-Control: a changed file has
@@ -118,8 +119,14 @@ def init_app(app: Flask) -> None:
     from whitenoise import WhiteNoise
 
     static = Path(app.static_folder)
-    manifest = build(static)
-    served = WhiteNoise(app.wsgi_app, root=str(BUILD), prefix="static/",
+    out = BUILD
+    try:
+        manifest = build(static, out)
+    except OSError:
+        # Installed where the code cannot be written to: the instance folder instead.
+        out = Path(app.instance_path) / "static"
+        manifest = build(static, out)
+    served = WhiteNoise(app.wsgi_app, root=str(out), prefix="static/",
                         immutable_file_test=_is_hashed, add_headers_function=_headers)
     # Only this start's hashed names (build/ may hold older ones), and the plain names.
     current = {f"/static/{hashed}" for hashed in manifest.values()}
