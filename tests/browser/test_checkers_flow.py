@@ -15,7 +15,7 @@ def test_search_results_arrive_inside_the_live_region_which_stays(page, live):
     agreement = active_record(people)
     sign_in(page, live, people.worker)
     page.goto(f"{live.url}/breaches/new")
-    page.wait_for_function("window.htmx !== undefined")
+    page.wait_for_function("() => window.htmx !== undefined")
     # Mark the region: if htmx replaced it, the new element would not carry the mark.
     page.evaluate("document.getElementById('breach-results').dataset.original = 'yes'")
     page.get_by_label("Child's name or reference").press_sequentially("Ella")
@@ -70,7 +70,7 @@ def _layout_shift(page, url: str) -> tuple[float, list]:
     response = page.goto(url, wait_until="load")
     assert response.status == 200 and page.url == url, (url, page.url)  # not sent to sign in
     # GOV.UK Frontend's script runs once the module has loaded; give it a moment after that.
-    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
+    page.wait_for_function("() => document.body.classList.contains('govuk-frontend-supported')")
     page.wait_for_timeout(200)
     shifts = page.evaluate("window.__shifts")
     return round(sum(s["value"] for s in shifts), 4), shifts
