@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test bench soak venv chromium pdf-libs lint css audit oidc-provider lighthouse
+.PHONY: run test bench soak venv chromium pdf-libs lint css audit oidc-provider html-validate lighthouse
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
@@ -40,6 +40,13 @@ tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/p
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# html-validate (pinned in tests/htmlvalidate/package.json), which the test
+# run holds every page's HTML to (tests/test_html_valid.py).
+html-validate: tests/htmlvalidate/node_modules/.package-lock.json
+tests/htmlvalidate/node_modules/.package-lock.json: tests/htmlvalidate/package.json tests/htmlvalidate/package-lock.json
+	cd tests/htmlvalidate && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # make run PORT=8080 HOST=0.0.0.0: served there, and seed-demo and every email link to it.
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -50,7 +57,7 @@ run: venv pdf-libs
 	$(SERVE) $(FLASK) seed-demo
 	$(SERVE) SCHEDULER_ENABLED=true $(FLASK) run --no-reload
 
-test: venv chromium pdf-libs audit oidc-provider
+test: venv chromium pdf-libs audit oidc-provider html-validate
 	$(BIN)/python -m pytest
 
 # Known vulnerabilities in the pinned requirements. Where the advisory service

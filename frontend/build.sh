@@ -36,6 +36,21 @@ if grep -q "GDS Transport" "$STATIC/css/app.css"; then
   echo "ERROR: GDS Transport found in app.css" >&2
   exit 1
 fi
+# app.scss imports only the components the app uses: every govuk- class that
+# the templates or the Python code write, and that GOV.UK Frontend styles,
+# must have its rules in app.css.
+FULL="$GOVUK/govuk-frontend.min.css"
+missing=""
+for cls in $(grep -rhoE 'govuk-[a-z0-9!_-]*[a-z0-9]' ../templates ../tracker --include=*.html --include=*.py | sort -u); do
+  selector=".${cls//!/\\!}"
+  if grep -qF "$selector" "$FULL" && ! grep -qF "$selector" "$STATIC/css/app.css"; then
+    missing="$missing $cls"
+  fi
+done
+if [ -n "$missing" ]; then
+  echo "ERROR: used but not styled; add its component to app.scss:$missing" >&2
+  exit 1
+fi
 for cls in govuk-button govuk-error-summary govuk-table govuk-tag govuk-summary-list govuk-date-input govuk-header; do
   grep -q "\.$cls" "$STATIC/css/app.css" || { echo "ERROR: .$cls missing from app.css" >&2; exit 1; }
 done

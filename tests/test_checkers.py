@@ -222,3 +222,72 @@ def test_every_page_uses_data_hx_and_keeps_header_and_user_bar_in_the_banner(app
     agency = Tree(client.get("/a/" + tokens.token_for(recipient)).get_data(as_text=True))
     assert not [n for _, attributes, _ in agency.elements for n in attributes if n.startswith("hx-")]
     assert seen >= 18 and with_htmx >= 4, (seen, with_htmx)
+
+
+@sqlite_only
+def test_static_files_come_compressed_under_hashed_names_cached_for_ever(client):
+    """WhiteNoise serves the stylesheet the page links: named by its content, gzip or
+    brotli when the browser accepts it, and cached for ten years as immutable."""
+    import gzip
+    import re
+    from pathlib import Path
+
+    import brotli
+    page = client.get("/login").get_data(as_text=True)
+    (css,) = re.findall(r'<link rel="stylesheet" href="(/static/css/app\.[0-9a-f]{12}\.css)">', page)
+    plain = (Path(__file__).resolve().parent.parent / "static" / "css" / "app.css").read_bytes()
+
+    zipped = client.get(css, headers={"Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == plain and len(zipped.data) < len(plain) / 4
+    assert "immutable" in zipped.headers["Cache-Control"]
+    assert int(re.search(r"max-age=(\d+)", zipped.headers["Cache-Control"]).group(1)) >= 365 * 24 * 3600
+    assert zipped.headers["Vary"] == "Accept-Encoding" and zipped.headers["Content-Type"].startswith("text/css")
+    assert zipped.headers["X-Content-Type-Options"] == "nosniff"
+
+    squeezed = client.get(css, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert squeezed.headers["Content-Encoding"] == "br" and brotli.decompress(squeezed.data) == plain
+    raw = client.get(css)
+    assert "Content-Encoding" not in raw.headers and raw.data == plain
+
+    # The page's module imports GOV.UK Frontend by its hashed name too, so nothing it loads is stale.
+    (script,) = re.findall(r'<script type="module" src="(/static/js/app\.[0-9a-f]{12}\.js)">', page)
+    imported = re.search(r"from '\./(govuk-frontend\.min\.[0-9a-f]{12}\.js)'", client.get(script).get_data(as_text=True))
+    module = client.get("/static/js/" + imported.group(1))
+    assert module.status_code == 200 and "immutable" in module.headers["Cache-Control"]
+    # The plain name still answers, but only for a minute.
+    assert client.get("/static/css/app.css").headers["Cache-Control"] == "max-age=60, public"
+    # Pages themselves are never cached, and keep their CSP without 'unsafe-inline'.
+    response = client.get("/login")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+def test_a_changed_file_gets_a_new_name_on_a_fresh_build(tmp_path):
+    from tracker.web import assets
+    static, out = tmp_path / "static", tmp_path / "build"
+    (static / "css").mkdir(parents=True)
+    (static / "js").mkdir()
+    (static / "css" / "app.css").write_text("body { color: black; }" * 50)
+    (static / "js" / "lib.js").write_text("export const x = 1;" * 50)
+    (static / "js" / "app.js").write_text("import { x } from './lib.js'\nconsole.log(x)\n")
+    first = assets.build(static, out)
+    assert (out / first["css/app.css"]).read_bytes() == (static / "css" / "app.css").read_bytes()
+    assert (out / (first["css/app.css"] + ".gz")).exists()
+    assert f"from './{first['js/lib.js'].rpartition('/')[2]}'" in (out / first["js/app.js"]).read_text()
+    (static / "js" / "lib.js").write_text("export const x = 2;" * 50)
+    second = assets.build(static, out)
+    assert second["css/app.css"] == first["css/app.css"]
+    # A changed module renames the module that imports it as well.
+    assert second["js/lib.js"] != first["js/lib.js"] and second["js/app.js"] != first["js/app.js"]
+
+
+def test_every_dashboard_table_becomes_cards_on_a_phone():
+    """At phone width a five-column table squeezes its headings to a letter a line; each of the
+    dashboard's tables stacks into cards instead, every cell under its column's name."""
+    import re
+    for path in sorted((TEMPLATES / "dashboard").glob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for table in re.findall(r'<table class="([^"]*)"', text):
+            assert "app-table--stack" in table.split(), path.name
+        assert not re.search(r'<td class="govuk-table__cell"(?![^>]*data-label=)', text), path.name

@@ -33,8 +33,28 @@ def test_after_a_removal_the_next_row_is_anchored_after_the_last_one_shown(clien
     login(people.worker)
     page = client.post("/agreements/new?kind=partnership",
                        data={**_row_form(people), "remove": "actions-1"}).get_data(as_text=True)
-    assert 'id="actions-1"' not in page and "autofocus" not in page
+    assert 'id="actions-1"' not in page
     assert 'formaction="/agreements/new?kind=partnership#actions-1"' in page
+    # The page lands where the person was: at the row before the one removed (it was the last).
+    assert page.count("autofocus") == 1 and 'id="actions-0" tabindex="-1" autofocus' in page
+
+
+def test_removing_a_row_from_the_middle_twice_removes_the_rows_asked_for(client, people, login):
+    """WTForms numbers posted rows afresh, so the page's row names and the form's differ after a
+    removal in the middle; the buttons still remove the row they are on."""
+    login(people.worker)
+    data = _row_form(people)
+    third = {k.replace("actions-1-", "actions-2-"): v for k, v in data.items() if k.startswith("actions-1-")}
+    third["actions-2-what"] = "Third action"
+    page = client.post("/agreements/new?kind=partnership", data={**data, **third, "remove": "actions-1"},
+                       headers={"HX-Request": "true", "HX-Target": "section-actions"}).get_data(as_text=True)
+    assert "Third action" in page and 'id="actions-2" tabindex="-1" autofocus' in page
+    # The page now has rows 0 and 2; removing "2" removes the third action, not nothing.
+    left = {k: v for k, v in data.items() if not k.startswith("actions-1-")}
+    page = client.post("/agreements/new?kind=partnership", data={**left, **third, "remove": "actions-2"},
+                       headers={"HX-Request": "true", "HX-Target": "section-actions"}).get_data(as_text=True)
+    assert "Third action" not in page and page.count('class="govuk-fieldset app-repeatable-row"') == 1
+    assert 'id="actions-0" tabindex="-1" autofocus' in page
 
 
 def test_with_htmx_the_section_comes_back_with_the_new_row_focused(client, people, login):

@@ -69,6 +69,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.web.views import register_blueprints
 
     security.init_app(app)
+    from tracker.web import assets
+
+    assets.init_app(app)  # static files by WhiteNoise, under hashed names
     from tracker.web import ratelimit
 
     ratelimit.init_app(app)

@@ -11,8 +11,9 @@
 // which is exactly what GOV.UK Frontend's own template snippet does.
 import { initAll } from './govuk-frontend.min.js'
 
-// Classes GOV.UK Frontend 6 expects on <body> (its template adds them with an
-// inline script, which our CSP forbids):
+// Classes GOV.UK Frontend 6 expects on <body>. layout.html's one inline script
+// (allowed by its CSP hash) adds them as the body opens; adding them again here
+// is harmless and covers a page that does not have it:
 // - js-enabled: CSS hook for JavaScript-enhanced styles (accordion, tabs, ...)
 // - govuk-frontend-supported: initAll() refuses to run without it (SupportError)
 document.body.classList.add('js-enabled', 'govuk-frontend-supported')

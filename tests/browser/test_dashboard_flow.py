@@ -36,7 +36,7 @@ def test_manager_filters_opens_and_records_a_review(page, live):
 
     page.get_by_label("Social worker").select_option(label="Sam Worker")
     page.wait_for_url(f"**/?*worker={people.worker.id}*")
-    page.wait_for_function(f"!document.querySelector('#table-overdue_reviews').innerText.includes('{other.reference}')")
+    page.wait_for_function(f"() => !document.querySelector('#table-overdue_reviews').innerText.includes('{other.reference}')")
     assert mine.reference in page.locator("#table-overdue_reviews").inner_text()
     screenshot(page, "11-dashboard-filtered")
 

@@ -26,7 +26,7 @@ def test_typing_an_agency_suggests_it_from_the_directory_and_fills_the_entry(pag
     assert_accessible(page, "agency suggestions")
     suggestion.click()
     page.locator("#recipients-0-email").wait_for()
-    page.wait_for_function("document.querySelector('#recipients-0-email').value === 'hv@health.example'")
+    page.wait_for_function("() => document.querySelector('#recipients-0-email').value === 'hv@health.example'")
     assert page.locator("#recipients-0-agency_name").input_value() == "Riverside Health Visiting Service"
     assert page.locator("#recipients-0-agency_kind").input_value() == "health_visiting"
     # What was typed elsewhere is kept: only the distribution list came back.

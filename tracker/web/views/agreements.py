@@ -139,6 +139,19 @@ def _fill_from_directory(form: AgreementForm, value: str) -> None:
             entry.form.email.data = agency.email
 
 
+def _posted_position(section: str, index: str) -> int | None:
+    """Where the row the page named `section-index` stands in the form now.
+
+    WTForms numbers the posted rows afresh from 0, so once a row in the middle
+    has been removed the page's names (0, 2) and the form's (0, 1) differ.
+    """
+    if not index.isdigit():
+        return None
+    pattern = re.compile(rf"{re.escape(section)}-([0-9]{{1,3}})-")
+    posted = sorted({int(m.group(1)) for key in request.form if (m := pattern.match(key))})
+    return posted.index(int(index)) if int(index) in posted else None
+
+
 def _row_operation(form: AgreementForm) -> bool:
     """Add or remove a repeated row in place; True when the request was one.
 
@@ -149,7 +162,10 @@ def _row_operation(form: AgreementForm) -> bool:
     remove = request.form.get("remove")
     fill = request.form.get("fill")
     if fill and fill.startswith("recipients-"):
-        _fill_from_directory(form, fill[:60])
+        row, colon, agency = fill[:60].partition(":")
+        position = _posted_position("recipients", row.rpartition("-")[2])
+        if position is not None and position < len(form.recipients.entries):
+            _fill_from_directory(form, form.recipients.entries[position].id + colon + agency)
         return True
     if add in ROW_SECTIONS:
         field = getattr(form, add)
@@ -160,8 +176,9 @@ def _row_operation(form: AgreementForm) -> bool:
         section, _, index = remove.rpartition("-")
         if section in ROW_SECTIONS and re.fullmatch(r"[0-9]{1,3}", index):
             field = getattr(form, section)
-            entries = [e for e in field.entries if e.id != f"{section}-{index}"]
-            if len(entries) >= field.min_entries:
+            position = _posted_position(section, index)
+            entries = [e for i, e in enumerate(field.entries) if i != position]
+            if position is not None and len(entries) >= field.min_entries:
                 field.entries = entries
                 # So the next row added is named, and anchored, after the last one shown.
                 field.last_index = max((int(e.id.rpartition("-")[2]) for e in entries), default=-1)
@@ -189,6 +206,18 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None):
         # swapped section, comes back at it and not at the top of a long form.
         entries = getattr(form, request.form["add"]).entries
         context["added"] = entries[-1].id if entries else None
+    elif section in ROW_SECTIONS and request.form.get("remove"):
+        # The button pressed went with its row: the focus moves to the row that
+        # took its place (or the one before it, when it was the last).
+        position = _posted_position(section, request.form["remove"].rpartition("-")[2])
+        entries = getattr(form, section).entries
+        if entries and position is not None:
+            context["added"] = entries[min(position, len(entries) - 1)].id
+    elif section == "recipients" and request.form.get("fill"):
+        # The row filled in from the directory keeps the focus its button had.
+        position = _posted_position("recipients", request.form["fill"][:60].partition(":")[0].rpartition("-")[2])
+        if position is not None and position < len(form.recipients.entries):
+            context["added"] = form.recipients.entries[position].id
     if htmx and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
     return render_template("agreements/form.html", **context), status

@@ -1,0 +1,19 @@
+// html-validate's rules for every page of the Agreement tracker
+// (tests/test_html_valid.py). The recommended preset, less only what is
+// explained below.
+module.exports = {
+  extends: ["html-validate:recommended"],
+  elements: ["html5"],
+  rules: {
+    // Jinja's whitespace control leaves spaces at some line ends. Nobody sees
+    // them and they are not an HTML error; this rule is about tidy source.
+    "no-trailing-whitespace": "off",
+    // GOV.UK Frontend's date input (govukDateInput) writes
+    // <fieldset role="group"> on purpose, so VoiceOver reads the legend with
+    // the day, month and year fields; the rule has no per-element option.
+    "no-redundant-role": "off",
+    // A set of checkboxes shares one name (WTForms reads them as a list),
+    // as radios do; the preset allows the sharing for radios only.
+    "form-dup-name": ["error", { shared: ["radio", "checkbox", "button", "reset", "submit"] }],
+  },
+};
