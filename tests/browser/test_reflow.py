@@ -91,3 +91,47 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, live):
     context.close()
     assert checked >= 30
     assert not problems, "\n".join(problems)
+
+
+# Words short enough to fit any column ("Name", "Bloggs", "acknowledgement")
+# that a table cell or tag breaks across lines ("Nam/e", "Jo Blog/gs").
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll('th, td, .govuk-tag, .govuk-summary-list__value')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      for (const match of node.textContent.matchAll(/[A-Za-z]{3,15}/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (tops.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return [...new Set(broken)];
+}"""
+
+
+def test_words_in_tables_and_tags_never_break_inside(browser, live):
+    """Found on a demo record at 1200 px: the distribution list read 'Nam/e' and
+    'Jo Blog/gs', the history's 'Maria Manage/r', and a tag 'Awaiting acknowledgeme/nt'."""
+    people = live.people
+    agreement, undertaking, draft, breach = _caseload(people)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    sign_in(page, live, people.manager)
+    problems = []
+    for width in (1200, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for url in (f"/agreements/{agreement.id}", f"/agreements/{agreement.id}/history",
+                    f"/agreements/{undertaking.id}", "/"):
+            page.goto(live.url + url)
+            broken = page.evaluate(BROKEN_WORDS)
+            if broken:
+                screenshot(page, f"broken-words-{width}-{url.strip('/').replace('/', '-') or 'dashboard'}")
+                problems.append(f"{url} at {width} px: {broken}")
+    context.close()
+    assert not problems, "\n".join(problems)
