@@ -14,9 +14,12 @@ import difflib
 import re
 import unicodedata
 
+from peewee import Case
+
 from tracker import audit
 from tracker.db import database
 from tracker.models import Agreement, AgreementChild, Child, Team, User
+from tracker.prepared import Prepared
 
 
 def normalise_name(name: str) -> str:
@@ -95,19 +98,43 @@ def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
     return pairs
 
 
-def records_of(child: Child) -> list[Agreement]:
-    """Every record naming this child or a child linked to it, with its team (the
-    record page names the team of one its reader may not open)."""
-    same = Child.select(Child.id).where(
-        (Child.identity == child.identity) if child.identity else (Child.id == child.id))
-    naming = AgreementChild.select(AgreementChild.agreement).where(
-        AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
-    # IN, not a join and DISTINCT: PostgreSQL compared whole rows to drop repeats.
-    return list(
-        Agreement.select(Agreement, Team).join(Team)
-        .where(Agreement.id.in_(naming))
-        .order_by(Agreement.created_at, Agreement.id)
-    )
+def linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:
+    """For each child on the record, every other record naming that child or a child
+    linked to it, oldest first, with its team (the record page names the team of one
+    its reader may not open). One statement for all the record's children."""
+    from tracker.models import children_of  # records imports this module
+
+    by_group: dict[int, dict[int, Agreement]] = {}
+    for record in _RECORDS_OF_CHILDREN.execute(agreement=agreement.id):
+        # A child's records are those of its identity group, or its own row's when unlinked.
+        group = by_group.setdefault(record.group_key, {})
+        if record.id != agreement.id:
+            group.setdefault(record.id, record)
+    found = {}
+    for child in children_of(agreement):
+        others = list(by_group.get(child.identity or child.id, {}).values())
+        if others:
+            found[child.id] = others
+    return found
+
+
+def _records_of_children(p):
+    mine = AgreementChild.select(AgreementChild.child).where(
+        (AgreementChild.agreement == p.agreement) & AgreementChild.removed_at.is_null())
+    identities = Child.select(Child.identity).where(Child.id.in_(mine) & (Child.identity != 0))
+    # The record's children and every child linked to one (a UNION, not an OR: see warnings).
+    children = Child.select(Child.id).where(Child.identity.in_(identities)) | mine
+    named = Child.alias()
+    group_key = Case(None, [(named.identity == 0, named.id)], named.identity).alias("group_key")
+    return (Agreement.select(Agreement, Team, group_key)
+            .join_from(Agreement, Team)
+            .join_from(Agreement, AgreementChild, on=(AgreementChild.agreement == Agreement.id))
+            .join_from(AgreementChild, named, on=(AgreementChild.child == named.id))
+            .where(AgreementChild.child.in_(children) & AgreementChild.removed_at.is_null())
+            .order_by(Agreement.created_at, Agreement.id))
+
+
+_RECORDS_OF_CHILDREN = Prepared(_records_of_children)
 
 
 def link(agreement: Agreement, child: Child, other: Child, user: User, now: dt.datetime) -> None:
