@@ -713,6 +713,9 @@ def _together_lists(p):
         ("reviews", Review, Review.select().where(Review.agreement == p.agreement), None, Review.scheduled_at),
         ("versions", AgreementVersion, AgreementVersion.select().where(AgreementVersion.agreement == p.agreement),
          AgreementVersion.number, None),
+        # Every agency report on the record's reviews (readiness shows the next review's).
+        ("reports", AgencyReport, AgencyReport.select().join(Review, on=(AgencyReport.review == Review.id))
+         .where(Review.agreement == p.agreement), None, AgencyReport.submitted_at),
     )
 
 
@@ -757,7 +760,7 @@ def _build_together(p):
 
 
 _TOGETHER = Prepared(_build_together)
-READ_TOGETHER = ("children", "actions", "parties", "reviews", "versions")
+READ_TOGETHER = ("children", "actions", "parties", "reviews", "versions", "reports")
 
 
 def _lists_together(agreement_id: int) -> dict[str, list]:
@@ -842,6 +845,16 @@ def next_review(agreement: Agreement) -> Review | None:
 
 
 VARIATION_OPEN = ("draft", "awaiting_endorsement", "returned")  # a variation not yet in force
+
+
+def reports_for(agreement: Agreement, review: Review) -> list[AgencyReport]:
+    """The agency reports for one of the record's reviews, in the order they came (latest last)."""
+    memo = getattr(agreement, "_read_once", None)
+    if memo is None:
+        return list(AgencyReport.select().where(AgencyReport.review == review.id)
+                    .order_by(AgencyReport.submitted_at, AgencyReport.id))
+    every = _once(agreement, "reports", list)  # read with the record's other lists (READ_TOGETHER)
+    return sorted((r for r in every if r.review_id == review.id), key=lambda r: (r.submitted_at, r.id))
 
 
 def versions_of(agreement: Agreement) -> list[AgreementVersion]:

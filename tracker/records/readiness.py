@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from peewee import OP, Expression, fn
 
-from tracker.models import AgencyReport, Agreement, Notification, Recipient, Review, live_recipients
+from tracker.models import AgencyReport, Agreement, Notification, Recipient, Review, live_recipients, reports_for
 from tracker.prepared import Prepared
 
 ASKING_KINDS = ("report_request", "report_prompt")
@@ -32,9 +32,6 @@ class Standing:
         return {"reported": "Report sent", "nothing_to_share": "Nothing to share", "missing": "Missing"}[self.state]
 
 
-# The two queries, their SQL built once (tracker.prepared).
-_REPORTS = Prepared(lambda p: AgencyReport.select().where(AgencyReport.review == p.review)
-                    .order_by(AgencyReport.submitted_at))
 # The first request and prompt to each address about the review (their keys start "review/<id>/").
 _ASKED = Prepared(lambda p: (
     Notification.select(Notification.kind, Notification.to_address, fn.MIN(Notification.created_at))
@@ -44,13 +41,13 @@ _ASKED = Prepared(lambda p: (
 
 
 def readiness(agreement: Agreement, review: Review | None) -> list[Standing]:
-    """Every distribution entry's standing for `review`, in three queries."""
+    """Every distribution entry's standing for `review` (on a record page, one query of its own)."""
     recipients = live_recipients(agreement)
     if not recipients:
         return []
     reports: dict[int, AgencyReport] = {}
     if review is not None:
-        for report in _REPORTS.execute(review=review.id):
+        for report in reports_for(agreement, review):
             reports[report.recipient_id] = report  # the latest reply counts
     asked: dict[tuple[str, str], dt.datetime] = {}
     if review is not None:
