@@ -765,7 +765,7 @@ READ_TOGETHER = ("children", "actions", "parties", "reviews", "versions", "repor
 
 def _lists_together(agreement_id: int) -> dict[str, list]:
     places, widths = _layout_once()
-    lists = _together_lists(_NoParams())
+    lists = list(places)  # the lists' names, in their branches' order
     offsets, start = {}, 3
     for kind, _, _ in _KINDS:
         offsets[kind] = start
@@ -773,7 +773,8 @@ def _lists_together(agreement_id: int) -> dict[str, list]:
     found: dict[str, list] = {name: [] for name in READ_TOGETHER}
     sql, args = _TOGETHER.sql(agreement=agreement_id)
     for row in database.execute_sql(sql, args):
-        name, model = lists[row[0]][0], lists[row[0]][1]
+        name = lists[row[0]]
+        model = places[name][0][0].model
         instance = model(__no_default__=1, **{
             field.name: field.python_value(row[offsets[kind] + slot]) for field, kind, slot in places[name]})
         instance._dirty.clear()
