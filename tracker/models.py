@@ -680,12 +680,14 @@ def _once(agreement: Agreement, name: str, load):
 
 # --- A read-only record page's short lists, in one statement --------------------------
 #
-# The record page shows its children, actions, parties, reviews and versions: five
-# short lists, five statements, when each is read on its own. Under read_once they
-# are read together: each list's own query, its columns placed by type in shared
-# columns (integers, text, dates, moments, yes/no) and padded with typed NULLs,
-# joined by UNION ALL and ordered by list, then each list's own order. Each row
-# becomes its model again through the fields' own converters.
+# The record page shows its children, actions, parties, reviews, versions and the
+# agency reports for its next review: six short lists, six statements, when each is
+# read on its own. Under read_once they are read together (READ_TOGETHER): each
+# list's own query, its columns placed by type in shared columns (integers, text,
+# moments, dates, yes/no) and padded with typed NULLs (PostgreSQL matches a UNION's
+# columns by type), joined by UNION ALL and ordered by list, then by each list's
+# own order. Each row becomes its model again through the fields' own converters.
+# A new short list of the record with its own model can join `_together_lists`.
 
 _KINDS = (  # shared column kind: the field types that go in it, and its SQL type for a NULL
     ("int", (pw.AutoField, pw.IntegerField, pw.ForeignKeyField), "INTEGER"),
@@ -741,7 +743,7 @@ class _NoParams:
 
 
 def _build_together(p):
-    places, widths = _layout()
+    places, widths = _layout_once()
     branches = []
     for index, (name, _model, query, position, moment) in enumerate(_together_lists(p)):
         columns = {kind: [None] * widths.get(kind, 0) for kind, _, _ in _KINDS}
