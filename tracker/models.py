@@ -21,6 +21,7 @@ from peewee import JOIN
 
 from tracker.clock import utcnow
 from tracker.db import database
+from tracker.prepared import Prepared
 
 ROLES = {
     "social_worker": "Social worker",
@@ -670,8 +671,126 @@ def _once(agreement: Agreement, name: str, load):
     if memo is None:
         return load()
     if name not in memo:
-        memo[name] = load()
+        if name in READ_TOGETHER:
+            memo.update(_lists_together(agreement.id))
+        else:
+            memo[name] = load()
     return memo[name]
+
+
+# --- A read-only record page's short lists, in one statement --------------------------
+#
+# The record page shows its children, actions, parties, reviews, versions and the
+# agency reports for its next review: six short lists, six statements, when each is
+# read on its own. Under read_once they are read together (READ_TOGETHER): each
+# list's own query, its columns placed by type in shared columns (integers, text,
+# moments, dates, yes/no) and padded with typed NULLs (PostgreSQL matches a UNION's
+# columns by type), joined by UNION ALL and ordered by list, then by each list's
+# own order. Each row becomes its model again through the fields' own converters.
+# A new short list of the record with its own model can join `_together_lists`.
+
+_KINDS = (  # shared column kind: the field types that go in it, and its SQL type for a NULL
+    ("int", (pw.AutoField, pw.IntegerField, pw.ForeignKeyField), "INTEGER"),
+    ("text", (pw.CharField, pw.TextField), "TEXT"),
+    ("moment", (pw.DateTimeField,), "TIMESTAMP"),
+    ("date", (pw.DateField,), "DATE"),
+    ("flag", (pw.BooleanField,), "BOOLEAN"),
+)
+
+
+def _kind(field: pw.Field) -> str:
+    return next(name for name, types, _ in _KINDS if isinstance(field, types))
+
+
+def _together_lists(p):
+    """Each list: (memo name, model, its query's FROM and WHERE, its order: a position or a moment, newest first)."""
+    live = AgreementChild.select().join(Child, on=(AgreementChild.child == Child.id))
+    return (
+        ("children", Child, live.where((AgreementChild.agreement == p.agreement) & AgreementChild.removed_at.is_null()),
+         AgreementChild.position, None),
+        ("actions", Action, Action.select().where((Action.agreement == p.agreement) & Action.removed_at.is_null()),
+         Action.position, None),
+        ("parties", Party, Party.select().where((Party.agreement == p.agreement) & Party.removed_at.is_null()),
+         Party.position, None),
+        ("reviews", Review, Review.select().where(Review.agreement == p.agreement), None, Review.scheduled_at),
+        ("versions", AgreementVersion, AgreementVersion.select().where(AgreementVersion.agreement == p.agreement),
+         AgreementVersion.number, None),
+        # Every agency report on the record's reviews (readiness shows the next review's).
+        ("reports", AgencyReport, AgencyReport.select().join(Review, on=(AgencyReport.review == Review.id))
+         .where(Review.agreement == p.agreement), None, AgencyReport.submitted_at),
+    )
+
+
+def _layout():
+    """Where each list's fields go among the shared columns, and how many of each kind there are."""
+    widths: dict[str, int] = {}
+    places = {}
+    for name, model, _query, _position, _moment in _together_lists(_NoParams()):
+        used: dict[str, int] = {}
+        fields = []
+        for field in model._meta.sorted_fields:
+            kind = _kind(field)
+            fields.append((field, kind, used.get(kind, 0)))
+            used[kind] = used.get(kind, 0) + 1
+        places[name] = fields
+        for kind, count in used.items():
+            widths[kind] = max(widths.get(kind, 0), count)
+    return places, widths
+
+
+class _NoParams:
+    agreement = 0
+
+
+def _build_together(p):
+    places, widths = _layout_once()
+    branches = []
+    for index, (name, _model, query, position, moment) in enumerate(_together_lists(p)):
+        columns = {kind: [None] * widths.get(kind, 0) for kind, _, _ in _KINDS}
+        for field, kind, slot in places[name]:
+            columns[kind][slot] = field
+        selected = [pw.SQL(str(index)),
+                    position if position is not None else pw.Cast(pw.SQL("NULL"), "INTEGER"),
+                    moment if moment is not None else pw.Cast(pw.SQL("NULL"), "TIMESTAMP")]
+        for kind, _, sql_type in _KINDS:
+            selected += [f if f is not None else pw.Cast(pw.SQL("NULL"), sql_type) for f in columns[kind]]
+        branches.append(query.select(*selected))
+    together = branches[0]
+    for branch in branches[1:]:
+        together = together.union_all(branch)
+    return together.order_by(pw.SQL("1"), pw.SQL("2"), pw.SQL("3 DESC"))
+
+
+_TOGETHER = Prepared(_build_together)
+READ_TOGETHER = ("children", "actions", "parties", "reviews", "versions", "reports")
+
+
+def _lists_together(agreement_id: int) -> dict[str, list]:
+    places, widths = _layout_once()
+    lists = list(places)  # the lists' names, in their branches' order
+    offsets, start = {}, 3
+    for kind, _, _ in _KINDS:
+        offsets[kind] = start
+        start += widths.get(kind, 0)
+    found: dict[str, list] = {name: [] for name in READ_TOGETHER}
+    sql, args = _TOGETHER.sql(agreement=agreement_id)
+    for row in database.execute_sql(sql, args):
+        name = lists[row[0]]
+        model = places[name][0][0].model
+        instance = model(__no_default__=1, **{
+            field.name: field.python_value(row[offsets[kind] + slot]) for field, kind, slot in places[name]})
+        instance._dirty.clear()
+        found[name].append(instance)
+    return found
+
+
+_LAYOUT: list = []
+
+
+def _layout_once():
+    if not _LAYOUT:
+        _LAYOUT.append(_layout())
+    return _LAYOUT[0]
 
 
 def children_of(agreement: Agreement) -> list[Child]:
@@ -695,9 +814,22 @@ def live_parties(agreement: Agreement) -> list[Party]:
 
 def live_recipients(agreement: Agreement) -> list[Recipient]:
     # The directory's agency comes in the same statement (the quality check reads its kind).
-    return _once(agreement, "recipients", lambda: list(
-        Recipient.select(Recipient, Agency).join(Agency, JOIN.LEFT_OUTER, on=(Recipient.agency == Agency.id))
-        .where((Recipient.agreement == agreement) & Recipient.removed_at.is_null()).order_by(Recipient.position)))
+    return _once(agreement, "recipients", lambda: _LIVE_RECIPIENTS.execute(agreement=agreement.id))
+
+
+_LIVE_RECIPIENTS = Prepared(lambda p: (
+    Recipient.select(Recipient, Agency).join(Agency, JOIN.LEFT_OUTER, on=(Recipient.agency == Agency.id))
+    .where((Recipient.agreement == p.agreement) & Recipient.removed_at.is_null()).order_by(Recipient.position)))
+
+
+def recent_notifications(agreement: Agreement, most: int = 50) -> list[Notification]:
+    """The record's latest emails, newest first."""
+    return _RECENT_NOTIFICATIONS.execute(agreement=agreement.id, most=most)
+
+
+_RECENT_NOTIFICATIONS = Prepared(lambda p: (
+    Notification.select().where(Notification.agreement == p.agreement)
+    .order_by(Notification.created_at.desc()).limit(p.most)))
 
 
 def all_reviews(agreement: Agreement) -> list[Review]:
@@ -718,8 +850,28 @@ def next_review(agreement: Agreement) -> Review | None:
 VARIATION_OPEN = ("draft", "awaiting_endorsement", "returned")  # a variation not yet in force
 
 
+def reports_for(agreement: Agreement, review: Review) -> list[AgencyReport]:
+    """The agency reports for one of the record's reviews, in the order they came (latest last)."""
+    memo = getattr(agreement, "_read_once", None)
+    if memo is None:
+        return list(AgencyReport.select().where(AgencyReport.review == review.id)
+                    .order_by(AgencyReport.submitted_at, AgencyReport.id))
+    every = _once(agreement, "reports", list)  # read with the record's other lists (READ_TOGETHER)
+    return sorted((r for r in every if r.review_id == review.id), key=lambda r: (r.submitted_at, r.id))
+
+
+def versions_of(agreement: Agreement) -> list[AgreementVersion]:
+    """Each version that came into force, oldest first."""
+    return _once(agreement, "versions", lambda: list(
+        AgreementVersion.select().where(AgreementVersion.agreement == agreement).order_by(AgreementVersion.number)))
+
+
 def in_progress(agreement: Agreement) -> Variation | None:
     # Read once on a read-only record page (read_once): the page and may_endorse both ask.
+    # There the record's row was read in this request, and its variation_status
+    # (kept with every change of a variation) says whether one is open at all.
+    if getattr(agreement, "_read_once", None) is not None and not agreement.variation_status:
+        return None
     return _once(agreement, "variation", lambda: Variation.select().where(
         (Variation.agreement == agreement) & Variation.status.in_(VARIATION_OPEN)).order_by(Variation.id.desc()).first())
 

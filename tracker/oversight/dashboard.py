@@ -26,7 +26,7 @@ from typing import Callable
 from peewee import JOIN, SQL, Case, Select, Value, fn
 
 from tracker import settings
-from tracker.db import database
+from tracker.db import database, planned_once
 from tracker.models import (
     AgencyReport,
     Agreement,
@@ -427,15 +427,16 @@ def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int]
     """Every table: one statement for the counts, one for the TOGETHER tables' pages,
     then one per other table that has rows."""
     pages = pages or {}
-    counted = counts(user, filters, now)
-    placed = {key: _pages(count, pages.get(key, 1)) for key, count in counted.items()}
-    together = {key: placed[key][0] for key in TOGETHER if counted.get(key)}
-    found = rows_together(user, filters, together, now) if len(together) > 1 else {}
     out = []
-    for key, count in counted.items():
-        page, last = placed[key]
-        shown = found[key] if key in found else (rows(user, filters, key, now, page) if count else [])
-        out.append(Table(key, TABLES[key], count, shown, page, last))
+    with planned_once():  # PostgreSQL re-planned the count and pages every request
+        counted = counts(user, filters, now)
+        placed = {key: _pages(count, pages.get(key, 1)) for key, count in counted.items()}
+        together = {key: placed[key][0] for key in TOGETHER if counted.get(key)}
+        found = rows_together(user, filters, together, now) if len(together) > 1 else {}
+        for key, count in counted.items():
+            page, last = placed[key]
+            shown = found[key] if key in found else (rows(user, filters, key, now, page) if count else [])
+            out.append(Table(key, TABLES[key], count, shown, page, last))
     return out
 
 

@@ -23,6 +23,7 @@ from flask_login import current_user
 from peewee import JOIN
 
 from tracker.models import MANAGER_ROLES, Agreement, Team, User, in_progress
+from tracker.prepared import Prepared
 
 CASE_ROLES = ("social_worker", "team_manager", "service_manager")
 
@@ -105,20 +106,28 @@ def require(action: str, agreement: Agreement | None = None) -> None:
         abort(403)
 
 
+def _with_people(p):
+    worker, endorser = User.alias(), User.alias()
+    return (Agreement.select(Agreement, Team, worker, endorser)
+            .join_from(Agreement, Team)
+            .join_from(Agreement, worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id),
+                       attr="social_worker")
+            .join_from(Agreement, endorser, JOIN.LEFT_OUTER, on=(Agreement.endorsed_by == endorser.id),
+                       attr="endorsed_by")
+            .where(Agreement.id == p.agreement_id))
+
+
+_WITH_PEOPLE = Prepared(_with_people)  # the record page's first statement, its SQL built once
+
+
 def get_agreement(agreement_id: int, action: str = "view", with_people: bool = False) -> Agreement:
     """The agreement, or 404 when it does not exist, or 403 when not allowed.
 
     With `with_people`, its team, social worker and endorsing manager come in the
     same statement (the record page shows all three)."""
     if with_people:
-        worker, endorser = User.alias(), User.alias()
-        agreement = (Agreement.select(Agreement, Team, worker, endorser)
-                     .join_from(Agreement, Team)
-                     .join_from(Agreement, worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id),
-                                attr="social_worker")
-                     .join_from(Agreement, endorser, JOIN.LEFT_OUTER, on=(Agreement.endorsed_by == endorser.id),
-                                attr="endorsed_by")
-                     .where(Agreement.id == agreement_id).first())
+        found = _WITH_PEOPLE.execute(agreement_id=agreement_id)
+        agreement = found[0] if found else None
     else:
         agreement = Agreement.get_or_none(Agreement.id == agreement_id)
     if agreement is None:

@@ -21,6 +21,7 @@ from tracker.db import database
 from tracker.ids import parse_id
 from tracker.models import Action, Agreement, Breach, BreachAmendment, Recipient, User
 from tracker.notices import mailings
+from tracker.prepared import Prepared
 from tracker.rules import RuleBroken
 
 RESPONSES = {
@@ -119,19 +120,24 @@ def amend(breach: Breach, text: str, user: User, now: dt.datetime) -> BreachAmen
     return amendment
 
 
+def _breaches(p):
+    acknowledger = User.alias()
+    return (Breach.select(Breach, Action, acknowledger)
+            .join_from(Breach, Action, JOIN.LEFT_OUTER, on=(Breach.action == Action.id), attr="action")
+            .join_from(Breach, acknowledger, JOIN.LEFT_OUTER, on=(Breach.acknowledged_by == acknowledger.id),
+                       attr="acknowledged_by")
+            .where(Breach.agreement == p.agreement)
+            .order_by(Breach.occurred_at.desc(), Breach.id.desc()))
+
+
+_BREACHES = Prepared(_breaches)  # the record page's breach history, its SQL built once
+
+
 def timeline(agreement: Agreement) -> list[Breach]:
     """The record's breaches, newest first, with what the record page shows of each
     (the term broken, who acknowledged it, its corrections and their authors) read
     in two statements, not two or three a breach."""
-    acknowledger = User.alias()
-    breaches = list(
-        Breach.select(Breach, Action, acknowledger)
-        .join_from(Breach, Action, JOIN.LEFT_OUTER, on=(Breach.action == Action.id), attr="action")
-        .join_from(Breach, acknowledger, JOIN.LEFT_OUTER, on=(Breach.acknowledged_by == acknowledger.id),
-                   attr="acknowledged_by")
-        .where(Breach.agreement == agreement)
-        .order_by(Breach.occurred_at.desc(), Breach.id.desc())
-    )
+    breaches = _BREACHES.execute(agreement=agreement.id)
     if not breaches:
         return breaches
     amendments: dict[int, list[BreachAmendment]] = {b.id: [] for b in breaches}

@@ -14,9 +14,12 @@ import difflib
 import re
 import unicodedata
 
+from peewee import Case
+
 from tracker import audit
 from tracker.db import database
 from tracker.models import Agreement, AgreementChild, Child, Team, User
+from tracker.prepared import Prepared
 
 
 def normalise_name(name: str) -> str:
@@ -74,14 +77,8 @@ def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
     # The record's children as the record page has already read them (records.read_once).
     mine = children_of(agreement)
     pairs: list[tuple[Child, Child]] = []
-    for child in mine:
-        condition = Child.date_of_birth == child.date_of_birth
-        if child.person_id:
-            condition |= Child.person_id == child.person_id
-        if child.nhs_number:
-            condition |= Child.nhs_number == child.nhs_number
-        condition &= (Child.id != child.id) & ((Child.identity != child.identity) | (Child.identity == 0))
-        for other in Child.select().where(condition).order_by(Child.id).limit(20):
+    for child, others in _candidates(mine).items():
+        for other in others:
             same_id = bool(child.person_id and other.person_id == child.person_id) or bool(
                 child.nhs_number and other.nhs_number == child.nhs_number
             )
@@ -95,19 +92,83 @@ def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
     return pairs
 
 
-def records_of(child: Child) -> list[Agreement]:
-    """Every record naming this child or a child linked to it, with its team (the
-    record page names the team of one its reader may not open)."""
-    same = Child.select(Child.id).where(
-        (Child.identity == child.identity) if child.identity else (Child.id == child.id))
-    naming = AgreementChild.select(AgreementChild.agreement).where(
-        AgreementChild.child.in_(same) & AgreementChild.removed_at.is_null())
-    # IN, not a join and DISTINCT: PostgreSQL compared whole rows to drop repeats.
-    return list(
-        Agreement.select(Agreement, Team).join(Team)
-        .where(Agreement.id.in_(naming))
-        .order_by(Agreement.created_at, Agreement.id)
-    )
+CANDIDATES = 20  # each child's first candidates, by id
+
+
+def _candidate_condition(child: Child):
+    condition = Child.date_of_birth == child.date_of_birth
+    if child.person_id:
+        condition |= Child.person_id == child.person_id
+    if child.nhs_number:
+        condition |= Child.nhs_number == child.nhs_number
+    return condition & (Child.id != child.id) & ((Child.identity != child.identity) | (Child.identity == 0))
+
+
+def _is_candidate(child: Child, other: Child) -> bool:
+    """`_candidate_condition` in Python, to share one statement's rows among the children."""
+    found = other.date_of_birth == child.date_of_birth or bool(
+        child.person_id and other.person_id == child.person_id) or bool(
+        child.nhs_number and other.nhs_number == child.nhs_number)
+    return found and other.id != child.id and (other.identity != child.identity or other.identity == 0)
+
+
+def _candidates(children: list[Child]) -> dict[Child, list[Child]]:
+    """Each child's first CANDIDATES other rows by id, found by indexed columns.
+
+    One statement for all the record's children: their conditions joined by OR,
+    the rows shared out in Python. If that statement reaches its own limit, some
+    child's first rows may be missing from it, so each child is read on its own.
+    """
+    if not children:
+        return {}
+    most = CANDIDATES * len(children)
+    condition = _candidate_condition(children[0])
+    for child in children[1:]:
+        condition |= _candidate_condition(child)
+    rows = list(Child.select().where(condition).order_by(Child.id).limit(most + 1))
+    if len(rows) > most:
+        return {child: list(Child.select().where(_candidate_condition(child)).order_by(Child.id).limit(CANDIDATES))
+                for child in children}
+    return {child: [other for other in rows if _is_candidate(child, other)][:CANDIDATES] for child in children}
+
+
+def linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:
+    """For each child on the record, every other record naming that child or a child
+    linked to it, oldest first, with its team (the record page names the team of one
+    its reader may not open). One statement for all the record's children."""
+    from tracker.models import children_of  # records imports this module
+
+    by_group: dict[int, dict[int, Agreement]] = {}
+    for record in _RECORDS_OF_CHILDREN.execute(agreement=agreement.id):
+        # A child's records are those of its identity group, or its own row's when unlinked.
+        group = by_group.setdefault(record.group_key, {})
+        if record.id != agreement.id:
+            group.setdefault(record.id, record)
+    found = {}
+    for child in children_of(agreement):
+        others = list(by_group.get(child.identity or child.id, {}).values())
+        if others:
+            found[child.id] = others
+    return found
+
+
+def _records_of_children(p):
+    mine = AgreementChild.select(AgreementChild.child).where(
+        (AgreementChild.agreement == p.agreement) & AgreementChild.removed_at.is_null())
+    identities = Child.select(Child.identity).where(Child.id.in_(mine) & (Child.identity != 0))
+    # The record's children and every child linked to one (a UNION, not an OR: see warnings).
+    children = Child.select(Child.id).where(Child.identity.in_(identities)) | mine
+    named = Child.alias()
+    group_key = Case(None, [(named.identity == 0, named.id)], named.identity).alias("group_key")
+    return (Agreement.select(Agreement, Team, group_key)
+            .join_from(Agreement, Team)
+            .join_from(Agreement, AgreementChild, on=(AgreementChild.agreement == Agreement.id))
+            .join_from(AgreementChild, named, on=(AgreementChild.child == named.id))
+            .where(AgreementChild.child.in_(children) & AgreementChild.removed_at.is_null())
+            .order_by(Agreement.created_at, Agreement.id))
+
+
+_RECORDS_OF_CHILDREN = Prepared(_records_of_children)
 
 
 def link(agreement: Agreement, child: Child, other: Child, user: User, now: dt.datetime) -> None:

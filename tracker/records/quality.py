@@ -8,6 +8,7 @@ unless the manager records a reason.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ class Check:
     detail: str = ""
 
 
+@functools.lru_cache(maxsize=1024)  # the record page checks every field against the whole list
 def _jargon_pattern(word: str) -> re.Pattern:
     """A word from the jargon list as a case-insensitive pattern that catches its variants.
 

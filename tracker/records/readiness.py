@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import OP, Expression, fn
 
-from tracker.models import AgencyReport, Agreement, Notification, Recipient, Review, live_recipients
+from tracker.models import AgencyReport, Agreement, Notification, Recipient, Review, live_recipients, reports_for
+from tracker.prepared import Prepared
 
 ASKING_KINDS = ("report_request", "report_prompt")
 
@@ -31,23 +32,26 @@ class Standing:
         return {"reported": "Report sent", "nothing_to_share": "Nothing to share", "missing": "Missing"}[self.state]
 
 
+# The first request and prompt to each address about the review (their keys start "review/<id>/").
+_ASKED = Prepared(lambda p: (
+    Notification.select(Notification.kind, Notification.to_address, fn.MIN(Notification.created_at))
+    .where((Notification.agreement == p.agreement) & Notification.kind.in_(ASKING_KINDS)
+           & Expression(Notification.key, OP.ILIKE, p.keys))
+    .group_by(Notification.kind, Notification.to_address).tuples()))
+
+
 def readiness(agreement: Agreement, review: Review | None) -> list[Standing]:
-    """Every distribution entry's standing for `review`, in three queries."""
+    """Every distribution entry's standing for `review` (on a record page, one query of its own)."""
     recipients = live_recipients(agreement)
     if not recipients:
         return []
     reports: dict[int, AgencyReport] = {}
     if review is not None:
-        for report in (AgencyReport.select().where(AgencyReport.review == review)
-                       .order_by(AgencyReport.submitted_at)):
+        for report in reports_for(agreement, review):
             reports[report.recipient_id] = report  # the latest reply counts
     asked: dict[tuple[str, str], dt.datetime] = {}
     if review is not None:
-        rows = (Notification.select(Notification.kind, Notification.to_address, fn.MIN(Notification.created_at))
-                .where((Notification.agreement == agreement) & Notification.kind.in_(ASKING_KINDS)
-                       & Notification.key.startswith(f"review/{review.id}/"))
-                .group_by(Notification.kind, Notification.to_address).tuples())
-        for kind, address, first in rows:
+        for kind, address, first in _ASKED.execute(agreement=agreement.id, keys=f"review/{review.id}/%"):
             asked[(kind, address)] = first
     return [
         Standing(r, r.acknowledged_at, reports.get(r.id), asked.get(("report_request", r.email)),

@@ -259,7 +259,7 @@ def changes_since(agreement_id: int, opened_at: str | None, user: User | None = 
 
 def history(agreement: Agreement) -> list[dict]:
     """Each version in force, newest first, with its differences from the one before in plain words."""
-    rows = list(AgreementVersion.select().where(AgreementVersion.agreement == agreement).order_by(AgreementVersion.number))
+    rows = models.versions_of(agreement)
     out = []
     previous = None
     for row in rows:

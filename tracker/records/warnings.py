@@ -61,6 +61,7 @@ from peewee import fn
 
 from tracker import clock, rules, settings
 from tracker.models import Action, Agreement, AgreementChild, Breach, Child, Review
+from tracker.prepared import Prepared
 from tracker.records import responsibility
 
 KINDS = {
@@ -157,8 +158,11 @@ def signs_of(agreement: Agreement, now: dt.datetime) -> list[Sign]:
     return signs_for([agreement], now)[agreement.id]
 
 
-def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_months: int) -> dict[int, list[Sign]]:
-    ids = [a.id for a in agreements]
+def _links(p, size: int):
+    """Every live link of the children these records name, or of a child linked
+    to one, with the record it belongs to: one statement, its SQL built once a
+    number of records (tracker.prepared)."""
+    ids = [getattr(p, f"a{i}") for i in range(size)]
     # The identities these records name; linked rows share one (R13).
     their_identities = (
         Child.select(Child.identity).join(AgreementChild, on=(AgreementChild.child == Child.id))
@@ -173,7 +177,7 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         Child.identity.in_(their_identities) & (Child.identity != 0)
     ) | direct
     # 1. Every live link of those children, with the record it belongs to.
-    rows = (
+    return (
         AgreementChild.select(
             AgreementChild.agreement,
             Child.identity,
@@ -196,6 +200,14 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         .where(AgreementChild.child.in_(their_children) & AgreementChild.removed_at.is_null())
         .tuples()
     )
+
+
+_LINKS = Prepared(_links)
+
+
+def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_months: int) -> dict[int, list[Sign]]:
+    ids = [a.id for a in agreements]
+    rows = _LINKS.execute((len(ids),), **{f"a{i}": v for i, v in enumerate(ids)})
     records: dict[int, _Past] = {}
     children_of: dict[int, set[int]] = {}
     records_of_child: dict[int, set[int]] = {}
@@ -236,7 +248,12 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
     # 4. The actions of records with a domestic abuse concern (R8).
     abuse_ids = [a.id for a in agreements if a.domestic_abuse_concern]
     actions_of: dict[int, list[tuple[str, str]]] = {}
-    if abuse_ids:
+    if abuse_ids and all(getattr(a, "_read_once", None) is not None for a in agreements):
+        # A record page has read the record's actions already (models.read_once).
+        from tracker.models import live_actions
+
+        actions_of = {a.id: [(x.what, x.who) for x in live_actions(a)] for a in agreements if a.id in abuse_ids}
+    elif abuse_ids:
         for agreement_id, what, who in (
             Action.select(Action.agreement, Action.what, Action.who)
             .where(Action.agreement.in_(abuse_ids) & Action.removed_at.is_null())

@@ -343,21 +343,11 @@ def show(agreement_id: int):
         readiness=readiness(agreement, models.next_review(agreement)),
         signs=signs_of(agreement, utcnow()),
         same_child=identity.possible_matches(agreement) if agreement.status != "ended" else [],
-        linked=_linked_records(agreement),
-        notifications=list(agreement.notifications.order_by(agreement.notifications.model.created_at.desc()).limit(50)),
+        linked=identity.linked_records(agreement),
+        notifications=models.recent_notifications(agreement),
         end_form=EndForm(),
         endorse_form=EndorseForm(),
     )
-
-
-def _linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:
-    """For each child on the record, the other records of the same child (linked rows included)."""
-    found = {}
-    for child in models.children_of(agreement):
-        others = [a for a in identity.records_of(child) if a.id != agreement.id]
-        if others:
-            found[child.id] = others
-    return found
 
 
 @bp.route("/agency-suggestions")
