@@ -173,8 +173,9 @@ def review_key(review: Review, what: str, who: str) -> str:
 def still_wanted(notification: Notification) -> str | None:
     """None when the message should go; otherwise why it no longer should.
 
-    Reads the key written by the functions below. Kinds not listed here (a
-    breach alert, a digest, a cancellation) are always wanted.
+    Reads the key written by the functions below, then, for every kind, the
+    record's state: nothing goes about an ended record but the kinds in
+    STILL_WANTED_AFTER_END. A digest is about a team, and always wanted.
     """
     parts = notification.key.split("/")
     family = parts[0]
@@ -215,7 +216,25 @@ def still_wanted(notification: Notification) -> str | None:
         breach = Breach.get_or_none(Breach.id == int(parts[1]))
         if breach is None or breach.response is not None:
             return "Not sent: a manager recorded the response first"
+    elif family in ("endorse", "endorse-escalation") and len(parts) >= 2:
+        # "Please endorse or return ..." went to managers for records ended two
+        # days earlier: the request is wanted only while the record (or its
+        # variation) still waits, which `awaiting_since` says.
+        agreement = Agreement.get_or_none(Agreement.id == int(parts[1]))
+        if agreement is None or agreement.status == "ended":
+            return "Not sent: the record ended before this went out"
+        if agreement.awaiting_since is None:
+            return "Not sent: the record was endorsed or returned before this went out"
+    # Whatever the kind, nothing goes about a record that has ended (ended,
+    # replaced, escalated) except the calendar cancellation its ending sent.
+    if notification.agreement_id is not None and notification.kind not in STILL_WANTED_AFTER_END:
+        if Agreement.select(Agreement.status).where(Agreement.id == notification.agreement_id).scalar() == "ended":
+            return "Not sent: the record ended before this went out"
     return None
+
+
+# Kinds that are about a record's ending, so sent after it.
+STILL_WANTED_AFTER_END = ("review_cancelled", "retention_review")
 
 
 def _queued_or_sent(keys: list[str]) -> bool:
