@@ -22,7 +22,7 @@ from flask import abort
 from flask_login import current_user
 from peewee import JOIN
 
-from tracker.models import MANAGER_ROLES, Agreement, Team, User, in_progress
+from tracker.models import MANAGER_ROLES, Agreement, AgreementChild, Child, Team, User, in_progress
 from tracker.prepared import Prepared
 
 CASE_ROLES = ("social_worker", "team_manager", "service_manager")
@@ -137,7 +137,16 @@ def get_agreement(agreement_id: int, action: str = "view", with_people: bool = F
 
 
 def visibility(user: User):
-    """The condition on Agreement rows that `user` may see."""
+    """The scope rule (R17): the condition on Agreement rows that `user` may see.
+
+    Every query that names a child reads it, directly or through
+    `visible_agreements`, `visible_children` or `may_see_child`: a social worker
+    and a team manager see their team's records, the front door every team's
+    active records and those with no social worker, a service manager the
+    service, an administrator (or anyone else) nothing.
+    """
+    if user is None or not getattr(user, "active", True):
+        return Agreement.id.is_null()
     if user.role == "service_manager":
         return Agreement.id.is_null(False)
     if user.role in ("team_manager", "social_worker") and user.team_id is not None:
@@ -151,6 +160,34 @@ def visible_agreements(user: User, query=None):
     """Restrict an Agreement query to what `user` may see."""
     query = query if query is not None else Agreement.select()
     return query.where(visibility(user))
+
+
+def visible_children(user: User):
+    """The scope rule for children: the ids of Child rows named on a record `user` may see.
+
+    A child is in scope through a record, never by itself, so a suggestion,
+    a search or a case closure offers no child that only another team's
+    records name."""
+    return (AgreementChild.select(AgreementChild.child)
+            .join(Agreement, on=(AgreementChild.agreement == Agreement.id))
+            .where(AgreementChild.removed_at.is_null() & visibility(user)))
+
+
+def may_see_child(user: User, child: Child) -> bool:
+    """Whether `child` is named on at least one record in `user`'s scope."""
+    return Child.select(Child.id).where((Child.id == child.id) & Child.id.in_(visible_children(user))).exists()
+
+
+def get_child(child_id: int, action: str = "view") -> Child:
+    """The child, or 404 when there is none, or 403 when it is outside the viewer's
+    scope or `action` is not theirs (as `get_agreement` answers for a record)."""
+    child = Child.get_or_none(Child.id == child_id)
+    if child is None:
+        abort(404)
+    if not may_see_child(current_user, child):
+        abort(403)
+    require(action)
+    return child
 
 
 def can_import_for(user: User, worker: User) -> bool:

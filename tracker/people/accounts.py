@@ -48,7 +48,57 @@ def create_user(email: str, name: str, password: str, role: str, team: Team | No
         audit.record("user_created", user=by, actor=by.name if by else "command line", entity="user",
                      entity_id=user.id, changes={"email": [None, user.email], "role": [None, role],
                                                   "team": [None, team.name if team else None]})
+        if by is not None:
+            # Made in the application by an administrator; the command line is the server's operator.
+            announce_access(user, None, None, by)
     return user
+
+
+# Roles that read children's records, and what each reaches (tracker.people.access.visibility).
+READING_ROLES = {
+    "social_worker": "their team's records",
+    "team_manager": "their team's records",
+    "front_door": "every team's active records",
+    "service_manager": "every record in the service",
+}
+
+
+class SelfChange(Exception):
+    """An administrator tried to change their own role or team."""
+
+
+def check_not_own_access(user: User, by: User, role: str, team_id: int | None) -> None:
+    """Nobody widens their own access (R17): an administrator's own role and team are
+    changed by another administrator, never by themselves."""
+    if user.id == by.id and (role != user.role or (team_id or None) != (user.team_id or None)):
+        raise SelfChange("You cannot change your own role or team. Ask another administrator.")
+
+
+def announce_access(user: User, before_role: str | None, before_team: Team | None, by: User,
+                    now: dt.datetime | None = None) -> bool:
+    """When `user` is given a role that reads records (or a reading role in another team):
+    an audit event, and an email to every active service manager, in the caller's
+    transaction. Returns whether it was such a change."""
+    from tracker.clock import utcnow
+    from tracker.notices.notify import enqueue
+    from tracker.settings import role_label
+
+    now = now or utcnow()
+    user = User.get_by_id(user.id)
+    if user.role not in READING_ROLES or (before_role == user.role and (
+            before_team.id if before_team else None) == user.team_id):
+        return False
+    team = user.team.name if user.team_id else ""
+    event = audit.record("access_granted", user=by, entity="user", entity_id=user.id, at=now, changes={
+        "role": [before_role, user.role], "team": [before_team.name if before_team else None, team or None]})
+    before_label = role_label(User(role=before_role)) if before_role else ""
+    context = {"person_name": user.name, "person_email": user.email, "role": role_label(user).lower(), "team": team,
+               "before_role": before_label.lower(), "before_team": before_team.name if before_team else "",
+               "by_name": by.name, "reach": READING_ROLES[user.role]}
+    for manager in User.select().where((User.role == "service_manager") & (User.active == True)):  # noqa: E712
+        enqueue(f"access-granted/{event.id}/{manager.email}", "access_granted", manager.email,
+                to_label=manager.name, context=context, now=now)
+    return True
 
 
 def set_password(user: User, password: str, now: dt.datetime | None = None) -> None:

@@ -66,18 +66,22 @@ def similar_names(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
-def possible_matches(agreement: Agreement) -> list[tuple[Child, Child]]:
+def possible_matches(agreement: Agreement, within=None) -> list[tuple[Child, Child]]:
     """Pairs (child on this record, another child row) that may be the same child, not yet linked.
 
     Candidates are found by indexed columns: the same date of birth, the same
     council person ID, or the same NHS number; names are then compared.
+    `within` is the reader's scope (`access.visible_children`, a query of child
+    ids): a suggestion names the other child with date of birth and IDs, so it
+    offers only children the reader may already see (R17). None means every
+    row, for the service's own jobs (the demo).
     """
     from tracker.models import children_of  # records imports this module
 
     # The record's children as the record page has already read them (records.read_once).
     mine = children_of(agreement)
     pairs: list[tuple[Child, Child]] = []
-    for child, others in _candidates(mine).items():
+    for child, others in _candidates(mine, within).items():
         for other in others:
             same_id = bool(child.person_id and other.person_id == child.person_id) or bool(
                 child.nhs_number and other.nhs_number == child.nhs_number
@@ -112,7 +116,7 @@ def _is_candidate(child: Child, other: Child) -> bool:
     return found and other.id != child.id and (other.identity != child.identity or other.identity == 0)
 
 
-def _candidates(children: list[Child]) -> dict[Child, list[Child]]:
+def _candidates(children: list[Child], within=None) -> dict[Child, list[Child]]:
     """Each child's first CANDIDATES other rows by id, found by indexed columns.
 
     One statement for all the record's children: their conditions joined by OR,
@@ -125,9 +129,11 @@ def _candidates(children: list[Child]) -> dict[Child, list[Child]]:
     condition = _candidate_condition(children[0])
     for child in children[1:]:
         condition |= _candidate_condition(child)
-    rows = list(Child.select().where(condition).order_by(Child.id).limit(most + 1))
+    scope = Child.id.in_(within) if within is not None else Child.id.is_null(False)
+    rows = list(Child.select().where(condition & scope).order_by(Child.id).limit(most + 1))
     if len(rows) > most:
-        return {child: list(Child.select().where(_candidate_condition(child)).order_by(Child.id).limit(CANDIDATES))
+        return {child: list(Child.select().where(_candidate_condition(child) & scope).order_by(Child.id)
+                            .limit(CANDIDATES))
                 for child in children}
     return {child: [other for other in rows if _is_candidate(child, other)][:CANDIDATES] for child in children}
 

@@ -11,7 +11,7 @@ from tracker.db import database
 from tracker.models import Agency, Team, User
 from tracker.people import sessions
 from tracker.people.access import require
-from tracker.people.accounts import create_user, set_password
+from tracker.people.accounts import SelfChange, announce_access, check_not_own_access, create_user, set_password
 from tracker.web.forms import AgencyForm, TeamForm, UserForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -52,7 +52,15 @@ def user(user_id: int | None = None):
         email = form.email.data.strip().lower()
         clash = User.get_or_none((User.email == email) & (User.id != (existing.id if existing else 0)))
         team = Team.get_or_none(Team.id == form.team.data)
-        if clash:
+        own = ""
+        if existing is not None:
+            try:
+                check_not_own_access(existing, current_user, form.role.data, team.id if team else None)
+            except SelfChange as refused:
+                own = str(refused)
+        if own:
+            form.role.errors = [own]
+        elif clash:
             form.email.errors = ["Another user already has this email address"]
         elif existing is None and not form.password.data:
             form.password.errors = ["Enter a password of 12 characters or more"]
@@ -72,6 +80,8 @@ def user(user_id: int | None = None):
                              "team": team.id if team else None, "active": bool(form.active.data),
                              "phone": (form.phone.data or "").strip()}
                     User.update(**after).where(User.id == existing.id).execute()
+                    announce_access(existing, existing.role, existing.team if existing.team_id else None,
+                                    current_user)
                     if form.password.data:
                         set_password(existing, form.password.data)  # ends their sessions
                         after["password"] = "changed"

@@ -25,7 +25,7 @@ from tracker.models import (
     User,
 )
 from tracker.oversight.dashboard import children_names
-from tracker.people.access import get_agreement, may_endorse, require, visible_agreements
+from tracker.people.access import get_agreement, may_endorse, require, visible_agreements, visible_children
 from tracker.records import drafting, identity, lifecycle, printed, versions
 from tracker.records import history as history_words
 from tracker.records.breaches import timeline as breach_timeline
@@ -241,7 +241,7 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                     message = f"{saved.reference} saved"
                 flash(message, "success")
                 url = url_for("agreements.show", agreement_id=saved.id)
-                return url + "#same-child" if identity.possible_matches(saved) else url
+                return url + "#same-child" if identity.possible_matches(saved, visible_children(current_user)) else url
 
             try:
                 # A new record is created once per form, however often it is posted.
@@ -342,7 +342,7 @@ def show(agreement_id: int):
         breaches=breach_timeline(agreement),
         readiness=readiness(agreement, models.next_review(agreement)),
         signs=signs_of(agreement, utcnow()),
-        same_child=identity.possible_matches(agreement) if agreement.status != "ended" else [],
+        same_child=identity.possible_matches(agreement, visible_children(current_user)) if agreement.status != "ended" else [],
         linked=identity.linked_records(agreement),
         notifications=models.recent_notifications(agreement),
         end_form=EndForm(),
@@ -375,7 +375,7 @@ def link_child(agreement_id: int, child_id: int):
     """Record that a child on this record is the same child as one on another record (R13)."""
     agreement = get_agreement(agreement_id, "edit")
     other_id = request.form.get("other", "")
-    pairs = {(c.id, o.id): (c, o) for c, o in identity.possible_matches(agreement)}
+    pairs = {(c.id, o.id): (c, o) for c, o in identity.possible_matches(agreement, visible_children(current_user))}
     pair = pairs.get((child_id, int(other_id))) if other_id.isdigit() and len(other_id) < 12 else None
     if pair is None:
         flash("That child is no longer offered as possibly the same child", "info")

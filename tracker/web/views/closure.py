@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from tracker import rules, settings
+from tracker import audit, rules, settings
 from tracker.clock import utcnow
-from tracker.models import Child
+from tracker.db import database
 from tracker.oversight.dashboard import children_names
-from tracker.people.access import can, require
+from tracker.people.access import can, get_child
 from tracker.records import closure
 from tracker.web.forms import long_text
 
@@ -44,8 +44,9 @@ def _decisions(agreements) -> dict[int, closure.Decision]:
 
 @bp.route("/children/<int:child_id>/close", methods=["GET", "POST"])
 def close(child_id: int):
-    child = Child.get_or_none(Child.id == child_id) or abort(404)
-    require("close_case")
+    # In scope first (R17): a manager of another team is refused before the
+    # page names the child, even when none of the child's records is active.
+    child = get_child(child_id, "close_case")
     agreements = closure.active_records(child)
     # Every record must be the manager's to decide: a team manager closes a
     # case only when all its active records are their team's.
@@ -59,8 +60,14 @@ def close(child_id: int):
     if request.method == "POST":
         decisions = _decisions(agreements)
         if form.validate_on_submit():
+            now = utcnow()
             try:
-                made = closure.close_case(child, decisions, current_user, utcnow(), form.notes.data or "")
+                with database.atomic():
+                    made = closure.close_case(child, decisions, current_user, now, form.notes.data or "")
+                    if not agreements:
+                        # close_case audits on each record it decides; with none, the child's own row says it.
+                        audit.record("case_closed", user=current_user, entity="child", entity_id=child.id,
+                                     changes={"case_closed_at": [None, now]}, ip=request.remote_addr or "", at=now)
             except rules.RuleBroken as broken:
                 errors = broken.errors
             else:
@@ -72,6 +79,9 @@ def close(child_id: int):
                     return redirect(url_for("home.index"))
                 return redirect(url_for("agreements.show", agreement_id=target))
         status = 400
+    for agreement in agreements or [None]:
+        audit.record("viewed_case_closure", user=current_user, agreement=agreement, entity="child",
+                     entity_id=child.id, ip=request.remote_addr or "")
     summary = [{"text": message, "href": f"#{key}"} for key, message in errors.items()]
     return render_template(
         "closure/close.html", child=child, agreements=agreements, decisions=decisions, errors=errors,
