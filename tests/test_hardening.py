@@ -97,8 +97,11 @@ def test_a_new_record_posted_twice_is_one_record(client, people, login):
     assert first.status_code == second.status_code == 302
     assert first.location == second.location
     assert Agreement.select().count() == 1
-    # A new form (a fresh key) is a new record.
-    assert client.post("/agreements/new?kind=partnership", data={**form, "once_key": new_key()}).status_code == 302
+    # A new form (a fresh key) with other words is a new record; with the same words it is
+    # the one already sent (the browser's Back button draws the page with a fresh key).
+    assert client.post("/agreements/new?kind=partnership", data={**form, "once_key": new_key()}).location == first.location
+    assert client.post("/agreements/new?kind=partnership",
+                       data={**form, "once_key": new_key(), "purpose": "To keep Ella and Sam safe."}).status_code == 302
     assert Agreement.select().count() == 2
 
 

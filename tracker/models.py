@@ -618,6 +618,11 @@ class FormSubmission(BaseModel):
     key = pw.CharField(max_length=200, unique=True)
     result_url = pw.CharField(max_length=500)
     created_at = pw.DateTimeField(default=utcnow)
+    digest = pw.CharField(max_length=64, default="")  # what was posted (tracker.web.once)
+    content_key = pw.CharField(max_length=64, null=True)  # the digest by page and person
+
+    class Meta:
+        indexes = ((("content_key", "created_at"), False),)
 
 
 ALL_MODELS = [

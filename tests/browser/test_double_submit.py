@@ -64,3 +64,44 @@ def test_double_clicking_log_the_breach_logs_one(page, live):
     page.reload()
     page.get_by_role("heading", name="Breach reported").wait_for()
     assert Breach.select().count() == 2
+
+
+def test_back_and_send_again_neither_drops_nor_duplicates(page, live):
+    """The browser's Back draws the page afresh (no-store) and puts the typing back: the same words
+    sent again are the breach already logged; other words are shown back, then logged as a new one."""
+    agreement = active_record(live.people)
+    sign_in(page, live, live.people.worker)
+    form_url = f"{live.url}/agreements/{agreement.id}/breaches/new"
+    page.goto(form_url)
+    key = page.locator("input[name=once_key]").input_value()
+    _fill(page)
+    page.locator("#reported_by").fill("Neighbour, by phone")
+    page.get_by_role("button", name="Log the breach").click()
+    page.get_by_role("heading", name="Breach logged").wait_for()
+    first = page.url
+    alerts = Notification.select().where(Notification.kind == "breach_alert").count()
+
+    page.go_back()
+    assert page.locator("#description").input_value().startswith("Mr Murphy")  # the browser's form restore
+    page.get_by_role("button", name="Log the breach").click()
+    page.get_by_role("heading", name="Breach logged").wait_for()
+    assert page.url == first and Breach.select().count() == 1
+    assert Notification.select().where(Notification.kind == "breach_alert").count() == alerts
+
+    # A second tab kept open on the first page (its key): other words are never "saved" and dropped.
+    second = page.context.new_page()
+    second.goto(form_url)
+    second.evaluate("key => document.querySelector('input[name=once_key]').value = key", key)
+    second.locator("#description").fill("Mr Murphy phoned Ella at 11pm.")
+    second.get_by_role("radio", name="No", exact=True).check()
+    second.get_by_role("radio", name="Something else").check()
+    second.locator("#term").fill("Contact arrangements")
+    second.locator("#reported_by").fill("Ms Murphy")
+    second.get_by_role("button", name="Log the breach").click()
+    second.get_by_role("heading", name="This form was already sent").wait_for()
+    assert second.locator("#description").input_value() == "Mr Murphy phoned Ella at 11pm."
+    assert Breach.select().count() == 1
+    assert_accessible(second, "breach form already sent")
+    second.get_by_role("button", name="Log the breach").click()
+    second.get_by_role("heading", name="Breach logged").wait_for()
+    assert Breach.select().count() == 2

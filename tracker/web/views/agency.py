@@ -22,7 +22,7 @@ from tracker.models import AgencyReport, Breach, Recipient
 from tracker.records import breaches
 from tracker.web import ratelimit
 from tracker.web.forms import AgencyReportForm, BreachForm
-from tracker.web.once import once
+from tracker.web.once import AlreadySent, new_key, once
 from tracker.web.views.breaches import form_data, prepare
 
 bp = Blueprint("agency", __name__, url_prefix="/a")
@@ -131,7 +131,11 @@ def report(token: str):
                 _send_report(form, context["review"])
                 return url_for("agency.index", token=token, done="report")
 
-            return redirect(once(form.once_key.data, send))
+            try:
+                return redirect(once(form.once_key.data, send))
+            except AlreadySent as sent:
+                form.once_key.data = new_key()
+                return render_template("agency/report.html", form=form, already_sent=sent.url, **context), 409
         return render_template("agency/report.html", form=form, **context), 400
     _used("agency_report_form_viewed")
     return render_template("agency/report.html", form=form, **context)
@@ -164,6 +168,9 @@ def breach(token: str):
             try:
                 # Answered with a redirect, so a refresh cannot send it again.
                 return redirect(once(form.once_key.data, log))
+            except AlreadySent as sent:
+                form.once_key.data = new_key()
+                return render_template("agency/breach.html", form=form, already_sent=sent.url, **_context()), 409
             except rules.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]

@@ -34,7 +34,7 @@ from tracker.records.readiness import readiness
 from tracker.records.warnings import signs_of
 from tracker.web.extensions import htmx
 from tracker.web.forms import AgreementForm, EndForm, EndorseForm, IssueForm, options
-from tracker.web.once import once
+from tracker.web.once import AlreadySent, new_key, once
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 PAGE_SIZE = 25
@@ -194,12 +194,12 @@ def stale(form, agreement_id: int) -> list[dict]:
     return changes
 
 
-def _render_form(form, kind, agreement=None, status=200, changed_since=None):
+def _render_form(form, kind, agreement=None, status=200, changed_since=None, already_sent=None):
     section = (request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
                or ("recipients" if request.form.get("fill") else ""))
     variation = models.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
-                   changed_since=changed_since,
+                   changed_since=changed_since, already_sent=already_sent,
                    closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
     if request.form.get("add") in ROW_SECTIONS:
         # The row just added takes focus (autofocus), so the page, or htmx's
@@ -248,6 +248,9 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                 url = save() if agreement is not None else once(form.once_key.data, save)
             except models.Stale:
                 return _render_form(form, kind, agreement, 409, changed_since=stale(form, agreement.id))
+            except AlreadySent as sent:
+                form.once_key.data = new_key()
+                return _render_form(form, kind, agreement, 409, already_sent=sent.url)
             except rules.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]

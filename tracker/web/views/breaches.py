@@ -12,7 +12,7 @@ from tracker.people.access import get_agreement, require, visible_agreements
 from tracker.records import breaches
 from tracker.web.extensions import htmx
 from tracker.web.forms import AcknowledgeForm, AmendForm, BreachForm, options
-from tracker.web.once import once
+from tracker.web.once import AlreadySent, new_key, once
 
 bp = Blueprint("breaches", __name__)
 
@@ -100,6 +100,9 @@ def new(agreement_id: int):
 
             try:
                 url = once(form.once_key.data, log)
+            except AlreadySent as sent:
+                form.once_key.data = new_key()
+                return render_template("breaches/new.html", agreement=agreement, form=form, already_sent=sent.url), 409
             except rules.RuleBroken as broken:
                 for name, message in broken.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, message]
@@ -160,7 +163,12 @@ def amend(breach_id: int):
                 flash("Amendment added. The original stays beside it.", "success")
                 return url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}"
 
-            return redirect(once(form.once_key.data, add))
+            try:
+                return redirect(once(form.once_key.data, add))
+            except AlreadySent as sent:
+                form.once_key.data = new_key()
+                return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form,
+                                       already_sent=sent.url), 409
         return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form), 400
     _viewed(agreement, "viewed_breach_amend_page", breach)
     return render_template("breaches/amend.html", breach=breach, agreement=agreement, form=form)
