@@ -22,6 +22,9 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": 10000,
     "synchronous": "normal",
+    # A deleted row's bytes are overwritten, not left in the file's free pages:
+    # a destroyed record (retention) must not be readable from a copy of the file.
+    "secure_delete": 1,
 }
 
 

@@ -104,6 +104,10 @@ class User(BaseModel):
     locked_until = pw.DateTimeField(null=True)
     phone = pw.CharField(max_length=40, default="")  # shown to agencies as whom to call
     created_at = pw.DateTimeField(default=utcnow)
+    # The council account this one signs in as (tracker.people.sso): the provider's
+    # issuer and subject, never the email, which changes and can be given to someone else.
+    sso_issuer = pw.CharField(max_length=255, null=True)
+    sso_subject = pw.CharField(max_length=255, null=True)
 
     # Flask-Login protocol.
     @property
@@ -590,6 +594,8 @@ class UserSession(BaseModel):
     ended_at = pw.DateTimeField(null=True)
     end_reason = pw.CharField(max_length=32, default="")
     ip = pw.CharField(max_length=64, default="")
+    # Single sign-on: the provider's ID token, for the end-session request at sign-out; never in the cookie.
+    id_token = pw.TextField(default="")
 
     class Meta:
         indexes = ((("user", "ended_at"), False),)

@@ -39,11 +39,32 @@ def token_hash(token: str | None) -> str:
     return _hash(token) if isinstance(token, str) else ""
 
 
-def start(user: User, now: dt.datetime, ip: str = "") -> str:
-    """A new session for `user`; the token goes in the cookie, only its hash in the table."""
+def start(user: User, now: dt.datetime, ip: str = "", id_token: str = "") -> str:
+    """A new session for `user`; the token goes in the cookie, only its hash in the table.
+
+    A single sign-on session keeps the provider's ID token here, on the server:
+    in the cookie an Entra ID token listing many groups passes the browser's
+    4 KB limit, the browser drops the cookie, and the person is silently out.
+    """
     token = secrets.token_urlsafe(32)
-    UserSession.create(token_hash=_hash(token), user=user, created_at=now, last_seen_at=now, ip=ip[:64])
+    UserSession.create(token_hash=_hash(token), user=user, created_at=now, last_seen_at=now, ip=ip[:64],
+                       id_token=id_token or "")
     return token
+
+
+# The provider's end-session request follows a sign-out within moments; an older one is not honoured.
+END_SESSION_WITHIN = dt.timedelta(minutes=10)
+
+
+def take_id_token(token: str | None, now: dt.datetime) -> str:
+    """The ID token of this session, ended at sign-out just now, read once and then forgotten."""
+    if not token or not isinstance(token, str) or len(token) > 100:
+        return ""
+    row = UserSession.get_or_none((UserSession.token_hash == _hash(token)) & UserSession.ended_at.is_null(False))
+    if row is None or not row.id_token or now - row.ended_at > END_SESSION_WITHIN:
+        return ""
+    claimed = UserSession.update(id_token="").where((UserSession.id == row.id) & (UserSession.id_token != "")).execute()
+    return row.id_token if claimed == 1 else ""
 
 
 def user_for(token: str | None, user_id: str, now: dt.datetime, idle: dt.timedelta,
@@ -69,13 +90,20 @@ def user_for(token: str | None, user_id: str, now: dt.datetime, idle: dt.timedel
     return user
 
 
-def end(token: str | None, now: dt.datetime, reason: str = "signed_out") -> None:
-    if token and isinstance(token, str):
-        UserSession.update(ended_at=now, end_reason=reason).where(
-            (UserSession.token_hash == _hash(token)) & UserSession.ended_at.is_null()).execute()
+def end(token: str | None, now: dt.datetime, reason: str = "signed_out") -> bool:
+    """End this session; True when it holds an ID token for the provider's end-session request."""
+    if not (token and isinstance(token, str)):
+        return False
+    # Only a sign-out keeps the ID token, for the end-session request that follows it.
+    keep = reason == "signed_out"
+    changes = {"ended_at": now, "end_reason": reason, **({} if keep else {"id_token": ""})}
+    UserSession.update(**changes).where(
+        (UserSession.token_hash == _hash(token)) & UserSession.ended_at.is_null()).execute()
+    return keep and UserSession.select().where(
+        (UserSession.token_hash == _hash(token)) & (UserSession.id_token != "")).exists()
 
 
 def end_all(user_id: int, now: dt.datetime, reason: str) -> int:
     """End every session of this user (password changed, disabled, signed out everywhere)."""
-    return UserSession.update(ended_at=now, end_reason=reason).where(
+    return UserSession.update(ended_at=now, end_reason=reason, id_token="").where(
         (UserSession.user == user_id) & UserSession.ended_at.is_null()).execute()

@@ -21,7 +21,7 @@ bp = Blueprint("auth", __name__)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site; a control character (CR/LF) or a backslash is refused."""
     if (target and target.startswith("/") and not target.startswith("//") and not _UNSAFE.search(target)
             and not urlsplit(target).netloc and len(target) < 2000):
@@ -60,8 +60,11 @@ def login():
                 session.clear()
                 session["sid"] = sessions.start(result.user, now, ip)
                 login_user(result.user)
-                audit.record("signed_in", user=result.user, entity="user", entity_id=result.user.id, ip=ip)
-                return redirect(_safe_next(request.args.get("next")))
+                # A password while single sign-on is the rule is an administrator's break glass: marked for review.
+                method = "password (break glass)" if sso.enabled() and not sso.password_allowed(None) else "password"
+                audit.record("signed_in", user=result.user, entity="user", entity_id=result.user.id, ip=ip,
+                             changes={"method": [None, method]})
+                return redirect(safe_next(request.args.get("next")))
             # One message for a wrong email, a wrong password or a disabled
             # account, so the page does not reveal which accounts exist.
             message = "The email address or password is not right"
@@ -76,12 +79,15 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    sessions.end(session.get("sid"), utcnow(), "signed_out")
-    id_token = session.get("sso_id_token", "")
+    token = session.get("sid")
+    holds_id_token = sessions.end(token, utcnow(), "signed_out")
     logout_user()
     session.clear()
-    # Signed in through the council's provider: end its session too, where it offers that.
-    return sso_views.provider_logout(id_token) or redirect(url_for("auth.login"))
+    # Signed in through the council's provider: end its session too, where it
+    # offers that, by a page of this site (a redirect after a POST to another
+    # site is what the CSP's form-action blocks; see tracker/web/views/sso.py).
+    page = sso_views.signed_out_page(token) if holds_id_token else None
+    return page or redirect(url_for("auth.login"))
 
 
 @bp.route("/account/sessions")
