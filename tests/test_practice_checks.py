@@ -407,3 +407,138 @@ def test_the_record_page_names_the_childs_other_records_and_their_team(client, p
     assert f'<span class="app-ref">{south.reference}</span> (South team)' in page
     assert f'href="/agreements/{also_north.id}"><span class="app-ref">{also_north.reference}</span></a>' in page
     assert page.count(f"{north.reference}</span></a>") == 0  # not itself
+
+
+# === Checks that read like a practitioner =======================================
+#
+# One table: for each rule, what a worker might write that SHOULD stop or warn,
+# and sound records that should NOT. To add a case, add a line to its rule's
+# "fires" or "quiet" list. Each entry is the text as typed (a tuple where a rule
+# reads two things, such as an action and who is responsible for it).
+
+from types import SimpleNamespace  # noqa: E402
+
+from tracker.records import quality, reading  # noqa: E402
+from tracker.records import warnings as signs_module  # noqa: E402
+
+PLACEHOLDERS = [w.strip() for w in settings.BY_KEY["placeholders"].default.split(",")]
+MURPHYS = reading.people("Ms Murphy", "Mr Murphy", [SimpleNamespace(name="Mr Murphy", role="Father")])
+KHANS = ["Amir Khan", "Sara Khan"]
+
+
+def _puts_control_on_the_person_at_risk(case) -> bool:
+    what, who = case
+    side = side_of(who, (), ())
+    return reading.actor(what, who, MURPHYS, side) not in ("harms", "professional") and \
+        reading.asks_to_control(what, MURPHYS)
+
+
+def _unmet_need(text) -> bool:
+    return reading.communication_need(text) and not reading.need_met(text)
+
+
+def _a_family_party(parties) -> bool:
+    return any(signs_module._is_family(SimpleNamespace(name=n, role=r, side="")) for n, r in parties)
+
+
+RULES = {
+    "a required field holding only a placeholder is empty": (
+        lambda text: reading.is_empty(text, PLACEHOLDERS),
+        ["TBC", "N/A", "…", "to follow", "see attached", "The Contingency Plan will be …..", "- ? -",
+         "See CP plan", "To be confirmed at the review"],
+        ["Ella will stay with her grandmother.", "Too young to say; he smiles when his mum arrives.",
+         "The social worker will call a meeting within two working days.", "Every weekday",
+         "Not needed: Mr Ahmed has spoken English since school."],
+    ),
+    "consequences that threaten rather than explain (coercion)": (
+        reading.threatens,
+        ["Sign this or the children will be removed.", "If you don't sign, we will take Ella into care.",
+         "If Mr Jones breaks this agreement the children will be removed from his care.",
+         "You will lose your children if this happens again.", "Keep to it or else."],
+        ["The social worker will call a meeting within two working days.",
+         "Ben may be moved to a foster carer and the police will be told.",
+         "If the agreement is broken, the social worker will arrange a meeting and may seek legal advice about court.",
+         "The children could stay with their grandmother while we talk about what happens next."],
+    ),
+    "the record says the case is closing": (
+        reading.says_closing,
+        ["We are closing the case next week.", "The case will close once the agreement is signed.",
+         "Children's social care will no longer be involved after December.", "The case is stepping down to early help."],
+        ["This agreement lasts until the review in three months.", "The case is not closing.",
+         "Until the case closes the social worker will visit weekly.", "Ms Murphy will close the gate at night."],
+    ),
+    "an action puts controlling the person who harms on the person at risk": (
+        _puts_control_on_the_person_at_risk,
+        [("She will ensure he stays away from the house.", "Ms Murphy"),
+         ("Will phone the police if he turns up.", "Ms Murphy"),
+         ("Ms Murphy will not let Mr Murphy into the house.", ""),
+         ("Mum will make sure Dad does not come to the flat.", "Mum"),
+         ("Ms Murphy will keep him away from the children.", "Ms Murphy"),
+         ("She will call the police if Mr Murphy comes to the door.", "")],
+        [("Mr Murphy will stay away from the family home.", "Mr Murphy"),
+         ("The social worker will call the police if Mr Murphy turns up.", "Social worker"),
+         ("Ms Murphy will keep Ella away from the road.", "Ms Murphy"),
+         ("Ms Murphy will take Ella to nursery every weekday.", "Ms Murphy"),
+         ("He will not contact Ms Murphy.", ""),
+         ("Dad will not come to the house.", "Dad")],
+    ),
+    "the record's words say there is domestic abuse": (
+        reading.says_domestic_abuse,
+        ["Mr Murphy has been violent towards Ms Murphy.", "There is a history of domestic violence.",
+         "Police attended after a domestic abuse incident in October.", "Ms Murphy has been referred to MARAC."],
+        ["There are no concerns about domestic abuse.", "Ella is settled at nursery.", "The family moved house in June."],
+    ),
+    "an IDVA or MARAC referral written as an action counts": (
+        reading.is_referral,
+        ["The social worker will refer Ms Murphy to the IDVA service by 1 December.", "Refer to MARAC.",
+         "Ms Murphy will meet the independent domestic violence adviser weekly."],
+        ["The social worker will visit weekly.", "Ms Murphy will take Ella to nursery.", "Mr Murphy will see his GP."],
+    ),
+    "a child is recorded as the interpreter": (
+        lambda text: reading.child_interprets(text, KHANS),
+        ["Amir will interpret for his mother.", "Her 12-year-old son translates.", "The eldest daughter helps with English.",
+         "Sara, aged 10, reads letters to her."],
+        ["Language Line Urdu interpreter booked for every meeting.", "Mrs Khan's sister-in-law and a professional interpreter.",
+         "Amir's teacher speaks Urdu and the council's interpreter will attend."],
+    ),
+    "a learning difficulty or literacy need with no advocate or adapted copy": (
+        _unmet_need,
+        ["Mr Jones cannot read.", "Ms Lee has a learning difficulty.", "Struggles with reading letters."],
+        ["Mr Jones cannot read: the social worker will read it through with him and an advocate will attend.",
+         "No literacy needs.", "Easy read copy given; Ms Lee has a learning difficulty.", ""],
+    ),
+    "jargon or an acronym where the family reads": (
+        lambda text: quality.jargon_in(text, DEFAULT_JARGON),
+        ["The threshold for an S47 is met.", "The core group meets monthly.", "The MASH will look at it.",
+         "Review at the CP conference."],
+        ["Sausage and mash for tea on Fridays.", "They live at 4 Lac Street.", "Christmas at the cinema.",
+         "Parents pick up when he wanted to engage in play."],
+    ),
+    "an action that is not specific": (
+        lambda text: quality._vague(text, quality.VAGUE_COMMITMENTS),
+        ["Ms Murphy will try to be a better parent.", "Mr Jones will engage with services.", "Dad will do his best."],
+        ["Parents pick up Padraig's cues re when he wanted to engage in play.", "Ms Murphy will take Ella to nursery.",
+         "Mr and Mrs McCarthy will ask the supervisors for help."],
+    ),
+    "no family member is a party": (
+        lambda parties: not _a_family_party(parties),
+        [[("Sam Worker", "Social worker")], [("Education", ""), ("CSC", "")],
+         [("Jo Bloggs", "Designated safeguarding lead"), ("Kim Hale", "Health visitor")]],
+        [[("Mr McCarthy", "")], [("Ann Lee", "Mother")], [("Sam Worker", "Social worker"), ("Ms Murphy", "")]],
+    ),
+}
+
+CASES = [(rule, case, fires) for rule, (_, fires_list, quiet_list) in RULES.items()
+         for fires, cases in ((True, fires_list), (False, quiet_list)) for case in cases]
+
+
+@pytest.mark.parametrize(("rule", "case", "fires"), CASES,
+                         ids=[f"{rule[:30]}|{'fires' if f else 'quiet'}|{str(c)[:40]}" for rule, c, f in CASES])
+def test_each_rule_fires_on_its_examples_and_stays_quiet_on_its_counter_examples(rule, case, fires):
+    read = RULES[rule][0]
+    assert bool(read(case)) is fires, (rule, case)
+
+
+def test_every_rule_has_three_examples_each_way():
+    for rule, (_, fires, quiet) in RULES.items():
+        assert len(fires) >= 3 and len(quiet) >= 3, rule
