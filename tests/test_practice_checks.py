@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import NOW
 from tests.formdata import good_partnership, good_undertaking
-from tracker import models, settings
+from tracker import models, rules, settings
 from tracker.models import Agency, Agreement, AuditEvent, Child, Recipient, children_of
 from tracker.records import identity, lifecycle
 from tracker.records.quality import checks, jargon_in
@@ -542,3 +542,193 @@ def test_each_rule_fires_on_its_examples_and_stays_quiet_on_its_counter_examples
 def test_every_rule_has_three_examples_each_way():
     for rule, (_, fires, quiet) in RULES.items():
         assert len(fires) >= 3 and len(quiet) >= 3, rule
+
+
+# --- The Cambridgeshire guidance's two model agreements, through the real forms ---
+
+def _actions(rows) -> dict[str, str]:
+    fields = {}
+    for i, (what, who, when) in enumerate(rows):
+        fields.update({f"actions-{i}-what": what, f"actions-{i}-who": who, f"actions-{i}-timescale": when})
+    return fields
+
+
+def _parties(rows) -> dict[str, str]:
+    fields = {}
+    for i, (name, role) in enumerate(rows):
+        fields.update({f"parties-{i}-name": name, f"parties-{i}-role": role})
+    return fields
+
+
+MCCARTHY = dict(
+    **{"children-0-name": "Padraig McCarthy", "children-0-date_of_birth-day": "1",
+       "children-0-date_of_birth-month": "3", "children-0-date_of_birth-year": "2026",
+       "review_at-day": "15", "review_at-month": "2", "review_at-year": "2027",
+       "recipients-0-name": "Kim Hale", "recipients-0-agency_name": "Fenland Health Centre",
+       "recipients-0-agency_kind": "other", "recipients-0-role": "Health visitor",
+       "recipients-0-email": "hv@health.example"},
+    purpose="To be clear what the arrangements are for contact between Mr and Mrs McCarthy and Padraig so that it "
+            "goes smoothly and well for everyone, but especially for Padraig. To be clear what the contact "
+            "supervisors are looking for.",
+    child_views="Padraig is a baby and too young to give his views; his foster carers say he is settled after contact.",
+    family_views="Mr and Mrs McCarthy want contact to go well and to show they can look after Padraig.",
+    if_things_go_wrong="A contact visit will only be stopped by the supervisors if Mr and Mrs McCarthy do not keep to "
+                       "this agreement. If at any time anyone has concerns about contact they will let Paul Picewicz "
+                       "know, and a meeting will be arranged to meet to discuss it.",
+    contingency="If at any time anyone has concerns about contact they will let Paul Picewicz know, and a meeting will "
+                "be arranged to meet to discuss it.",
+    duration="This agreement will last for 3 months when it will be reviewed at a meeting of Mr and Mrs McCarthy, "
+             "Paul, Daisy and Shobna.",
+    review_venue="Newtown Children's Centre",
+    review_attendees="Mr and Mrs McCarthy, Paul Picewicz, Daisy Brown and Shobna Maharaj",
+    **_actions([
+        ("Mr or Mrs McCarthy will call Family Support Worker Daisy Brown before 9.30 each Tuesday and Thursday to "
+         "confirm that they will be attending contact.", "Mr and Mrs McCarthy", "Before 9.30 each Tuesday and Thursday"),
+        ("Daisy will collect Padraig from the foster carers and make sure that she and Padraig arrive on time; Mr and "
+         "Mrs McCarthy will make sure they arrive on time also. Everyone will stay for the full 2 hours.",
+         "Daisy Brown", "Every Monday and Thursday, 10.30 to 12.30"),
+        ("Mr and Mrs McCarthy will focus on spending time and attention on Padraig. Mobiles will be switched off.",
+         "Mr and Mrs McCarthy", "Each contact visit"),
+        ("Mr and Mrs McCarthy will be polite and respectful towards the contact supervisors at all times.",
+         "Mr and Mrs McCarthy", "Each contact visit"),
+        ("Supervisors will observe and write down how well Mr and Mrs McCarthy look after Padraig: emotional needs - "
+         "parents pick up Padraig's cues re when he's tired, wanted to engage in play, interact etc.",
+         "Daisy Brown and Shobna Maharaj", "Each contact visit"),
+        ("Supervisors will give Mr and Mrs McCarthy a copy of what they have written down at the same time that they "
+         "provide this to the social worker.", "Daisy Brown and Shobna Maharaj", "Within a week of each visit"),
+    ]),
+    **_parties([("Mr McCarthy", "Father"), ("Mrs McCarthy", "Mother"), ("Paul Picewicz", "Social worker"),
+                ("Shobna Maharaj", "Family Centre worker"), ("Daisy Brown", "Family support worker")]),
+)
+
+JONES = dict(
+    **{"children-0-name": "Johnny Jones", "children-0-date_of_birth-day": "3",
+       "children-0-date_of_birth-month": "9", "children-0-date_of_birth-year": "2016"},
+    purpose="To be clear what the expectations are around ensuring Johnny is safe in the family home; to be clear "
+            "what is expected by all those involved.",
+    child_views="Johnny says he likes school.",
+    family_views="Mr and Mrs Jones want Johnny to stay at home.",
+    if_things_go_wrong="The Contingency Plan will be …..",
+    contingency="The Contingency Plan will be …..",
+    duration="This agreement will remain in place until the next formal CSC meeting when expectations then form part "
+             "of the plan.",
+    **_actions([
+        ("Mr or Mrs Jones will ensure that Johnny is not left unsupervised with any adults unless they have been "
+         "checked by CSC.", "Mr and Mrs Jones", "Until the next CSC meeting"),
+        ("Mr and Mrs Jones will ensure appropriate …", "Mr and Mrs Jones", "Until the next CSC meeting"),
+        ("Ensure Johnny arrives on time to school; report to CSC any missed education on the day.", "Education",
+         "Every school day"),
+        ("Provide support to ensure Mr and Mrs Jones develop the skills needed to keep Johnny safe.", "CSC",
+         "Until the next CSC meeting"),
+    ]),
+    **_parties([("Mr Jones", "Father"), ("Mrs Jones", "Mother"), ("CSC", ""), ("Education", "")]),
+)
+
+
+def _through_the_forms(client, people, login, fields) -> tuple[Agreement, int]:
+    """Create as the worker, submit, and the manager endorses without a reason: the record and the answer."""
+    login(people.worker)
+    data = good_partnership(social_worker=str(people.worker.id))
+    for key in [k for k in data if k.startswith(("actions-", "parties-"))]:
+        data.pop(key)
+    data.update(fields)
+    response = client.post("/agreements/new?kind=partnership", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    agreement = Agreement.select().order_by(Agreement.id.desc()).get()
+    assert client.post(f"/agreements/{agreement.id}/submit").status_code == 303
+    login(people.manager)
+    return agreement, client.post(f"/agreements/{agreement.id}/endorse", data={}).status_code
+
+
+def test_the_first_model_agreement_endorses_without_a_reason_and_the_second_does_not(client, people, login):
+    first, status = _through_the_forms(client, people, login, MCCARTHY)
+    assert failing(first) == {} and status == 302
+    assert Agreement.get_by_id(first.id).status == "active"
+    second, status = _through_the_forms(client, people, login, JONES)
+    found = failing(second)
+    assert status == 400 and Agreement.get_by_id(second.id).status == "awaiting_endorsement"
+    assert "the contingency plan" in found["written"] and "what happens if things go wrong" in found["written"]
+    assert "CSC" in found["plain_language"] and "party 3" in found["plain_language"]
+    assert "Action 2" in found["actions_who_when"]  # "will ensure appropriate …" says nothing
+    page = client.get(f"/agreements/{second.id}/endorse").get_data(as_text=True)
+    assert "Endorse anyway, with this reason" in page and "Purpose, consequences and contingency are written" in page
+
+
+# --- Bad reasons stop endorsement short of a manager's recorded reason (R8) --------
+
+def _stops(agreement, people, key: str) -> None:
+    assert f"sign_{key}" in failing(agreement), failing(agreement)
+    assert key in sign_keys(agreement)
+    record = Agreement.get_by_id(agreement.id)
+    with pytest.raises(rules.RuleBroken):
+        lifecycle.endorse(record, people.manager, NOW)
+    lifecycle.endorse(record, people.manager, NOW, override="Agreed at the legal planning meeting.")
+    assert Agreement.get_by_id(agreement.id).status == "active"
+
+
+def test_bad_reasons_stop_endorsement_and_show_as_warning_signs(app, people, make_agreement):
+    _stops(make_agreement(status="awaiting_endorsement", case_closing=True), people, "closing_case")
+    _stops(make_agreement(status="awaiting_endorsement", purpose="We are closing the case next month; this keeps Ella "
+                                                                  "safe at home."), people, "closing_case")
+    _stops(make_agreement(status="awaiting_endorsement",
+                          if_things_go_wrong="Sign this or the children will be removed."), people, "coercion")
+    _stops(make_agreement(status="awaiting_endorsement",
+                          parties=[{"name": "Sam Worker", "role": "Social worker", "signed_on": None}]),
+           people, "no_family_party")
+    sound = make_agreement()
+    assert not {k for k in failing(sound) if k.startswith("sign_")}
+    assert not signs_module.BLOCKING & sign_keys(sound)
+
+
+def test_the_same_nhs_number_is_the_same_child_before_anyone_links_the_rows(client, people, login, make_agreement):
+    child = {"name": "Zoë O'Brien", "date_of_birth": dt.date(2019, 5, 4), "nhs_number": "9434765919"}
+    first = make_agreement(status="active", now=NOW - dt.timedelta(days=60), children=[child])
+    lifecycle.end(Agreement.get_by_id(first.id), people.manager, NOW - dt.timedelta(days=30), "breached")
+    respelled = {**child, "name": "Zoey OBrian"}
+    second = make_agreement(status="awaiting_endorsement", children=[respelled])
+    assert children_of(second)[0].id != children_of(first)[0].id  # two rows, not linked
+    assert "new_after_breach" in sign_keys(second) and "sign_new_after_breach" in failing(second)
+    login(people.manager)
+    page = client.get(f"/agreements/{second.id}/endorse").get_data(as_text=True)
+    assert "Possibly the same child" in page and "the same NHS number" in page and "Stops endorsement" in page
+    assert client.post(f"/agreements/{second.id}/endorse", data={}).status_code == 400
+    # A different NHS number is a different child, whatever the name.
+    other = make_agreement(children=[{**child, "nhs_number": "4010232137"}])
+    assert "new_after_breach" not in sign_keys(other)
+
+
+# --- Domestic abuse read, genuine agreement, health visiting by the role typed ----
+
+def test_domestic_abuse_said_in_the_record_is_checked_and_a_referral_action_counts(app, make_agreement):
+    said = make_agreement(family_views="Ms Murphy says Mr Murphy has been violent towards her.", actions=[
+        {"what": "She will ensure he stays away from the house.", "who": "Ms Murphy", "timescale": "Until the review",
+         "due_on": None}], person_at_risk="Ms Murphy", person_who_harms="Mr Murphy")
+    found = failing(said)
+    assert {"da_confirm", "da_person_at_risk", "da_harmer_actions", "da_referral"} <= set(found)
+    assert "domestic_abuse_exclusion" in sign_keys(said) and "domestic_abuse_no_harmer_action" in sign_keys(said)
+    sound = make_agreement(domestic_abuse_concern=True, person_at_risk="Ms Murphy", person_who_harms="Mr Murphy",
+                           actions=[ON_THE_HARMER[0], {"what": "The social worker will refer Ms Murphy to the IDVA "
+                                                       "service.", "who": "Social worker", "timescale": "By 1 December",
+                                                       "due_on": None}])
+    assert not {"da_confirm", "da_person_at_risk", "da_harmer_actions", "da_referral"} & set(failing(sound))
+    assert not {"domestic_abuse_exclusion", "domestic_abuse_no_harmer_action"} & sign_keys(sound)
+
+
+def test_a_genuine_agreement_needs_its_communication_venue_and_duration(app, make_agreement):
+    assert "First language Urdu" in failing(make_agreement(first_language="Urdu", interpreter="TBC"))["communication"]
+    assert "communication" not in failing(make_agreement(first_language="Urdu", interpreter="Language Line, booked"))
+    assert "never interpret" in failing(make_agreement(first_language="Urdu", interpreter="Ella will translate"))[
+        "communication"]
+    assert "advocate" in failing(make_agreement(literacy="Ms Murphy cannot read."))["communication"]
+    assert "communication" not in failing(make_agreement(literacy="Ms Murphy cannot read.", advocacy="Voiceability "
+                                                         "advocate booked for each meeting."))
+    found = failing(make_agreement(review_venue="TBC", duration="N/A"))["venue_and_duration"]
+    assert "where the review will be" in found and "how long" in found
+
+
+def test_health_visiting_is_recognised_by_the_role_typed(app, make_agreement):
+    baby = [{"name": "Ella Murphy", "date_of_birth": dt.date(2025, 5, 4)}]
+    typed = {"name": "Kim Hale", "agency_name": "Fenland Health Centre", "agency_kind": "other",
+             "role": "Health visitor", "email": "", "breach_contact": False}
+    assert "health_visiting" not in failing(make_agreement(children=baby, recipients=[typed]))
+    assert "health_visiting" in failing(make_agreement(children=baby, recipients=[{**typed, "role": "Receptionist"}]))
