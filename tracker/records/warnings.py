@@ -189,7 +189,14 @@ def signs_for(agreements: list[Agreement], now: dt.datetime) -> dict[int, list[S
 
 
 def signs_of(agreement: Agreement, now: dt.datetime) -> list[Sign]:
-    return signs_for([agreement], now)[agreement.id]
+    memo = getattr(agreement, "_read_once", None)
+    if memo is None:
+        return signs_for([agreement], now)[agreement.id]
+    # A record page asks twice (the checklist's blocking signs, then the signs): read them once.
+    # Within one request the moments differ by milliseconds; the first one's signs stand.
+    if "signs" not in memo:
+        memo["signs"] = signs_for([agreement], now)[agreement.id]
+    return memo["signs"]
 
 
 def _links(p, size: int):
