@@ -261,6 +261,12 @@ def asks_to_control(what: str, who: People) -> bool:
                 if _refers_to_harmer(after, who):
                     return True
                 j = _has(sentence, verb, j + 1)
+        # "agrees not to let / never to allow <harmer> ...": a negation shortly before the verb.
+        for j, w in enumerate(sentence):
+            if w in ("let", "allow", "permit", "invite") and any(
+                    n in NEGATIONS or n in ("won't", "wont", "mustn't", "shouldn't") for n in sentence[max(0, j - 3):j]):
+                if _refers_to_harmer(sentence[j + 1:], who):
+                    return True
         # "not allow contact", "no contact" with nobody named: contact is the harmer's, in this concern.
         if _any(sentence, _p("not allow contact", "no contact", "not have contact", "stop contact",
                              "prevent contact", "not allow any contact")) >= 0 and subject(sentence) \
