@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import NOW
 from tests.formdata import good_partnership, good_undertaking
-from tracker import models, settings
+from tracker import models, rules, settings
 from tracker.models import Agency, Agreement, AuditEvent, Child, Recipient, children_of
 from tracker.records import identity, lifecycle
 from tracker.records.quality import checks, jargon_in
@@ -407,3 +407,329 @@ def test_the_record_page_names_the_childs_other_records_and_their_team(client, p
     assert f'<span class="app-ref">{south.reference}</span> (South team)' in page
     assert f'href="/agreements/{also_north.id}"><span class="app-ref">{also_north.reference}</span></a>' in page
     assert page.count(f"{north.reference}</span></a>") == 0  # not itself
+
+
+# === Checks that read like a practitioner =======================================
+#
+# One table: for each rule, what a worker might write that SHOULD stop or warn,
+# and sound records that should NOT. To add a case, add a line to its rule's
+# "fires" or "quiet" list. Each entry is the text as typed (a tuple where a rule
+# reads two things, such as an action and who is responsible for it).
+
+from types import SimpleNamespace  # noqa: E402
+
+from tracker.records import quality, reading  # noqa: E402
+from tracker.records import warnings as signs_module  # noqa: E402
+
+PLACEHOLDERS = [w.strip() for w in settings.BY_KEY["placeholders"].default.split(",")]
+MURPHYS = reading.people("Ms Murphy", "Mr Murphy", [SimpleNamespace(name="Mr Murphy", role="Father")])
+KHANS = ["Amir Khan", "Sara Khan"]
+
+
+def _puts_control_on_the_person_at_risk(case) -> bool:
+    what, who = case
+    side = side_of(who, (), ())
+    return reading.actor(what, who, MURPHYS, side) not in ("harms", "professional") and \
+        reading.asks_to_control(what, MURPHYS)
+
+
+def _unmet_need(text) -> bool:
+    return reading.communication_need(text) and not reading.need_met(text)
+
+
+def _a_family_party(parties) -> bool:
+    return any(signs_module._is_family(SimpleNamespace(name=n, role=r, side="")) for n, r in parties)
+
+
+RULES = {
+    "a required field holding only a placeholder is empty": (
+        lambda text: reading.is_empty(text, PLACEHOLDERS),
+        ["TBC", "N/A", "…", "to follow", "see attached", "The Contingency Plan will be …..", "- ? -",
+         "See CP plan", "To be confirmed at the review"],
+        ["Ella will stay with her grandmother.", "Too young to say; he smiles when his mum arrives.",
+         "The social worker will call a meeting within two working days.", "Every weekday",
+         "Not needed: Mr Ahmed has spoken English since school."],
+    ),
+    "consequences that threaten rather than explain (coercion)": (
+        reading.threatens,
+        ["Sign this or the children will be removed.", "If you don't sign, we will take Ella into care.",
+         "If Mr Jones breaks this agreement the children will be removed from his care.",
+         "You will lose your children if this happens again.", "Keep to it or else."],
+        ["The social worker will call a meeting within two working days.",
+         "Ben may be moved to a foster carer and the police will be told.",
+         "If the agreement is broken, the social worker will arrange a meeting and may seek legal advice about court.",
+         "The children could stay with their grandmother while we talk about what happens next."],
+    ),
+    "the record says the case is closing": (
+        reading.says_closing,
+        ["We are closing the case next week.", "The case will close once the agreement is signed.",
+         "Children's social care will no longer be involved after December.", "The case is stepping down to early help."],
+        ["This agreement lasts until the review in three months.", "The case is not closing.",
+         "Until the case closes the social worker will visit weekly.", "Ms Murphy will close the gate at night."],
+    ),
+    "an action puts controlling the person who harms on the person at risk": (
+        _puts_control_on_the_person_at_risk,
+        [("She will ensure he stays away from the house.", "Ms Murphy"),
+         ("Will phone the police if he turns up.", "Ms Murphy"),
+         ("Ms Murphy will not let Mr Murphy into the house.", ""),
+         ("Mum will make sure Dad does not come to the flat.", "Mum"),
+         ("Ms Murphy will keep him away from the children.", "Ms Murphy"),
+         ("She will call the police if Mr Murphy comes to the door.", ""),
+         ("Ms Murphy agrees not to let Mr Murphy stay overnight.", "")],
+        [("Mr Murphy will stay away from the family home.", "Mr Murphy"),
+         ("The social worker will call the police if Mr Murphy turns up.", "Social worker"),
+         ("Ms Murphy will keep Ella away from the road.", "Ms Murphy"),
+         ("Ms Murphy will take Ella to nursery every weekday.", "Ms Murphy"),
+         ("He will not contact Ms Murphy.", ""),
+         ("Dad will not come to the house.", "Dad")],
+    ),
+    "the record's words say there is domestic abuse": (
+        reading.says_domestic_abuse,
+        ["Mr Murphy has been violent towards Ms Murphy.", "There is a history of domestic violence.",
+         "Police attended after a domestic abuse incident in October.", "Ms Murphy has been referred to MARAC."],
+        ["There are no concerns about domestic abuse.", "Ella is settled at nursery.", "The family moved house in June."],
+    ),
+    "an IDVA or MARAC referral written as an action counts": (
+        reading.is_referral,
+        ["The social worker will refer Ms Murphy to the IDVA service by 1 December.", "Refer to MARAC.",
+         "Ms Murphy will meet the independent domestic violence adviser weekly."],
+        ["The social worker will visit weekly.", "Ms Murphy will take Ella to nursery.", "Mr Murphy will see his GP."],
+    ),
+    "a child is recorded as the interpreter": (
+        lambda text: reading.child_interprets(text, KHANS),
+        ["Amir will interpret for his mother.", "Her 12-year-old son translates.", "The eldest daughter helps with English.",
+         "Sara, aged 10, reads letters to her."],
+        ["Language Line Urdu interpreter booked for every meeting.", "Mrs Khan's sister-in-law and a professional interpreter.",
+         "Amir's teacher speaks Urdu and the council's interpreter will attend."],
+    ),
+    "a learning difficulty or literacy need with no advocate or adapted copy": (
+        _unmet_need,
+        ["Mr Jones cannot read.", "Ms Lee has a learning difficulty.", "Struggles with reading letters."],
+        ["Mr Jones cannot read: the social worker will read it through with him and an advocate will attend.",
+         "No literacy needs.", "Easy read copy given; Ms Lee has a learning difficulty.", ""],
+    ),
+    "jargon or an acronym where the family reads": (
+        lambda text: quality.jargon_in(text, DEFAULT_JARGON),
+        ["The threshold for an S47 is met.", "The core group meets monthly.", "The MASH will look at it.",
+         "Review at the CP conference."],
+        ["Sausage and mash for tea on Fridays.", "They live at 4 Lac Street.", "Christmas at the cinema.",
+         "Parents pick up when he wanted to engage in play."],
+    ),
+    "an action that is not specific": (
+        lambda text: quality._vague(text, quality.VAGUE_COMMITMENTS),
+        ["Ms Murphy will try to be a better parent.", "Mr Jones will engage with services.", "Dad will do his best."],
+        ["Parents pick up Padraig's cues re when he wanted to engage in play.", "Ms Murphy will take Ella to nursery.",
+         "Mr and Mrs McCarthy will ask the supervisors for help."],
+    ),
+    "no family member is a party": (
+        lambda parties: not _a_family_party(parties),
+        [[("Sam Worker", "Social worker")], [("Education", ""), ("CSC", "")],
+         [("Jo Bloggs", "Designated safeguarding lead"), ("Kim Hale", "Health visitor")]],
+        [[("Mr McCarthy", "")], [("Ann Lee", "Mother")], [("Sam Worker", "Social worker"), ("Ms Murphy", "")]],
+    ),
+}
+
+CASES = [(rule, case, fires) for rule, (_, fires_list, quiet_list) in RULES.items()
+         for fires, cases in ((True, fires_list), (False, quiet_list)) for case in cases]
+
+
+@pytest.mark.parametrize(("rule", "case", "fires"), CASES,
+                         ids=[f"{rule[:30]}|{'fires' if f else 'quiet'}|{str(c)[:40]}" for rule, c, f in CASES])
+def test_each_rule_fires_on_its_examples_and_stays_quiet_on_its_counter_examples(rule, case, fires):
+    read = RULES[rule][0]
+    assert bool(read(case)) is fires, (rule, case)
+
+
+def test_every_rule_has_three_examples_each_way():
+    for rule, (_, fires, quiet) in RULES.items():
+        assert len(fires) >= 3 and len(quiet) >= 3, rule
+
+
+# --- The Cambridgeshire guidance's two model agreements, through the real forms ---
+
+def _actions(rows) -> dict[str, str]:
+    fields = {}
+    for i, (what, who, when) in enumerate(rows):
+        fields.update({f"actions-{i}-what": what, f"actions-{i}-who": who, f"actions-{i}-timescale": when})
+    return fields
+
+
+def _parties(rows) -> dict[str, str]:
+    fields = {}
+    for i, (name, role) in enumerate(rows):
+        fields.update({f"parties-{i}-name": name, f"parties-{i}-role": role})
+    return fields
+
+
+MCCARTHY = dict(
+    **{"children-0-name": "Padraig McCarthy", "children-0-date_of_birth-day": "1",
+       "children-0-date_of_birth-month": "3", "children-0-date_of_birth-year": "2026",
+       "review_at-day": "15", "review_at-month": "2", "review_at-year": "2027",
+       "recipients-0-name": "Kim Hale", "recipients-0-agency_name": "Fenland Health Centre",
+       "recipients-0-agency_kind": "other", "recipients-0-role": "Health visitor",
+       "recipients-0-email": "hv@health.example"},
+    purpose="To be clear what the arrangements are for contact between Mr and Mrs McCarthy and Padraig so that it "
+            "goes smoothly and well for everyone, but especially for Padraig. To be clear what the contact "
+            "supervisors are looking for.",
+    child_views="Padraig is a baby and too young to give his views; his foster carers say he is settled after contact.",
+    family_views="Mr and Mrs McCarthy want contact to go well and to show they can look after Padraig.",
+    if_things_go_wrong="A contact visit will only be stopped by the supervisors if Mr and Mrs McCarthy do not keep to "
+                       "this agreement. If at any time anyone has concerns about contact they will let Paul Picewicz "
+                       "know, and a meeting will be arranged to meet to discuss it.",
+    contingency="If at any time anyone has concerns about contact they will let Paul Picewicz know, and a meeting will "
+                "be arranged to meet to discuss it.",
+    duration="This agreement will last for 3 months when it will be reviewed at a meeting of Mr and Mrs McCarthy, "
+             "Paul, Daisy and Shobna.",
+    review_venue="Newtown Children's Centre",
+    review_attendees="Mr and Mrs McCarthy, Paul Picewicz, Daisy Brown and Shobna Maharaj",
+    **_actions([
+        ("Mr or Mrs McCarthy will call Family Support Worker Daisy Brown before 9.30 each Tuesday and Thursday to "
+         "confirm that they will be attending contact.", "Mr and Mrs McCarthy", "Before 9.30 each Tuesday and Thursday"),
+        ("Daisy will collect Padraig from the foster carers and make sure that she and Padraig arrive on time; Mr and "
+         "Mrs McCarthy will make sure they arrive on time also. Everyone will stay for the full 2 hours.",
+         "Daisy Brown", "Every Monday and Thursday, 10.30 to 12.30"),
+        ("Mr and Mrs McCarthy will focus on spending time and attention on Padraig. Mobiles will be switched off.",
+         "Mr and Mrs McCarthy", "Each contact visit"),
+        ("Mr and Mrs McCarthy will be polite and respectful towards the contact supervisors at all times.",
+         "Mr and Mrs McCarthy", "Each contact visit"),
+        ("Supervisors will observe and write down how well Mr and Mrs McCarthy look after Padraig: emotional needs - "
+         "parents pick up Padraig's cues re when he's tired, wanted to engage in play, interact etc.",
+         "Daisy Brown and Shobna Maharaj", "Each contact visit"),
+        ("Supervisors will give Mr and Mrs McCarthy a copy of what they have written down at the same time that they "
+         "provide this to the social worker.", "Daisy Brown and Shobna Maharaj", "Within a week of each visit"),
+    ]),
+    **_parties([("Mr McCarthy", "Father"), ("Mrs McCarthy", "Mother"), ("Paul Picewicz", "Social worker"),
+                ("Shobna Maharaj", "Family Centre worker"), ("Daisy Brown", "Family support worker")]),
+)
+
+JONES = dict(
+    **{"children-0-name": "Johnny Jones", "children-0-date_of_birth-day": "3",
+       "children-0-date_of_birth-month": "9", "children-0-date_of_birth-year": "2016"},
+    purpose="To be clear what the expectations are around ensuring Johnny is safe in the family home; to be clear "
+            "what is expected by all those involved.",
+    child_views="Johnny says he likes school.",
+    family_views="Mr and Mrs Jones want Johnny to stay at home.",
+    if_things_go_wrong="The Contingency Plan will be …..",
+    contingency="The Contingency Plan will be …..",
+    duration="This agreement will remain in place until the next formal CSC meeting when expectations then form part "
+             "of the plan.",
+    **_actions([
+        ("Mr or Mrs Jones will ensure that Johnny is not left unsupervised with any adults unless they have been "
+         "checked by CSC.", "Mr and Mrs Jones", "Until the next CSC meeting"),
+        ("Mr and Mrs Jones will ensure appropriate …", "Mr and Mrs Jones", "Until the next CSC meeting"),
+        ("Ensure Johnny arrives on time to school; report to CSC any missed education on the day.", "Education",
+         "Every school day"),
+        ("Provide support to ensure Mr and Mrs Jones develop the skills needed to keep Johnny safe.", "CSC",
+         "Until the next CSC meeting"),
+    ]),
+    **_parties([("Mr Jones", "Father"), ("Mrs Jones", "Mother"), ("CSC", ""), ("Education", "")]),
+)
+
+
+def _through_the_forms(client, people, login, fields) -> tuple[Agreement, int]:
+    """Create as the worker, submit, and the manager endorses without a reason: the record and the answer."""
+    login(people.worker)
+    data = good_partnership(social_worker=str(people.worker.id))
+    for key in [k for k in data if k.startswith(("actions-", "parties-"))]:
+        data.pop(key)
+    data.update(fields)
+    response = client.post("/agreements/new?kind=partnership", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    agreement = Agreement.select().order_by(Agreement.id.desc()).get()
+    assert client.post(f"/agreements/{agreement.id}/submit").status_code == 303
+    login(people.manager)
+    return agreement, client.post(f"/agreements/{agreement.id}/endorse", data={}).status_code
+
+
+def test_the_first_model_agreement_endorses_without_a_reason_and_the_second_does_not(client, people, login):
+    first, status = _through_the_forms(client, people, login, MCCARTHY)
+    assert failing(first) == {} and status == 302
+    assert Agreement.get_by_id(first.id).status == "active"
+    second, status = _through_the_forms(client, people, login, JONES)
+    found = failing(second)
+    assert status == 400 and Agreement.get_by_id(second.id).status == "awaiting_endorsement"
+    assert "the contingency plan" in found["written"] and "what happens if things go wrong" in found["written"]
+    assert "CSC" in found["plain_language"] and "party 3" in found["plain_language"]
+    assert "Action 2" in found["actions_who_when"]  # "will ensure appropriate …" says nothing
+    page = client.get(f"/agreements/{second.id}/endorse").get_data(as_text=True)
+    assert "Endorse anyway, with this reason" in page and "Purpose, consequences and contingency are written" in page
+
+
+# --- Bad reasons stop endorsement short of a manager's recorded reason (R8) --------
+
+def _stops(agreement, people, key: str) -> None:
+    assert f"sign_{key}" in failing(agreement), failing(agreement)
+    assert key in sign_keys(agreement)
+    record = Agreement.get_by_id(agreement.id)
+    with pytest.raises(rules.RuleBroken):
+        lifecycle.endorse(record, people.manager, NOW)
+    lifecycle.endorse(record, people.manager, NOW, override="Agreed at the legal planning meeting.")
+    assert Agreement.get_by_id(agreement.id).status == "active"
+
+
+def test_bad_reasons_stop_endorsement_and_show_as_warning_signs(app, people, make_agreement):
+    _stops(make_agreement(status="awaiting_endorsement", case_closing=True), people, "closing_case")
+    _stops(make_agreement(status="awaiting_endorsement", purpose="We are closing the case next month; this keeps Ella "
+                                                                  "safe at home."), people, "closing_case")
+    _stops(make_agreement(status="awaiting_endorsement",
+                          if_things_go_wrong="Sign this or the children will be removed."), people, "coercion")
+    _stops(make_agreement(status="awaiting_endorsement",
+                          parties=[{"name": "Sam Worker", "role": "Social worker", "signed_on": None}]),
+           people, "no_family_party")
+    sound = make_agreement()
+    assert not {k for k in failing(sound) if k.startswith("sign_")}
+    assert not signs_module.BLOCKING & sign_keys(sound)
+
+
+def test_the_same_nhs_number_is_the_same_child_before_anyone_links_the_rows(client, people, login, make_agreement):
+    child = {"name": "Zoë O'Brien", "date_of_birth": dt.date(2019, 5, 4), "nhs_number": "9434765919"}
+    first = make_agreement(status="active", now=NOW - dt.timedelta(days=60), children=[child])
+    lifecycle.end(Agreement.get_by_id(first.id), people.manager, NOW - dt.timedelta(days=30), "breached")
+    respelled = {**child, "name": "Zoey OBrian"}
+    second = make_agreement(status="awaiting_endorsement", children=[respelled])
+    assert children_of(second)[0].id != children_of(first)[0].id  # two rows, not linked
+    assert "new_after_breach" in sign_keys(second) and "sign_new_after_breach" in failing(second)
+    login(people.manager)
+    page = client.get(f"/agreements/{second.id}/endorse").get_data(as_text=True)
+    assert "Possibly the same child" in page and "the same NHS number" in page and "Stops endorsement" in page
+    assert client.post(f"/agreements/{second.id}/endorse", data={}).status_code == 400
+    # A different NHS number is a different child, whatever the name.
+    other = make_agreement(children=[{**child, "nhs_number": "4010232137"}])
+    assert "new_after_breach" not in sign_keys(other)
+
+
+# --- Domestic abuse read, genuine agreement, health visiting by the role typed ----
+
+def test_domestic_abuse_said_in_the_record_is_checked_and_a_referral_action_counts(app, make_agreement):
+    said = make_agreement(family_views="Ms Murphy says Mr Murphy has been violent towards her.", actions=[
+        {"what": "She will ensure he stays away from the house.", "who": "Ms Murphy", "timescale": "Until the review",
+         "due_on": None}], person_at_risk="Ms Murphy", person_who_harms="Mr Murphy")
+    found = failing(said)
+    assert {"da_confirm", "da_person_at_risk", "da_harmer_actions", "da_referral"} <= set(found)
+    assert "domestic_abuse_exclusion" in sign_keys(said) and "domestic_abuse_no_harmer_action" in sign_keys(said)
+    sound = make_agreement(domestic_abuse_concern=True, person_at_risk="Ms Murphy", person_who_harms="Mr Murphy",
+                           actions=[ON_THE_HARMER[0], {"what": "The social worker will refer Ms Murphy to the IDVA "
+                                                       "service.", "who": "Social worker", "timescale": "By 1 December",
+                                                       "due_on": None}])
+    assert not {"da_confirm", "da_person_at_risk", "da_harmer_actions", "da_referral"} & set(failing(sound))
+    assert not {"domestic_abuse_exclusion", "domestic_abuse_no_harmer_action"} & sign_keys(sound)
+
+
+def test_a_genuine_agreement_needs_its_communication_venue_and_duration(app, make_agreement):
+    assert "First language Urdu" in failing(make_agreement(first_language="Urdu", interpreter="TBC"))["communication"]
+    assert "communication" not in failing(make_agreement(first_language="Urdu", interpreter="Language Line, booked"))
+    assert "never interpret" in failing(make_agreement(first_language="Urdu", interpreter="Ella will translate"))[
+        "communication"]
+    assert "advocate" in failing(make_agreement(literacy="Ms Murphy cannot read."))["communication"]
+    assert "communication" not in failing(make_agreement(literacy="Ms Murphy cannot read.", advocacy="Voiceability "
+                                                         "advocate booked for each meeting."))
+    found = failing(make_agreement(review_venue="TBC", duration="N/A"))["venue_and_duration"]
+    assert "where the review will be" in found and "how long" in found
+
+
+def test_health_visiting_is_recognised_by_the_role_typed(app, make_agreement):
+    baby = [{"name": "Ella Murphy", "date_of_birth": dt.date(2025, 5, 4)}]
+    typed = {"name": "Kim Hale", "agency_name": "Fenland Health Centre", "agency_kind": "other",
+             "role": "Health visitor", "email": "", "breach_contact": False}
+    assert "health_visiting" not in failing(make_agreement(children=baby, recipients=[typed]))
+    assert "health_visiting" in failing(make_agreement(children=baby, recipients=[{**typed, "role": "Receptionist"}]))

@@ -209,3 +209,24 @@ def test_the_partial_lists_the_signs_in_the_guidance_words(app, people, make_agr
     assert "because a previous written agreement has been reneged upon" in page
     assert "style=" not in page and "<script" not in page
     assert "No warning signs." in render_template("agreements/_warnings.html", signs=[])
+
+
+def test_blocking_signs_are_counted_in_the_service_view_and_tagged_on_the_record(client, people, login, make_agreement):
+    from tracker.records.warnings import BLOCKING
+
+    threat = make_agreement(status="active", if_things_go_wrong="Sign this or the children will be removed.")
+    no_family = make_agreement(status="active", children=OTHER_CHILD,
+                               parties=[{"name": "Sam Worker", "role": "Social worker", "signed_on": None}])
+    assert "coercion" in keys(threat) and "no_family_party" in keys(no_family)
+    assert {"coercion", "no_family_party", "new_after_breach", "closing_case"} <= BLOCKING
+    assert "repeated_agreements" not in BLOCKING and "no_interpreter" not in BLOCKING  # these warn
+    from tracker.oversight.service import figures
+
+    counted = figures(NOW).total.signs
+    assert counted["coercion"] == 1 and counted["no_family_party"] == 1
+    login(people.head)
+    page = client.get("/service/").get_data(as_text=True)
+    assert KINDS["coercion"] in page and KINDS["no_family_party"] in page
+    login(people.manager)
+    page = client.get(f"/agreements/{threat.id}").get_data(as_text=True)
+    assert "Stops endorsement" in page and "with a recorded reason" in page

@@ -129,7 +129,7 @@ DEFINITIONS = [
         "Acronyms and jargon to flag",
         "Comma-separated",
         "CSC, CP, CIN, S47, LAC, PLO, ICPC, RCPC, FGC, MASH, CLA, DSL, CAMHS, HV, IRO, LADO, MARAC, core group, "
-        "strategy meeting",
+        "strategy meeting, threshold, strategy discussion, S17, S20, pre-proceedings, EDT, TAF",
         _word_list,
     ),
 ]
@@ -202,6 +202,15 @@ DEFINITIONS += [
     Definition("legal_advice_required", "Undertakings must record whether legal advice was taken",
                "yes or no. With yes, an undertaking cannot be endorsed while legal advice is not recorded",
                "no", _yes_no),
+]
+# Practice checks (issue 21): what a required field holds when it says nothing.
+DEFINITIONS += [
+    Definition("placeholders", "Words that do not fill in a required field",
+               "Comma-separated. A purpose, consequence, contingency, view, venue or who is responsible holding "
+               "only these (or punctuation, or a reference elsewhere such as \"see attached\") counts as missing",
+               "TBC, TBA, TBD, to be confirmed, to be decided, to be agreed, to be discussed, to follow, N/A, NA, "
+               "not applicable, none, nil, see attached, see above, as above, see plan, see notes, pending, xxx, "
+               "ditto, same as above, to be completed, awaiting, unknown", _word_list),
 ]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 

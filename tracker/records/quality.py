@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tracker import clock, rules, settings
 from tracker.models import Agreement, children_of, live_actions, live_parties, live_recipients, next_review
-from tracker.records import responsibility
+from tracker.records import reading, responsibility, warnings
 from tracker.records.identity import normalise_name
 
 
@@ -49,9 +49,54 @@ def _jargon_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<![A-Za-z0-9]){body}\.?(?![A-Za-z0-9])", re.IGNORECASE)
 
 
+# Plain words that look like acronyms on the jargon list: "sausage and mash", "Lac Street". Written in
+# capitals ("MASH") they are still the acronym.
+PLAIN_WORDS = frozenset(("mash", "lac", "cla", "cin", "iro", "lado", "edt", "taf", "plo", "hv"))
+
+
 def jargon_in(text: str, words: list[str]) -> list[str]:
-    """The words of the list found in the text, whatever their case or variant."""
-    return [word for word in words if word.strip() and _jargon_pattern(word).search(text or "")]
+    """The words of the list found in the text as words, whatever their case or variant."""
+    found = []
+    for word in words:
+        if not word.strip():
+            continue
+        for match in _jargon_pattern(word).finditer(text or ""):
+            typed = match.group(0)
+            if typed.lower() in PLAIN_WORDS and not typed.isupper():
+                continue  # an ordinary word, not the acronym
+            found.append(word)
+            break
+    return found
+
+
+def _empty(text: str) -> bool:
+    """A required field that says nothing: blank, a placeholder, punctuation or a reference elsewhere."""
+    return reading.is_empty(text, settings.get("placeholders"))
+
+
+# Every field printed on the family's copy, checked for plain language (R7): the record's own fields,
+# then each row's. The field registry's "family copy" flag is meant to decide this list.
+FAMILY_COPY_FIELDS = (
+    ("purpose", "the purpose"), ("if_things_go_wrong", "if things go wrong"),
+    ("contingency", "the contingency plan"), ("duration", "how long it lasts"),
+    ("child_views", "the child's views"), ("family_views", "the parents' views"),
+    ("interpreter", "the interpreter"), ("advocacy", "advocacy"), ("literacy", "literacy"),
+    ("review_attendees", "who attends the review"),
+)
+FAMILY_COPY_ROWS = (
+    ("actions", "action", ("what", "who", "timescale")),
+    ("parties", "party", ("name", "role")),
+    ("recipients", "the distribution list, entry", ("name", "agency_name", "role")),
+)
+
+
+def family_reads(agreement: Agreement, rows: dict[str, list]) -> list[tuple[str, str]]:
+    """(where, text) for everything the family reads on their copy."""
+    fields = [(label, getattr(agreement, name, "") or "") for name, label in FAMILY_COPY_FIELDS]
+    for kind, label, names in FAMILY_COPY_ROWS:
+        for i, row in enumerate(rows.get(kind, [])):
+            fields.append((f"{label} {i + 1}", " ".join(getattr(row, n, "") or "" for n in names)))
+    return fields
 
 
 # Words that make an action not Specific or not Time-limited (R7, SMART).
@@ -63,8 +108,21 @@ VAGUE_COMMITMENTS = ("try to", "try and", "will try", "attempt to", "engage with
                      "work on", "be more", "where appropriate")
 
 
+# "engage in play" is specific: these objects make "engage with / in" a thing one can see done.
+CONCRETE_OBJECTS = ("play", "playing", "games", "activities", "an activity", "conversation", "reading", "stories")
+
+
 def _vague(text: str, phrases: tuple[str, ...]) -> list[str]:
-    return [p for p in phrases if re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", (text or "").lower())]
+    text = (text or "").lower()
+    found = []
+    for p in phrases:
+        for match in re.finditer(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", text):
+            after = text[match.end():].lstrip()
+            if p.startswith("engage") and any(re.match(rf"{re.escape(o)}\b", after) for o in CONCRETE_OBJECTS):
+                continue
+            found.append(p)
+            break
+    return found
 
 
 def _named(text: str, name: str) -> bool:
@@ -85,9 +143,10 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
     sides = [responsibility.side_of(a.who, parties, recipients, worker_name) for a in actions]
     result: list[Check] = []
 
-    missing = [str(i + 1) for i, a in enumerate(actions) if not a.who.strip() or not (a.timescale.strip() or a.due_on)]
+    missing = [str(i + 1) for i, a in enumerate(actions)
+               if _empty(a.who) or _empty(a.what) or not (not _empty(a.timescale) or a.due_on)]
     if agreement.kind == "undertaking":
-        missing = [str(i + 1) for i, a in enumerate(actions) if not a.who.strip()]
+        missing = [str(i + 1) for i, a in enumerate(actions) if _empty(a.who) or _empty(a.what)]
     result.append(Check(
         "actions_who_when",
         "Every action says who and by when",
@@ -116,7 +175,7 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
                 else "what happens if the undertaking is breached"): agreement.if_things_go_wrong}
     if agreement.kind == "partnership":
         written["the contingency plan"] = agreement.contingency
-    blank = [name for name, text in written.items() if not (text or "").strip()]
+    blank = [name for name, text in written.items() if _empty(text)]
     result.append(Check(
         "written",
         "Purpose, consequences and contingency are written",
@@ -136,6 +195,15 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
             "Explain how long the agreement should be adhered to and when it will be reviewed.",
             within,
             "" if within else ("No review is set" if review is None else f"The review is more than {months} months after the agreement was completed"),
+        ))
+        lacking = [name for name, text in (("where the review will be", review.venue if review else ""),
+                                           ("how long the agreement lasts", agreement.duration)) if _empty(text)]
+        result.append(Check(
+            "venue_and_duration",
+            "The review's venue and the agreement's duration are recorded",
+            "The time, date and venue for the review of the agreement should be specified within the agreement.",
+            not lacking,
+            ("Write " + " and ".join(lacking)) if lacking else "",
         ))
         present = {side for side in sides if side}
         unknown = [f"action {i + 1} (“{a.who}”)" for i, (a, side) in enumerate(zip(actions, sides, strict=True))
@@ -158,15 +226,15 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
             "child_views",
             "The child's views are recorded",
             "A partnership agreement should always include the parents/carers and child's views.",
-            bool(agreement.child_views.strip()),
-            "" if agreement.child_views.strip() else "Record the child's views, or why they could not be given",
+            not _empty(agreement.child_views),
+            "" if not _empty(agreement.child_views) else "Record the child's views, or why they could not be given",
         ))
         result.append(Check(
             "family_views",
             "The parents' or carers' views are recorded",
             "A partnership agreement should always include the parents/carers and child's views.",
-            bool(agreement.family_views.strip()),
-            "" if agreement.family_views.strip() else "Record the parents' or carers' views",
+            not _empty(agreement.family_views),
+            "" if not _empty(agreement.family_views) else "Record the parents' or carers' views",
         ))
 
     # R6: the kind comes from the agency directory when the entry was picked
@@ -177,7 +245,9 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
     today = clock.london_date(now)
     unborn = [c for c in children if c.unborn]
     under_five = [c for c in children if not c.unborn and rules.age_on(c.date_of_birth, today) < 5]
-    has_hv = any(kind_of(r) == "health_visiting" for r in recipients)
+    # Or by the role typed: "Health visitor" is the service, whatever kind the entry was given.
+    has_hv = any(kind_of(r) == "health_visiting" or re.search(r"\bhealth\s+visit", (r.role or "").lower())
+                 for r in recipients)
     has_midwife = has_hv or any(kind_of(r) == "midwifery" or "midwife" in (r.role or "").lower() for r in recipients)
     needed = (not under_five or has_hv) and (not unborn or has_midwife)
     if needed:
@@ -196,13 +266,7 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
 
     # Everything the family reads on their copy (R7).
     words = settings.get("jargon")
-    fields = [("the purpose", agreement.purpose), ("if things go wrong", agreement.if_things_go_wrong),
-              ("the contingency plan", agreement.contingency), ("how long it lasts", agreement.duration),
-              ("the child's views", agreement.child_views), ("the parents' views", agreement.family_views),
-              ("the interpreter", agreement.interpreter), ("advocacy", agreement.advocacy),
-              ("literacy", agreement.literacy)]
-    for i, a in enumerate(actions):
-        fields.append((f"action {i + 1}", " ".join((a.what, a.who, a.timescale))))
+    fields = family_reads(agreement, {"actions": actions, "parties": parties, "recipients": recipients})
     found: dict[str, list[str]] = {}
     for where, text in fields:
         for word in jargon_in(text or "", words):
@@ -227,8 +291,28 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
             "" if recorded else "Record whether legal advice was taken: yes or no",
         ))
 
-    if agreement.domestic_abuse_concern:
-        result.extend(domestic_abuse_checks(agreement, actions, sides))
+    result.extend(communication_checks(agreement, children))
+
+    said = not agreement.domestic_abuse_concern and says_domestic_abuse(agreement, actions)
+    if agreement.domestic_abuse_concern or said:
+        if said:
+            result.append(Check(
+                "da_confirm",
+                "Domestic abuse said in the record is confirmed",
+                DA_GUIDANCE,
+                False,
+                "The record's text speaks of domestic abuse but the box is not ticked: tick \u201cThere is a "
+                "domestic abuse concern\u201d and name the person at risk and the person who harms, or give your "
+                "reason",
+            ))
+        result.extend(domestic_abuse_checks(agreement, actions, sides, parties))
+
+    # The bad reasons that stop endorsement short of a reason (R8), from the warning signs.
+    if agreement.status != "ended":
+        for sign in warnings.signs_of(agreement, now):
+            # The domestic abuse signs have their own checks above.
+            if sign.blocking and not sign.key.startswith("domestic_abuse"):
+                result.append(Check(f"sign_{sign.key}", sign.title, sign.guidance, False, sign.detail))
 
     # Before endorsement, "now" stands for the endorsement about to be made.
     endorsed_day = clock.london_date(agreement.endorsed_at or now)
@@ -251,21 +335,32 @@ DA_GUIDANCE = ("Specific consideration should be given to parents and carers who
                "issues may mean agreements cannot be kept to (e.g. where there is domestic abuse).")
 
 
-def exclusion_actions(agreement: Agreement, actions, sides) -> list[int]:
-    """Numbers of the actions that put keeping the person who harms away on the person at risk (R8)."""
+def says_domestic_abuse(agreement: Agreement, actions) -> bool:
+    """Whether the record's own words speak of domestic abuse, ticked or not."""
+    texts = [agreement.purpose, agreement.child_views, agreement.family_views, agreement.if_things_go_wrong,
+             agreement.contingency, agreement.marac_idva or "", *(a.what for a in actions)]
+    return bool((agreement.person_who_harms or "").strip()) or any(reading.says_domestic_abuse(t) for t in texts)
+
+
+def exclusion_actions(agreement: Agreement, actions, sides, parties=()) -> list[int]:
+    """Numbers of the actions that put controlling the person who harms on the person at risk (R8):
+    keeping them away, preventing their contact or reporting them, however phrased."""
+    who = reading.people(agreement.person_at_risk, agreement.person_who_harms, parties)
     flagged = []
     for i, (a, side) in enumerate(zip(actions, sides, strict=True)):
-        if side == "professional" or _named(a.who, agreement.person_who_harms):
+        if reading.actor(a.what, a.who, who, side) in ("harms", "professional"):
             continue
-        if responsibility.puts_exclusion_on(a.what):
+        if reading.asks_to_control(a.what, who):
             flagged.append(i + 1)
     return flagged
 
 
-def domestic_abuse_checks(agreement: Agreement, actions, sides) -> list[Check]:
-    flagged = exclusion_actions(agreement, actions, sides)
+def domestic_abuse_checks(agreement: Agreement, actions, sides, parties=()) -> list[Check]:
+    flagged = exclusion_actions(agreement, actions, sides, parties)
+    who = reading.people(agreement.person_at_risk, agreement.person_who_harms, parties)
     on_harmer = [a for a, side in zip(actions, sides, strict=True)
-                 if side == "professional" or _named(a.who, agreement.person_who_harms)]
+                 if reading.actor(a.what, a.who, who, side) in ("harms", "professional")]
+    referred = not _empty(agreement.marac_idva or "") or any(reading.is_referral(a.what) for a in actions)
     excluded = bool(flagged) or agreement.victim_asked_to_exclude_abuser
     return [
         Check(
@@ -290,7 +385,37 @@ def domestic_abuse_checks(agreement: Agreement, actions, sides) -> list[Check]:
             "A MARAC or IDVA referral has been considered",
             "Consider a referral to the multi-agency risk assessment conference (MARAC) or an independent domestic "
             "violence adviser (IDVA).",
-            bool((agreement.marac_idva or "").strip()),
-            "" if (agreement.marac_idva or "").strip() else "Record whether a MARAC or IDVA referral was made, and why",
+            referred,
+            "" if referred else "Record whether a MARAC or IDVA referral was made, and why",
         ),
     ]
+
+
+COMMUNICATION_GUIDANCE = ("Consideration should be given to the needs or ability of the parent or carer to fully "
+                          "understand what is being asked: a specific learning difficulty, struggling with literacy, "
+                          "English as a second language requiring the use of an interpreter.")
+
+
+def communication_checks(agreement: Agreement, children) -> list[Check]:
+    """A genuine, informed agreement (R7): communication needs met, or a reason given; never a child interpreting."""
+    problems = []
+    language = (agreement.first_language or "").strip()
+    if language and language.lower() != "english" and _empty(agreement.interpreter):
+        problems.append(f"First language {language}: record the interpreter or translation, or why none is needed")
+    if not _empty(agreement.interpreter) and reading.child_interprets(agreement.interpreter,
+                                                                       [c.name for c in children]):
+        problems.append("A child is recorded as the interpreter: a child must never interpret; book a professional "
+                        "interpreter")
+    need_text = " \n".join((agreement.literacy or "", agreement.advocacy or "", agreement.family_views or "",
+                            agreement.purpose or ""))
+    if reading.communication_need(need_text) and not (
+            reading.need_met(" \n".join((agreement.literacy or "", agreement.advocacy or "")))):
+        problems.append("A learning difficulty or literacy need is recorded: record the advocate or the adapted "
+                        "copy (easy read, read through together), or why not")
+    return [Check(
+        "communication",
+        "Communication needs are met",
+        COMMUNICATION_GUIDANCE,
+        not problems,
+        "; ".join(problems),
+    )]

@@ -45,6 +45,23 @@ Definitions, so that a manager can tell why a record is flagged:
    "not allow contact": `tracker.records.responsibility.EXCLUSION`), or the old
    record's box saying so is ticked.
 
+9. coercion: the consequences ("if things go wrong", the contingency) threaten
+   rather than explain: removal made the price of signing, or stated as certain
+   ("sign this or the children will be removed"): `reading.threatens`.
+10. no_family_party: a partnership agreement none of whose parties is a family
+   member (by the party's side, else its role's or name's words).
+11. domestic_abuse_no_harmer_action: a domestic abuse concern and no action on
+   the person who harms or a professional (who is responsible, else the
+   action's subject: `reading.actor`).
+
+Signs 1, 3, 9, 10 and the domestic abuse signs (8, 11) are BLOCKING: the quality
+checklist lists each as a failing check, so endorsement needs a manager's
+recorded reason (`tracker.records.quality.checks`). Sign 3 is also raised when
+the record's own words say the case is closing (`reading.says_closing`).
+
+The same NHS number or council person ID is the same child for every sign,
+before anyone links the rows (R13).
+
 `signs_for(records, now)` works for a page of records with a fixed number of
 queries: the children's links and their other records in one, breach counts
 in one, held reviews in one and the policy setting in one, whatever the number
@@ -60,9 +77,9 @@ from dataclasses import dataclass
 from peewee import fn
 
 from tracker import clock, rules, settings
-from tracker.models import Action, Agreement, AgreementChild, Breach, Child, Review
+from tracker.models import Action, Agreement, AgreementChild, Breach, Child, Party, Review
 from tracker.prepared import Prepared
-from tracker.records import responsibility
+from tracker.records import reading, responsibility
 
 KINDS = {
     "new_after_breach": "A new agreement after one that was breached",
@@ -74,7 +91,13 @@ KINDS = {
     "never_reviewed": "Never reviewed",
     "no_interpreter": "First language is not English and no interpreter or translation is recorded",
     "domestic_abuse_exclusion": "A domestic abuse concern where the person at risk is asked to keep the person who harms away",
+    "coercion": "Consequences that threaten rather than explain",
+    "no_family_party": "A partnership agreement no family member is a party to",
+    "domestic_abuse_no_harmer_action": "A domestic abuse concern and nothing asked of the person who harms or the professionals",
 }
+# The bad reasons that stop endorsement short of a manager's recorded reason (R8); the others warn.
+BLOCKING = frozenset(("new_after_breach", "closing_case", "coercion", "no_family_party", "domestic_abuse_exclusion",
+                      "domestic_abuse_no_harmer_action"))
 
 # The guidance's own words for each sign, quoted on the record page.
 GUIDANCE = {
@@ -93,6 +116,12 @@ GUIDANCE = {
     "language requiring the use of an interpreter.",
     "domestic_abuse_exclusion": "Specific consideration should be given to parents and carers who are in relationships "
     "where power issues may mean agreements cannot be kept to (e.g. where there is domestic abuse).",
+    "coercion": "Bad reasons to use a written agreement: to coerce individuals to behave in ways which they are "
+    "reluctant/refusing to.",
+    "no_family_party": "Partnership agreements can only be effective when they are a genuine and informed agreement. "
+    "The parties to a partnership agreement will normally be the parents/carers of the child.",
+    "domestic_abuse_no_harmer_action": "Decide what all participants are committing to, not just family members "
+    "(e.g. where there is domestic abuse).",
 }
 
 CHUNK = 500
@@ -107,6 +136,11 @@ class Sign:
     @property
     def guidance(self) -> str:
         return GUIDANCE.get(self.key, "")
+
+    @property
+    def blocking(self) -> bool:
+        """Whether this sign stops endorsement short of a manager's recorded reason (R8)."""
+        return self.key in BLOCKING
 
 
 @dataclass
@@ -155,7 +189,14 @@ def signs_for(agreements: list[Agreement], now: dt.datetime) -> dict[int, list[S
 
 
 def signs_of(agreement: Agreement, now: dt.datetime) -> list[Sign]:
-    return signs_for([agreement], now)[agreement.id]
+    memo = getattr(agreement, "_read_once", None)
+    if memo is None:
+        return signs_for([agreement], now)[agreement.id]
+    # A record page asks twice (the checklist's blocking signs, then the signs): read them once.
+    # Within one request the moments differ by milliseconds; the first one's signs stand.
+    if "signs" not in memo:
+        memo["signs"] = signs_for([agreement], now)[agreement.id]
+    return memo["signs"]
 
 
 def _links(p, size: int):
@@ -173,9 +214,14 @@ def _links(p, size: int):
     )
     # A row written without an identity (0) stands alone, never as "identity 0".
     # A UNION, not an OR: with OR, PostgreSQL read every child (0.7 s at 100,000).
-    their_children = Child.select(Child.id).where(
-        Child.identity.in_(their_identities) & (Child.identity != 0)
-    ) | direct
+    # The same NHS number or council person ID is the same child, linked or not (R13).
+    mine = Child.select(Child.id).where(Child.id.in_(direct))
+    their_nhs = Child.select(Child.nhs_number).where(Child.id.in_(mine) & (Child.nhs_number != ""))
+    their_ids = Child.select(Child.person_id).where(Child.id.in_(mine) & (Child.person_id != ""))
+    their_children = (Child.select(Child.id).where(Child.identity.in_(their_identities) & (Child.identity != 0))
+                      | direct
+                      | Child.select(Child.id).where(Child.nhs_number.in_(their_nhs))
+                      | Child.select(Child.id).where(Child.person_id.in_(their_ids)))
     # 1. Every live link of those children, with the record it belongs to.
     return (
         AgreementChild.select(
@@ -183,6 +229,8 @@ def _links(p, size: int):
             Child.identity,
             Child.id,
             Child.name,
+            Child.nhs_number,
+            Child.person_id,
             Agreement.reference,
             Agreement.kind,
             Agreement.created_at,
@@ -213,9 +261,11 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
     records_of_child: dict[int, set[int]] = {}
     names: dict[int, str] = {}
     own = set(ids)
-    for (agreement_id, identity, row_id, name, reference, kind, created_at, completed_on, submitted_at, status,
-         end_reason, ended_at, breaches) in rows:
-        child_id = identity or row_id
+    rows = list(rows)
+    same = _same_child(rows)
+    for (agreement_id, identity, row_id, name, _nhs, _person, reference, kind, created_at, completed_on, submitted_at,
+         status, end_reason, ended_at, breaches) in rows:
+        child_id = same[identity or row_id]
         if agreement_id not in records:
             records[agreement_id] = _Past(
                 agreement_id, reference, kind, created_at, _dated(completed_on, created_at),
@@ -245,8 +295,8 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
             .tuples()
         }
 
-    # 4. The actions of records with a domestic abuse concern (R8).
-    abuse_ids = [a.id for a in agreements if a.domestic_abuse_concern]
+    # 4. The actions of records with a domestic abuse concern (R8), ticked or said in the record.
+    abuse_ids = [a.id for a in agreements if _abuse_concern(a)]
     actions_of: dict[int, list[tuple[str, str]]] = {}
     if abuse_ids and all(getattr(a, "_read_once", None) is not None for a in agreements):
         # A record page has read the record's actions already (models.read_once).
@@ -261,6 +311,18 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         ):
             actions_of.setdefault(agreement_id, []).append((what, who))
 
+    # 5. The parties of partnership agreements (is a family member one of them?).
+    partnership = [a.id for a in agreements if a.kind == "partnership"]
+    parties_of: dict[int, list] = {}
+    if partnership and all(getattr(a, "_read_once", None) is not None for a in agreements):
+        from tracker.models import live_parties
+
+        parties_of = {a.id: live_parties(a) for a in agreements if a.id in partnership}
+    elif partnership:
+        for row in (Party.select(Party.agreement, Party.name, Party.role, Party.side)
+                    .where(Party.agreement.in_(partnership) & Party.removed_at.is_null()).order_by(Party.position)):
+            parties_of.setdefault(row.agreement_id, []).append(row)
+
     result = {}
     for agreement in agreements:
         others: dict[int, _Past] = {}
@@ -273,8 +335,54 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         ]
         child_names = ", ".join(sorted(names[c] for c in children_of.get(agreement.id, ())))
         result[agreement.id] = _signs(agreement, now, policy_months, earlier, list(others.values()),
-                                      agreement.id in reviewed, child_names, actions_of.get(agreement.id, []))
+                                      agreement.id in reviewed, child_names, actions_of.get(agreement.id, []),
+                                      parties_of.get(agreement.id, []))
     return result
+
+
+def _same_child(rows) -> dict[int, int]:
+    """Each child key (identity, else row id) to one key per child: keys that share an NHS number or
+    a council person ID are one child, before anyone links them (R13)."""
+    parent: dict[int, int] = {}
+
+    def find(key: int) -> int:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    first_of: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key, nhs, person = row[1] or row[2], row[4], row[5]
+        find(key)
+        for known in (("nhs", nhs), ("person", person)):
+            if known[1]:
+                other = first_of.setdefault(known, key)
+                a, b = find(key), find(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    return {key: find(key) for key in list(parent)}
+
+
+def _abuse_concern(agreement: Agreement) -> bool:
+    """Ticked, or said in the record's own words (the record then asks the worker to confirm)."""
+    if agreement.domestic_abuse_concern or (agreement.person_who_harms or "").strip():
+        return True
+    return any(reading.says_domestic_abuse(t) for t in (agreement.purpose, agreement.family_views,
+                                                      agreement.child_views, agreement.if_things_go_wrong,
+                                                      agreement.contingency, agreement.marac_idva or ""))
+
+
+def _closing_said(agreement: Agreement) -> bool:
+    return any(reading.says_closing(t) for t in (agreement.purpose, agreement.if_things_go_wrong,
+                                                 agreement.contingency, agreement.duration,
+                                                 agreement.family_views))
+
+
+def _is_family(party) -> bool:
+    if party.side in ("family", "professional"):
+        return party.side == "family"
+    return responsibility.side_of(party.name, [party], ()) == "family"
 
 
 def _signs(
@@ -286,6 +394,7 @@ def _signs(
     reviewed: bool,
     child_names: str,
     actions: list[tuple[str, str]] = (),
+    parties: list = (),
 ) -> list[Sign]:
     signs: list[Sign] = []
 
@@ -312,8 +421,18 @@ def _signs(
             f"({', '.join(r.reference for r in breached)}), and none was escalated to child protection or legal planning.",
         )
 
-    if agreement.kind == "partnership" and agreement.case_closing:
-        add("closing_case", "The case is marked as closing. Use a written undertaking for the concerns that remain.")
+    if agreement.kind == "partnership" and (agreement.case_closing or _closing_said(agreement)):
+        how = "marked as closing" if agreement.case_closing else "said in the record to be closing"
+        add("closing_case", f"The case is {how}. Use a written undertaking for the concerns that remain.")
+
+    threat = reading.threatens(agreement.if_things_go_wrong) or reading.threatens(agreement.contingency)
+    if threat:
+        add("coercion", f"\u201c{threat}\u201d Say what will happen and who decides (a meeting, legal advice, "
+                        "the court), not what the family will lose.")
+
+    if agreement.kind == "partnership" and not any(_is_family(p) for p in parties):
+        listed = ", ".join(p.name for p in parties) or "nobody"
+        add("no_family_party", f"Parties: {listed}. Add the parents or carers who agreed it as parties.")
 
     if agreement.kind == "partnership":
         dated = _dated(agreement.completed_on, agreement.created_at)
@@ -348,13 +467,12 @@ def _signs(
     if language and language.lower() != "english" and not (agreement.interpreter or "").strip():
         add("no_interpreter", f"First language: {language}. Record the interpreter or translation arranged.")
 
-    if agreement.domestic_abuse_concern:
-        flagged = [
-            str(i + 1) for i, (what, who) in enumerate(actions)
-            if responsibility.puts_exclusion_on(what)
-            and responsibility.side_of(who, (), ()) != "professional"
-            and not _names_harmer(who, agreement.person_who_harms)
-        ]
+    if _abuse_concern(agreement):
+        who = reading.people(agreement.person_at_risk, agreement.person_who_harms, parties)
+        on = [reading.actor(what, who_field, who, responsibility.side_of(who_field, parties, ()))
+              for what, who_field in actions]
+        flagged = [str(i + 1) for i, ((what, _), role) in enumerate(zip(actions, on, strict=True))
+                   if role not in ("harms", "professional") and reading.asks_to_control(what, who)]
         if flagged or agreement.victim_asked_to_exclude_abuser:
             which = f"Action {', '.join(flagged)} asks" if flagged else "The agreement asks"
             add(
@@ -362,11 +480,8 @@ def _signs(
                 f"{which} the person at risk to keep the person who harms away. Power in the relationship may mean "
                 "it cannot be kept to; put the action on the person who harms, or on the professionals.",
             )
+        if actions and not any(role in ("harms", "professional") for role in on):
+            add("domestic_abuse_no_harmer_action", "No action is on the person who harms or on a professional. "
+                                                   "Say what they will do.")
     return signs
 
-
-def _names_harmer(who: str, harmer: str) -> bool:
-    from tracker.records.identity import normalise_name
-
-    who, harmer = normalise_name(who), normalise_name(harmer)
-    return bool(who and harmer) and (who == harmer or f" {harmer} " in f" {who} " or f" {who} " in f" {harmer} ")

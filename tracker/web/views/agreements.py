@@ -444,7 +444,7 @@ def _as_the_family_reads_it(agreement: Agreement) -> dict:
                     parties=models.live_parties(a), recipients=recipients, contacts=contacts,
                     title=printed.title(a.kind, children, recipients, contacts["council_name"]),
                     review=models.next_review(a), checks=checks(a, now), signs=signs_of(a, now),
-                    problems=lifecycle.completeness(a), **extra)
+                    problems=lifecycle.completeness(a), same_child=identity.possible_matches(a), **extra)
 
     variation = models.in_progress(agreement) if agreement.status == "active" else None
     if variation is None:
