@@ -172,7 +172,6 @@ class AgreementForm(Guarded):
     interpreter = long_text("Interpreter or translation")
     advocacy = long_text("Advocacy")
     literacy = long_text("Literacy or learning needs")
-    issued_on = DateField("Date the family received their copy")
     case_closing = BooleanField("The social work service is closing")
     domestic_abuse_concern = BooleanField("There is a domestic abuse concern")
     person_at_risk = short_text("The person at risk")
