@@ -162,14 +162,11 @@ def _expected_scope(user, agreement) -> bool:
 
 def _seed_every_state(people):
     """A record in every state in each team, each naming its own child (one surname for all)."""
-    from tests.conftest import NOW
-    from tracker.models import Agreement, Recipient
-    from tracker.records import breaches, lifecycle
-
     import datetime as dt
 
-    from tests.conftest import agreement_data
-    from tracker.records import drafting
+    from tests.conftest import NOW, agreement_data
+    from tracker.models import Agreement, Recipient
+    from tracker.records import breaches, drafting, lifecycle
 
     cells = []
     for n, (worker, manager) in enumerate(((people.worker, people.manager), (people.other_worker, people.other_manager))):
@@ -262,7 +259,7 @@ def test_no_route_names_or_acts_on_a_child_outside_the_viewers_scope(app, client
         for cell in cells:
             inside = _expected_scope(user, cell["agreement"])
             name = cell["child"].name
-            for endpoint, method, url in _urls(app, cell, keys):
+            for _endpoint, method, url in _urls(app, cell, keys):
                 if inside and method == "POST":
                     later.append((user, url))  # may change the record: after every refusal is checked
                     continue
