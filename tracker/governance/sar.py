@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 
 from peewee import fn
@@ -34,6 +35,52 @@ from tracker.models import (
 from tracker.records.drafting import form_data
 
 REDACTED = "[redacted]"
+
+# The words a reader of the export sees for each field of a version. One table, read only
+# through `label`, so it can be pointed at the field registry when that lands.
+LABELS = {
+    "children": "Children", "social_worker": None, "completed_on": "Date completed", "purpose": "Purpose",
+    "child_views": "The child's views", "family_views": "The parents' or carers' views",
+    "plan_type": "The plan it rests on", "plan_meeting_on": "Next child protection or child in need meeting",
+    "actions": "What has been agreed", "if_things_go_wrong": "If things go wrong", "contingency": "Contingency plan",
+    "duration": "Duration", "review_at": "Review", "review_venue": "Review venue", "review_attendees": "Who attends the review",
+    "parties": "Parties", "recipients": "Distribution list", "first_language": "First language",
+    "interpreter": "Interpreter", "advocacy": "Advocacy", "literacy": "Literacy or learning needs",
+    "issued_on": "Family's copy issued", "case_closing": "The case is closing",
+    "domestic_abuse_concern": "Domestic abuse is a concern",
+    "victim_asked_to_exclude_abuser": "The person at risk is asked to keep the person who harms away",
+    "window_starts_at": "Starts", "window_ends_at": "Must end by", "window_reason": "Reason for a longer undertaking",
+    "legal_advice_taken": "Legal advice taken", "legal_advice_notes": "Notes on legal advice",
+    "undertaking_kind": "Kind of undertaking", "closure_weeks": "Agreed length in weeks",
+    "name": "Name", "date_of_birth": "Date of birth", "what": "What", "who": "Who", "side": "Side",
+    "timescale": "By when", "due_on": "Date", "role": "Role", "signed_on": "Signed", "agency_name": "Agency",
+    "agency_kind": None, "email": "Email", "breach_contact": "Contact on a breach", "person_id": "Council person ID",
+    "nhs_number": "NHS number", "unborn": "Not yet born",
+}
+
+
+def label(key: str) -> str | None:
+    """A field's label in plain words; None for what the export does not show (ids, internal keys)."""
+    if key in LABELS:
+        return LABELS[key]
+    if key == "id" or key.endswith("_id") or key in ("position", "directory", "revision", "opened_at"):
+        return None
+    return key.replace("_", " ").capitalize()
+
+
+def plain_value(value) -> str:
+    """A value as a person reads it: plain dates and times (London), Yes/No, nothing for empty."""
+    from tracker.clock import to_london
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return dt.date.fromisoformat(value).strftime("%-d %B %Y")
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+", value):
+        return to_london(dt.datetime.fromisoformat(value)).strftime("%-d %B %Y at %H:%M")
+    return str(value)
 
 
 def _plain(value):
@@ -62,34 +109,65 @@ def versions_of(agreement: Agreement) -> list[dict]:
             "endorsed_at": _plain(agreement.endorsed_at),
             "note": agreement.endorsement_override or "",
         })
+    from tracker.models import in_progress
+    from tracker.records.versions import proposed
+
+    variation = in_progress(agreement) if agreement.status == "active" else None
+    if variation is not None:
+        # A variation not yet endorsed is held about the family too: it is disclosed, marked as not in force.
+        versions.append({
+            "number": variation.number,
+            "snapshot": json.loads(json.dumps(proposed(agreement, variation), default=_plain)),
+            "endorsed_by": None, "endorsed_at": None,
+            "note": f"A proposed variation, not in force ({variation.status_label.lower()})",
+        })
     return versions
 
 
-def find_people(text: str) -> tuple[list[tuple[Child, int]], list[tuple[str, int]]]:
-    """Children and adult parties whose name contains `text`, with how many records name each."""
-    text = text.strip().lower()
-    if len(text) < 2:
+def find_people(name: str, born: dt.date | None) -> tuple[list[tuple[Child, int]], list[tuple[str, int]]]:
+    """Children, and adult parties, matching `name` *and* a child's date of birth (R17).
+
+    A name alone is never enough: three families may each name a mother
+    "Ms Murphy". A child is found by its name and date of birth (and then by its
+    linked identity); a parent by their name on a record that names a child born
+    that day. With each, how many records it would open.
+    """
+    text = (name or "").strip().lower()
+    if len(text) < 2 or born is None:
         return [], []
     pattern = f"%{text}%"
     children = list(
         Child.select(Child, fn.COUNT(AgreementChild.id).alias("records"))
-        .join(AgreementChild).where(fn.LOWER(Child.name) ** pattern)
+        .join(AgreementChild).where((fn.LOWER(Child.name) ** pattern) & (Child.date_of_birth == born))
         .group_by(Child.id).order_by(Child.name).limit(50)
     )
     parties = list(
         Party.select(Party.name, fn.COUNT(fn.DISTINCT(Party.agreement)).alias("records"))
-        .where(fn.LOWER(Party.name) ** pattern).group_by(Party.name).order_by(Party.name).limit(50).tuples()
+        .where((fn.LOWER(Party.name) ** pattern) & Party.agreement.in_(_records_with_child_born(born)))
+        .group_by(Party.name).order_by(Party.name).limit(50).tuples()
     )
     return [(c, c.records) for c in children], parties
 
 
+def _records_with_child_born(born: dt.date):
+    return (AgreementChild.select(AgreementChild.agreement).join(Child)
+            .where((Child.date_of_birth == born) & AgreementChild.removed_at.is_null()))
+
+
 def records_of_child(child: Child) -> list[Agreement]:
-    return list(Agreement.select().join(AgreementChild).where(AgreementChild.child == child)
-                .distinct().order_by(Agreement.id))
+    """Every record naming the child or a row linked to it (R13: one child, one identity)."""
+    group = Child.select(Child.id).where(Child.identity == child.identity) if child.identity else None
+    condition = (AgreementChild.child.in_(group) | (AgreementChild.child == child)) if group is not None \
+        else AgreementChild.child == child
+    return list(Agreement.select().join(AgreementChild).where(condition).distinct().order_by(Agreement.id))
 
 
-def records_of_party(name: str) -> list[Agreement]:
-    return list(Agreement.select().join(Party).where(fn.LOWER(Party.name) == name.strip().lower())
+def records_of_party(name: str, born: dt.date | None) -> list[Agreement]:
+    """The records naming `name` as a party *and* a child born on `born`: one family's, never a namesake's."""
+    if born is None:
+        return []
+    return list(Agreement.select().join(Party)
+                .where((fn.LOWER(Party.name) == name.strip().lower()) & Agreement.id.in_(_records_with_child_born(born)))
                 .distinct().order_by(Agreement.id))
 
 
@@ -97,6 +175,33 @@ def third_parties(agreements: list[Agreement]) -> list[Recipient]:
     """People at agencies whose contact details appear in the records: the ones a manager may redact."""
     ids = [a.id for a in agreements]
     return list(Recipient.select().where(Recipient.agreement.in_(ids)).order_by(Recipient.agreement, Recipient.position)) if ids else []
+
+
+def others_named(agreements: list[Agreement], subject: str) -> list[str]:
+    """Everyone else the records know, for the reviewer to redact (all offered ticked): each
+    distribution entry, each breach's reporter, every other child and every other party."""
+    ids = [a.id for a in agreements]
+    if not ids:
+        return []
+    mine = (subject or "").strip().lower()
+    names = [r.name for r in Recipient.select(Recipient.name).where(Recipient.agreement.in_(ids))]
+    names += [b.reported_by for b in Breach.select(Breach.reported_by).where(Breach.agreement.in_(ids))]
+    names += [c.name for c in Child.select(Child.name).join(AgreementChild).where(AgreementChild.agreement.in_(ids))]
+    names += [p.name for p in Party.select(Party.name).where(Party.agreement.in_(ids))]
+    seen: dict[str, str] = {}
+    for name in names:
+        name = (name or "").strip()
+        if len(name) > 2 and name.lower() != mine:
+            seen.setdefault(name.lower(), name)
+    return sorted(seen.values(), key=str.lower)
+
+
+def release_key(subject: str, record_ids: list[int], recipients: list[int], names: list[str], phrases: list[str]) -> str:
+    """One value for what is to be released: the approval names it, so a changed export needs approving again."""
+    import hashlib
+
+    canonical = json.dumps([subject, sorted(record_ids), sorted(recipients), sorted(names), sorted(phrases)])
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def _user(user_id) -> str | None:
@@ -157,16 +262,17 @@ def collect(subject: str, agreements: list[Agreement], now: dt.datetime) -> dict
     return {"subject": subject, "produced_at": _plain(now), "records": [record_data(a) for a in agreements]}
 
 
-def redact(data: dict, recipients: list[Recipient]) -> dict:
-    """Blank every trace of the ticked third parties' names and contact details."""
+def redact(data: dict, recipients: list[Recipient], phrases: list[str] = ()) -> dict:
+    """Blank every trace of the ticked third parties' names and contact details, and every
+    phrase the reviewer chose (other people's names, addresses, numbers in free text)."""
     ids = {r.id for r in recipients}
     for record in data["records"]:
         for entry in record["distribution"]:
             if entry["recipient_id"] in ids:
                 entry["name"] = entry["email"] = entry["role"] = REDACTED
     redacted = json.dumps(data)
-    secrets = sorted({value for r in recipients for value in (r.email, r.name) if value and len(value) > 2},
-                     key=len, reverse=True)
+    secrets = sorted({value for r in recipients for value in (r.email, r.name) if value and len(value) > 2}
+                     | {p.strip() for p in phrases if len(p.strip()) > 2}, key=len, reverse=True)
     for value in secrets:
         # Inside JSON strings: the value as JSON would write it, without its quotes.
         encoded = json.dumps(value)[1:-1]

@@ -85,7 +85,7 @@ def announce_access(user: User, before_role: str | None, before_team: Team | Non
 
     now = now or utcnow()
     user = User.get_by_id(user.id)
-    if user.role not in READING_ROLES or (before_role == user.role and (
+    if not user.active or user.role not in READING_ROLES or (before_role == user.role and (
             before_team.id if before_team else None) == user.team_id):
         return False
     team = user.team.name if user.team_id else ""

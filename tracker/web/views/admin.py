@@ -80,8 +80,9 @@ def user(user_id: int | None = None):
                              "team": team.id if team else None, "active": bool(form.active.data),
                              "phone": (form.phone.data or "").strip()}
                     User.update(**after).where(User.id == existing.id).execute()
-                    announce_access(existing, existing.role, existing.team if existing.team_id else None,
-                                    current_user)
+                    # Enabling a disabled account gives its role back: announced as a new grant.
+                    announce_access(existing, existing.role if existing.active else None,
+                                    existing.team if existing.team_id else None, current_user)
                     if form.password.data:
                         set_password(existing, form.password.data)  # ends their sessions
                         after["password"] = "changed"
