@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tracker import clock, rules, settings
 from tracker.models import Agreement, children_of, live_actions, live_parties, live_recipients, next_review
+from tracker.records import fields as registry
 from tracker.records import responsibility
 from tracker.records.identity import normalise_name
 
@@ -196,11 +197,8 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
 
     # Everything the family reads on their copy (R7).
     words = settings.get("jargon")
-    fields = [("the purpose", agreement.purpose), ("if things go wrong", agreement.if_things_go_wrong),
-              ("the contingency plan", agreement.contingency), ("how long it lasts", agreement.duration),
-              ("the child's views", agreement.child_views), ("the parents' views", agreement.family_views),
-              ("the interpreter", agreement.interpreter), ("advocacy", agreement.advocacy),
-              ("literacy", agreement.literacy)]
+    fields = [(registry.label(name)[0].lower() + registry.label(name)[1:], getattr(agreement, name))
+              for name in registry.JARGON]
     for i, a in enumerate(actions):
         fields.append((f"action {i + 1}", " ".join((a.what, a.who, a.timescale))))
     found: dict[str, list[str]] = {}
