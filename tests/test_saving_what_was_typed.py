@@ -266,3 +266,51 @@ def versions_data(variation) -> dict:
     import json
 
     return json.loads(variation.data)
+
+
+# --- agencies see the version, and one number for the social worker -------------------------
+
+
+def test_a_new_version_tells_the_agency_what_changed_and_its_copy_shows_the_version(
+        client, people, login, make_agreement):
+    from tracker.agencies import tokens
+    from tracker.models import Notification, Recipient
+
+    people.worker.phone = "01632 960 555"
+    people.worker.save()
+    agreement = make_agreement(status="active", worker_phone="01632 960 001")
+    login(people.worker)
+    url = f"/agreements/{agreement.id}/edit"
+    values, _ = page_fields(client.get(url).get_data(as_text=True))
+    values.update({"save": "1", "actions-0-what": "Ms Murphy will walk Ella to nursery.",
+                   "contingency": "Ella will stay with her aunt."})
+    assert client.post(url, data=values).status_code == 302
+    client.post(f"/agreements/{agreement.id}/submit", data={"revision": Agreement.get_by_id(agreement.id).revision})
+    login(people.manager)
+    assert client.post(f"/agreements/{agreement.id}/endorse", data={"decision": "endorse", "override": "test"}
+                       ).status_code == 302
+    record = Agreement.get_by_id(agreement.id)
+    assert record.version == 2
+    [email] = Notification.select().where((Notification.kind == "copy_issued")
+                                          & Notification.key.endswith("/version-2"))
+    body = " ".join(email.body_text.split())
+    assert f"Version 2 of {record.reference}: the actions and the contingency plan changed" in body
+    assert "acknowledge this new version" in body and email.subject.startswith("Please acknowledge version 2 of")
+    assert "01632 960 001" in body and "01632 960 555" not in body  # the one number: the record's
+    recipient = Recipient.get(Recipient.agreement == record)
+    page = client.get(tokens.agency_url(recipient)).get_data(as_text=True)
+    assert "Version 2, endorsed on" in page
+    assert "01632 960 001" in page and "01632 960 555" not in page
+    printed = client.get(f"/agreements/{agreement.id}/print").get_data(as_text=True)
+    assert "01632 960 001" in printed and "01632 960 555" not in printed
+
+
+def test_without_a_number_on_the_record_every_copy_gives_the_workers_own(client, people, login, make_agreement):
+    from tracker import models as m
+
+    people.worker.phone = "01632 960 555"
+    people.worker.save()
+    agreement = make_agreement(status="active")
+    assert m.worker_telephone(agreement) == "01632 960 555"
+    login(people.worker)
+    assert "01632 960 555" in client.get(f"/agreements/{agreement.id}/print").get_data(as_text=True)

@@ -281,7 +281,7 @@ def rebase(opened: dict, now: dict, typed: dict) -> dict:
 
 
 def changes_since(agreement_id: int, opened_at: str | None, opened: dict | None = None,
-                  now: dict | None = None) -> list[dict]:
+                  now: dict | None = None, typed: dict | None = None) -> list[dict]:
     """What was changed on a record after a page was opened: each field in the
     registry's plain words, with who changed it and when (never a page view or a
     stored value)."""
@@ -296,7 +296,7 @@ def changes_since(agreement_id: int, opened_at: str | None, opened: dict | None 
         query = query.where(AuditEvent.at >= since)
     events = [e for e in query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(50)
               if json.loads(e.changes or "{}")]
-    if opened is not None and now is not None:
+    if opened is not None:
         changed = [name for name in _form_names(now) if not _same(opened.get(name), now.get(name))]
     else:
         changed = list(dict.fromkeys(k for e in events for k in json.loads(e.changes or "{}") if fields.known(k)
@@ -304,10 +304,16 @@ def changes_since(agreement_id: int, opened_at: str | None, opened: dict | None 
     out = []
     for name in changed:
         label = fields.label(name)
+        lines = []
+        mine = typed is not None and now is not None and (
+            not _same(typed.get(name), opened.get(name)) if opened is not None else not _same(typed.get(name), now.get(name)))
+        if mine and fields.field(name).kind in (fields.TEXT, fields.LINE):
+            # Both changed it: the form keeps this person's words, so show the other's beside them.
+            lines = [f"It now says: {now.get(name) or '(nothing)'}"]
         by = next((e for e in events if name in json.loads(e.changes or "{}")
                    or label in str(json.loads(e.changes or "{}").get("what", [None, ""])[-1])), None)
         by = by or (events[0] if events else None)
-        out.append({"what": f"{label} changed", "field": name, "lines": [],
+        out.append({"what": f"{label} changed", "field": name, "lines": lines,
                     "at": by.at if by else None,
                     "who": (by.user.name if by.user_id else by.actor) if by else None})
     return out
@@ -463,7 +469,13 @@ def endorse_variation(agreement: Agreement, user: User, now: dt.datetime, overri
             changes["override_reason"] = [None, override.strip()]
         audit.record("variation_endorsed", user=user, agreement=agreement, entity="variation", entity_id=variation.id,
                      changes=changes, at=now)
-        mailings.copies_issued(agreement, now)
+        mailings.copies_issued(agreement, now, changed=changed_labels(before, version.data()))
+
+
+def changed_labels(before: dict, after: dict) -> list[str]:
+    """The registry's labels of the family-agreed fields that differ between two versions."""
+    one, other = family_part(revive(before)), family_part(revive(after))
+    return [f.label for f in fields.RECORD if f.name in one and one.get(f.name) != other.get(f.name)]
 
 
 def return_to_worker(agreement: Agreement, user: User, now: dt.datetime, comments: str, revision=None) -> None:

@@ -42,6 +42,18 @@ PAGE_SIZE = 25
 ROW_SECTIONS = {"children": "children", "actions": "actions", "parties": "parties", "recipients": "recipients"}
 
 
+@bp.app_template_global("worker_telephone")
+def worker_telephone(agreement) -> str:
+    """The social worker's one number (README, "One contact number"): for the family's copy."""
+    return models.worker_telephone(agreement)
+
+
+@bp.app_template_global("field_label")
+def field_label(name: str) -> str:
+    """A field's plain words from the registry, for pages that list stored fields (the subject access PDF)."""
+    return history_words.field_label(name)
+
+
 @bp.before_request
 @login_required
 def _signed_in() -> None:
@@ -213,7 +225,7 @@ def stale_record(form, agreement_id: int):
             opened = versions.revive(json.loads(form.snapshot.data))
         except (ValueError, TypeError, AttributeError):
             opened = None
-    changes = versions.changes_since(agreement_id, form.opened_at.data, opened, now if opened else None)
+    changes = versions.changes_since(agreement_id, form.opened_at.data, opened, now, form.data)
     if opened is not None:
         merged = versions.rebase(opened, now, form.data)
         choices = form.social_worker.choices
