@@ -31,13 +31,7 @@ def test_every_field_typed_together_is_saved_or_held(app, people, make_agreement
         typed[name] = f"Typed for {name}"
     if with_phone:
         typed["worker_phone"] = "01632 960 777"
-    current = drafting.form_data(agreement)
-    now = utcnow()
-    working = versions.working_changes(current, typed)
-    if working:
-        drafting.save(agreement, "partnership", versions.keep_family(current, typed), people.worker, now)
-    if versions.family_part(typed) != versions.family_part(current):
-        versions.save_variation(Agreement.get_by_id(agreement.id), typed, people.worker, now)
+    versions.save_active(agreement, typed, people.worker, utcnow(), revision=agreement.revision)
     record = Agreement.get_by_id(agreement.id)
     variation = models.in_progress(record)
     held = json.loads(variation.data) if variation else {}

@@ -380,6 +380,29 @@ def save_variation(agreement: Agreement, data: dict, user: User, now: dt.datetim
     return variation
 
 
+def save_active(agreement: Agreement, typed: dict, user: User, now: dt.datetime, revision=None):
+    """Save what was typed on an active record's form in one transaction (R11, R15):
+    the working details at once, the family-agreed content as the variation.
+
+    Each field is one or the other by the registry, so nothing typed falls
+    between the two. Returns the labels of the working details changed, whether
+    the family-agreed content changed, and the variation in progress.
+    """
+    current = form_data(agreement)
+    with database.atomic():
+        claim(agreement.id, revision)
+        variation = in_progress(agreement)
+        # The page showed the variation's content when one was open: compare with that.
+        shown = proposed(agreement, variation) if variation is not None else current
+        family_changed = family_part(typed) != family_part(shown)
+        working = working_changes(current, typed)
+        if working:
+            drafting.save(agreement, agreement.kind, keep_family(current, typed), user, now)
+        if family_changed:
+            variation = save_variation(agreement, typed, user, now)
+    return working, family_changed, variation
+
+
 @contextlib.contextmanager
 def preview(agreement: Agreement, variation: Variation, user: User, now: dt.datetime):
     """The record as the variation would make it, inside a transaction that is rolled back.

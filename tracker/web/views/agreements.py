@@ -309,23 +309,13 @@ def _save_active(agreement: Agreement, form: AgreementForm) -> str:
     """
     now = utcnow()
     typed = form.data
-    current = drafting.form_data(agreement)
     if agreement.kind == "undertaking":
         # The service's ceiling applies to a new window as to the first (R4).
         errors = drafting.window_errors_for(typed, current_user)
         if errors:
             raise rules.RuleBroken(errors)
-    with database.atomic():
-        models.claim(agreement.id, form.revision.data)
-        variation = models.in_progress(agreement)
-        # The page showed the variation's content when one was open: compare with that.
-        shown = versions.proposed(agreement, variation) if variation is not None else current
-        family_changed = versions.family_part(typed) != versions.family_part(shown)
-        working = versions.working_changes(current, typed)
-        if working:
-            drafting.save(agreement, agreement.kind, versions.keep_family(current, typed), current_user, now)
-        if family_changed:
-            variation = versions.save_variation(agreement, typed, current_user, now)
+    working, family_changed, variation = versions.save_active(agreement, typed, current_user, now,
+                                                              revision=form.revision.data)
     parts = []
     if working:
         parts.append(f"{agreement.reference} saved: {_listed(working)} changed at once.")
