@@ -314,3 +314,44 @@ def test_without_a_number_on_the_record_every_copy_gives_the_workers_own(client,
     assert m.worker_telephone(agreement) == "01632 960 555"
     login(people.worker)
     assert "01632 960 555" in client.get(f"/agreements/{agreement.id}/print").get_data(as_text=True)
+
+
+# --- the review form ----------------------------------------------------------------------
+
+REVIEW = {"held_on-day": "20", "held_on-month": "11", "held_on-year": "2026", "attendees": "Ms Murphy",
+          "outcome": "continue", "notes": "Going well.", "next_review_at-day": "15", "next_review_at-month": "2",
+          "next_review_at-year": "2027", "next_review_at-time": "10:00", "next_venue": "Riverside Family Centre"}
+REVIEW_CHANGED = {"held_on": {"held_on-day": "21"}, "attendees": {"attendees": "Ms Murphy and the school"},
+                  "outcome": {"outcome": "vary"}, "notes": {"notes": "Going well; contact to increase."},
+                  "next_review_at": {"next_review_at-time": "11:15"}, "next_venue": {"next_venue": "The town hall"}}
+
+
+def review_as_saved(agreement) -> dict:
+    from tracker.models import Review
+
+    held = Review.get((Review.agreement == agreement) & (Review.status == "held"))
+    following = models.next_review(agreement)
+    return {"held_on": f"{held.held_on.day}", "attendees": held.attendees, "outcome": held.outcome,
+            "notes": held.notes, "next_review_at": f"{following.scheduled_at:%H:%M}" if following else None,
+            "next_venue": following.venue if following else None}
+
+
+def test_every_field_of_the_review_form_is_saved(client, people, login, make_agreement):
+    from tracker.web.forms import ReviewForm
+
+    declared = {n for n, _, _ in _unbound(ReviewForm)} - fields.MACHINERY
+    assert declared == set(REVIEW_CHANGED), "a review form field the walk does not change"
+    login(people.worker)
+    for name, change in REVIEW_CHANGED.items():
+        assert fields.known(name)
+        agreement = make_agreement(status="active")
+        response = client.post(f"/agreements/{agreement.id}/review", data={**REVIEW, **change})
+        assert response.status_code == 302, (name, response.get_data(as_text=True)[:300])
+        saved = review_as_saved(Agreement.get_by_id(agreement.id))
+        assert saved[name] == next(iter(change.values())) or (name == "next_review_at" and saved[name] == "11:15"), name
+
+
+def _unbound(cls):
+    for name in dir(cls):
+        if getattr(getattr(cls, name, None), "_formfield", False):
+            yield name, None, None
