@@ -116,8 +116,8 @@ def check_each_field_alone(client, agreement_id: int, *, expect_variation: bool 
     url = f"/agreements/{agreement_id}/edit"
     answered = []
     values, choices = page_fields(client.get(url).get_data(as_text=True))
+    values_now = values
     for base, declared, post in edits(values, choices):
-        values_now, _ = page_fields(client.get(url).get_data(as_text=True))
         post = {**{k: v for k, v in values_now.items() if k not in post and k in values}, **post,
                 "revision": values_now["revision"], "opened_at": values_now["opened_at"], "save": "1"}
         if base in values_now and base not in post:
@@ -132,9 +132,11 @@ def check_each_field_alone(client, agreement_id: int, *, expect_variation: bool 
             assert "govuk-error-message" in page, f"{base}: refused without a message"
             assert {k: shown.get(k) for k in wanted} == wanted, f"{base}: refused and the typing lost"
             answered.append(f"{base}: refused")
+            values_now, _ = page_fields(client.get(url).get_data(as_text=True))
             continue
         assert response.status_code == 302, (base, response.status_code, response.get_data(as_text=True)[:300])
         shown, _ = page_fields(client.get(url).get_data(as_text=True))
+        values_now = shown  # the page as it is now: the next field is changed from it
         got = {k: shown.get(k) for k in wanted}
         if declared.name == "directory" and not declared.agreed:
             wanted = {k: v for k, v in wanted.items() if k == base}
