@@ -21,6 +21,7 @@ from tracker.db import database
 from tracker.models import Agreement, Breach, Notification, Recipient, Review, Team, User
 from tracker.notices import mailings, notify
 from tracker.prepared import Prepared
+from tracker.records import fields
 
 
 def parse_moment(text: str | None) -> dt.datetime:
@@ -34,14 +35,8 @@ def parse_moment(text: str | None) -> dt.datetime:
 # form's own wording and notes, which no email shows (tests/test_jobs_sweeps.py
 # checks that none of them is in an email template). Read whole, a record was 64
 # columns of conversions for each due item, a fifth of a due sweep's time.
-NOT_IN_EMAILS = frozenset((
-    "purpose", "child_views", "family_views", "plan_type", "if_things_go_wrong", "contingency", "duration",
-    "first_language", "interpreter", "advocacy", "literacy", "case_closing", "domestic_abuse_concern",
-    "victim_asked_to_exclude_abuser", "person_at_risk", "person_who_harms", "marac_idva", "plan_meeting_on",
-    "worker_phone", "review_attendees", "legal_advice_taken", "legal_advice_notes", "legal_advice",
-    "endorsement_override", "end_notes", "returned_comments", "copy_language", "translation_given", "issue_reason",
-    "imported_at", "completed_on", "issued_on",
-))
+NOT_IN_EMAILS = fields.NOT_IN_EMAILS | {"endorsement_override", "end_notes", "returned_comments", "copy_language",
+                                        "translation_given", "issue_reason", "imported_at"}
 RECORD = tuple(f for f in Agreement._meta.sorted_fields if f.name not in NOT_IN_EMAILS)
 
 

@@ -95,3 +95,27 @@ def test_every_record_field_is_agreed_or_working_and_the_sets_do_not_overlap():
     for name in ("worker_phone", "review_attendees", "person_at_risk", "person_who_harms", "marac_idva",
                  "legal_advice", "plan_meeting_on"):
         assert name in fields.WORKING
+
+
+# Import template columns named otherwise than the registry's field.
+IMPORT_COLUMNS = {"children": "child_name", "actions": "actions", "parties": "family_members",
+                  "social_worker": "social_worker_email", "review_at": "next_review_date",
+                  "window_starts_at": "undertaking_starts", "window_ends_at": "undertaking_ends",
+                  "recipients": "agency_name"}
+
+
+def test_the_import_template_has_a_column_for_each_field_the_registry_imports():
+    from tracker.governance import imports
+
+    for declared in fields.where("import"):
+        assert IMPORT_COLUMNS.get(declared.name, declared.name) in imports.NAMES, declared.name
+    for name in imports.NAMES:
+        if fields.known(name) and name in {f.name for f in fields.RECORD}:
+            assert fields.field(name).shown_on("import"), name
+
+
+def test_the_emails_read_the_registrys_columns():
+    from jobs import sweeps
+
+    assert fields.NOT_IN_EMAILS <= sweeps.NOT_IN_EMAILS
+    assert "worker_phone" not in sweeps.NOT_IN_EMAILS  # the one number is in the agencies' emails

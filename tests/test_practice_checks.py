@@ -192,7 +192,7 @@ def test_jargon_is_caught_in_any_case_and_variant():
 def _jargon_in_the_views(app, make_agreement):
     flagged = make_agreement(family_views="Ms Murphy wants CAMHS to see Ella before the core group.")
     detail = failing(flagged)["plain_language"]
-    assert "CAMHS (in the parents' views)" in detail and "core group" in detail
+    assert "CAMHS (in the parents' or carers' views)" in detail and "core group" in detail
     assert "plain_language" not in failing(make_agreement())
 
 

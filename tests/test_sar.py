@@ -91,7 +91,8 @@ def test_the_pdf_reads_as_a_document(client, people, login, make_agreement):
     html = render_template("sar/pdf.html", data=data, label=sar.label, plain=sar.plain_value)
     for raw in ("case_closing", "marac_idva", "False", "social_worker", "2019-05-04", "recipient_id"):
         assert raw not in html, raw
-    assert "The case is closing" in html and "4 May 2019" in html and "Date completed" in html
+    # Labels are the field registry's, as on every other page.
+    assert "The social work service is closing" in html and "4 May 2019" in html and "Date completed" in html
     second = create_user("head2@council.example", "Hari Head", PASSWORD, "service_manager", None)
     form = {"child": ella.id, "record": [agreement.id]}
     client = _release(login, people, second, form)

@@ -861,6 +861,17 @@ def next_review(agreement: Agreement) -> Review | None:
 VARIATION_OPEN = ("draft", "awaiting_endorsement", "returned")  # a variation not yet in force
 
 
+def worker_telephone(agreement: Agreement, worker: User | None = None) -> str:
+    """The one telephone number for the social worker, on every copy, page and email:
+    the number typed on the record for this case, else the worker's own account
+    telephone; blank when neither is known (the copy then gives the front door's)."""
+    if (agreement.worker_phone or "").strip():
+        return agreement.worker_phone.strip()
+    if worker is None and agreement.social_worker_id:
+        worker = User.get_or_none(User.id == agreement.social_worker_id)
+    return ((worker.phone or "") if worker is not None and agreement.social_worker_id else "").strip()
+
+
 def reports_for(agreement: Agreement, review: Review) -> list[AgencyReport]:
     """The agency reports for one of the record's reviews, in the order they came (latest last)."""
     memo = getattr(agreement, "_read_once", None)

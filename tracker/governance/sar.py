@@ -32,31 +32,17 @@ from tracker.models import (
     children_of,
     live_parties,
 )
+from tracker.records import fields as registry
 from tracker.records.drafting import form_data
 
 REDACTED = "[redacted]"
 
-# The words a reader of the export sees for each field of a version. One table, read only
-# through `label`, so it can be pointed at the field registry when that lands.
-LABELS = {
-    "children": "Children", "social_worker": None, "completed_on": "Date completed", "purpose": "Purpose",
-    "child_views": "The child's views", "family_views": "The parents' or carers' views",
-    "plan_type": "The plan it rests on", "plan_meeting_on": "Next child protection or child in need meeting",
-    "actions": "What has been agreed", "if_things_go_wrong": "If things go wrong", "contingency": "Contingency plan",
-    "duration": "Duration", "review_at": "Review", "review_venue": "Review venue", "review_attendees": "Who attends the review",
-    "parties": "Parties", "recipients": "Distribution list", "first_language": "First language",
-    "interpreter": "Interpreter", "advocacy": "Advocacy", "literacy": "Literacy or learning needs",
-    "issued_on": "Family's copy issued", "case_closing": "The case is closing",
-    "domestic_abuse_concern": "Domestic abuse is a concern",
-    "victim_asked_to_exclude_abuser": "The person at risk is asked to keep the person who harms away",
-    "window_starts_at": "Starts", "window_ends_at": "Must end by", "window_reason": "Reason for a longer undertaking",
-    "legal_advice_taken": "Legal advice taken", "legal_advice_notes": "Notes on legal advice",
-    "undertaking_kind": "Kind of undertaking", "closure_weeks": "Agreed length in weeks",
-    "name": "Name", "date_of_birth": "Date of birth", "what": "What", "who": "Who", "side": "Side",
-    "timescale": "By when", "due_on": "Date", "role": "Role", "signed_on": "Signed", "agency_name": "Agency",
-    "agency_kind": None, "email": "Email", "breach_contact": "Contact on a breach", "person_id": "Council person ID",
-    "nhs_number": "NHS number", "unborn": "Not yet born",
-}
+# The words a reader of the export sees for each field of a version: the field registry's
+# labels, for the fields and row columns it shows in a subject access export (else None).
+LABELS: dict[str, str | None] = {f.name: (f.label if f.shown_on("sar") else None) for f in registry.RECORD}
+for _rows in registry.ROW_LISTS:
+    for _column in _rows.columns:
+        LABELS.setdefault(_column.name, _column.label.capitalize() if _column.shown_on("sar") else None)
 
 
 def label(key: str) -> str | None:

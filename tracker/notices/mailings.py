@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 
-from tracker import settings
+from tracker import models, settings
 from tracker.agencies import tokens
 from tracker.clock import to_london
 from tracker.db import database
@@ -370,7 +370,8 @@ def review_cancelled(review: Review, agreement: Agreement, now: dt.datetime) -> 
         count += enqueue(
             f"review/{review.id}/cancel/{recipient.id}", "review_cancelled", recipient.email,
             agreement=agreement, to_label=f"{recipient.name}, {recipient.agency_name}",
-            context={"review": review, "recipient": recipient, "worker_name": _worker_name(agreement)},
+            context={"review": review, "recipient": recipient, "worker_name": _worker_name(agreement),
+                     "worker_phone": models.worker_telephone(agreement)},
             ics=_invitation(review, agreement, recipient.email, now, method="CANCEL"), now=now,
         )
     return count
@@ -383,21 +384,33 @@ def _version_part(agreement: Agreement) -> str:
     return f"/version-{agreement.version}" if agreement.version > 1 else ""
 
 
-def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None = None) -> int:
+def copies_issued(agreement: Agreement, now: dt.datetime, only: Recipient | None = None,
+                  changed: list[str] | None = None) -> int:
     """Tell each agency on the distribution list that its copy is ready (R9).
 
     With `only`, just that entry: its link was re-issued, and the key's link
-    version makes the new email distinct from the first.
+    version makes the new email distinct from the first. `changed`: for a new
+    version, the labels of what changed from the one before (the field
+    registry's words), so the email says it ("the actions and the plan for
+    when things go wrong changed") and asks for the new version to be acknowledged.
     """
     count = 0
     for recipient in [only] if only is not None else agency_recipients(agreement):
         if not recipient.email or recipient.link_revoked_at is not None:
             continue
         context, _ = _agency_message("copy_issued", recipient, agreement, now)
+        context["changed"] = _in_words(changed or [])
         count += enqueue(f"copy/{recipient.id}/v{recipient.link_version}{_version_part(agreement)}", "copy_issued", recipient.email,
                          agreement=agreement, to_label=_agency_label(recipient), context=context, now=now,
                          link_for=recipient)
     return count
+
+
+def _in_words(labels: list[str]) -> str:
+    """Labels as one phrase: ["Actions", "Children"] as "the actions and the children"."""
+    words = [label if label[:2].isupper() else label[0].lower() + label[1:] for label in labels]
+    words = [w if w.lower().startswith("the ") else f"the {w}" for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
 
 
 def copy_chase(recipient: Recipient, agreement: Agreement, now: dt.datetime) -> int:
@@ -439,7 +452,8 @@ def _agency_message(kind: str, recipient: Recipient, agreement: Agreement, now: 
     has already stopped.
     """
     tokens.renew_if_expired(recipient, agreement, now)
-    context = {"recipient": recipient, "worker_name": _worker_name(agreement), "agency_url": tokens.agency_url(recipient),
+    context = {"recipient": recipient, "worker_name": _worker_name(agreement),
+               "worker_phone": models.worker_telephone(agreement), "agency_url": tokens.agency_url(recipient),
                "link_expires_at": tokens.expires_at(recipient, agreement)}
     invitation = ""
     if review is not None:

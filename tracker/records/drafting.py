@@ -37,41 +37,16 @@ from tracker.models import (
     next_review,
 )
 from tracker.notices import mailings
-from tracker.records import identity, responsibility
+from tracker.records import fields, identity, responsibility
 from tracker.rules import RuleBroken
 
 # What only an undertaking has; never part of a partnership agreement's history.
 UNDERTAKING_ONLY = ("undertaking_kind", "closure_weeks", "window_starts_at", "window_ends_at", "window_reason")
 
-SCALAR_FIELDS = (
-    "completed_on",
-    "purpose",
-    "child_views",
-    "family_views",
-    "plan_type",
-    "if_things_go_wrong",
-    "contingency",
-    "duration",
-    "first_language",
-    "interpreter",
-    "advocacy",
-    "literacy",
-    "issued_on",
-    "case_closing",
-    "domestic_abuse_concern",
-    "victim_asked_to_exclude_abuser",
-    "window_starts_at",
-    "window_ends_at",
-    "window_reason",
-    "legal_advice_notes",
-    "legal_advice",
-    "person_at_risk",
-    "person_who_harms",
-    "marac_idva",
-    "plan_meeting_on",
-    "worker_phone",
-    "review_attendees",
-)
+# The record's own columns, as the registry declares them (tracker.records.fields);
+# the undertaking's kind and weeks and the legal advice mirror are worked out in `save`.
+SCALAR_FIELDS = tuple(name for name in fields.STORED if name not in ("undertaking_kind", "closure_weeks",
+                                                                      "legal_advice_taken"))
 
 
 def form_data(agreement: Agreement) -> dict:
@@ -285,6 +260,7 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
     `models.Stale` and nothing is saved.
     """
     forget(agreement)
+    fields.check(data)  # a name the registry does not know is never silently dropped
     data = dict(data)
     if kind == "undertaking" and data.get("undertaking_kind") not in UNDERTAKING_KINDS:
         data["undertaking_kind"] = agreement.undertaking_kind if agreement is not None else "emergency"
@@ -308,15 +284,18 @@ def save(agreement: Agreement | None, kind: str, data: dict, user: User, now: dt
     with database.atomic():
         if agreement is not None:
             claim(agreement.id, revision)
-        # The family's copy is recorded as issued on its own page, after
-        # endorsement (`issue`); a form without the field leaves it alone.
-        values = {name: data.get(name) for name in SCALAR_FIELDS if name != "issued_on" or "issued_on" in data}
+        # A field the caller does not give is left as it is (the family's copy
+        # is recorded as issued on its own page, `issue`); a new record takes
+        # the blank of each.
+        values = {name: data.get(name) for name in SCALAR_FIELDS
+                  if agreement is None or name in data or name == "legal_advice"}
         for name, value in values.items():
             if isinstance(value, str):
                 values[name] = value.strip()
-            if value is None and name not in ("completed_on", "issued_on", "window_starts_at", "window_ends_at",
-                                              "plan_meeting_on"):
-                values[name] = "" if name not in ("case_closing", "domestic_abuse_concern", "victim_asked_to_exclude_abuser") else False
+            if value is None and fields.field(name).kind not in (fields.DATE, fields.MOMENT):
+                values[name] = False if fields.field(name).kind == fields.BOOL else ""
+        if "legal_advice" not in data and agreement is not None and "legal_advice_taken" not in data:
+            values["legal_advice"] = agreement.legal_advice
         if not values["legal_advice"] and data.get("legal_advice_taken") in ("yes", "no"):
             values["legal_advice"] = data["legal_advice_taken"]  # callers of the old yes/no field
         if values["legal_advice"] not in LEGAL_ADVICE:
@@ -405,8 +384,16 @@ def _sync_recipients(agreement: Agreement, rows: list[dict], now, user: User | N
     """
     directory = {a.name.lower(): a for a in Agency.select().where(Agency.active == True)}  # noqa: E712
     by_id = {str(a.id): a for a in directory.values()}
+    stored = {str(r.id): r for r in live_recipients(agreement)}
     for row in rows:
         picked = by_id.get(str(row.get("directory") or ""))
+        typed = (row.get("agency_name") or "").strip()
+        before = stored.get(str(row.get("id") or ""))
+        if (picked is not None and typed and typed.lower() != picked.name.lower() and before is not None
+                and before.agency_id == picked.id and typed != before.agency_name):
+            # A new agency typed over an entry picked earlier: what was typed
+            # wins, and the entry is no longer the directory's (R15).
+            picked = None
         if picked is not None:
             # Picked from the administrators' directory: its name and kind are
             # the directory's, so the health visiting check reads a real kind (R6).

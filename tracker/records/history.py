@@ -26,6 +26,7 @@ from tracker.models import (
     UNDERTAKING_KINDS,
     User,
 )
+from tracker.records import fields
 
 # What each event was, as the person did it.
 EVENTS = {
@@ -83,95 +84,8 @@ EVENTS = {
     "subject_access_preview": "Previewed for a subject access export",
 }
 
-# Field names as the form asks them.
-FIELDS = {
-    "completed_on": "Date completed",
-    "purpose": "Purpose",
-    "child_views": "The child's views",
-    "family_views": "The parents' or carers' views",
-    "plan_type": "The plan it rests on",
-    "if_things_go_wrong": "If things go wrong",
-    "contingency": "Contingency plan",
-    "duration": "Duration",
-    "first_language": "First language",
-    "interpreter": "Interpreter",
-    "advocacy": "Advocacy",
-    "literacy": "Literacy",
-    "issued_on": "Date the family received their copy",
-    "case_closing": "The social work service is closing",
-    "domestic_abuse_concern": "Domestic abuse concern",
-    "victim_asked_to_exclude_abuser": "The person at risk is asked to keep the abuser away",
-    "window_starts_at": "Undertaking starts",
-    "window_ends_at": "Undertaking must end by",
-    "window_reason": "Reason for the longer window",
-    "legal_advice_taken": "Legal advice taken",
-    "legal_advice": "Legal advice",
-    "legal_advice_notes": "Legal advice notes",
-    "person_at_risk": "The person at risk",
-    "person_who_harms": "The person who harms",
-    "marac_idva": "MARAC or IDVA referral",
-    "plan_meeting_on": "Next child protection or child in need meeting",
-    "worker_phone": "Social worker's telephone",
-    "review_attendees": "Who will attend the review",
-    "undertaking_kind": "Kind of undertaking",
-    "closure_weeks": "Weeks it lasts",
-    "immediate_risk": "Immediate risk",
-    "not_given": "Not given",
-    "issued_at": "Family's copy issued",
-    "copy_language": "Language of the family's copy",
-    "case_closed_at": "Case closed",
-    "retention_due_on": "Retention review due",
-    "same_child_as": "Same child as",
-    "social_worker": "Social worker",
-    "status": "Status",
-    "end_reason": "Why it ended",
-    "end_notes": "Notes on ending",
-    "review_at": "Review",
-    "review_venue": "Review venue",
-    "scheduled_at": "Review",
-    "venue": "Venue",
-    "held_on": "Review held on",
-    "outcome": "Outcome",
-    "next_review_at": "Next review",
-    "response": "Response",
-    "response_notes": "Notes on the response",
-    "amendment": "Correction",
-    "description": "What happened",
-    "reason": "Reason",
-    "agency_link": "Agency's link",
-    "endorsed_despite": "Endorsed despite",
-    "override_reason": "Reason for endorsing anyway",
-    "kind": "Kind",
-    "role": "Role",
-    "email": "Email",
-    "acknowledged_at": "Acknowledged",
-    "report": "Report",
-    "reports_considered": "Agency reports considered",
-}
-
 # Repeated rows: what one row is called, and the field that names it.
-ROWS = {
-    "children": ("Child", "name"),
-    "actions": ("Action", "what"),
-    "parties": ("Party", "name"),
-    "recipients": ("Copy to", "name"),
-}
-ROW_FIELDS = {
-    "name": "name",
-    "date_of_birth": "date of birth",
-    "what": "what",
-    "who": "who",
-    "side": "whose commitment",
-    "timescale": "timescale",
-    "due_on": "by date",
-    "role": "role",
-    "signed_on": "date signed",
-    "agency_name": "agency",
-    "agency_kind": "type of agency",
-    "email": "email",
-    "breach_contact": "contact about a breach",
-}
-
+ROWS = {f.name: (f.noun, f.main) for f in fields.ROW_LISTS}
 CODES = {
     "status": STATUSES,
     "plan_type": PLAN_TYPES,
@@ -195,7 +109,16 @@ def event_label(action: str) -> str:
 
 
 def field_label(name: str) -> str:
-    return FIELDS.get(name) or name.replace("_", " ").capitalize()
+    """The registry's plain words for a field (tracker.records.fields); an older
+    event's name the registry no longer declares is shown humanised, not hidden."""
+    return fields.label(name) if fields.known(name) else name.replace("_", " ").capitalize()
+
+
+def _row_field(section: str, name: str) -> str:
+    try:
+        return fields.row_label(section, name)
+    except fields.UnknownField:
+        return field_label(name).lower()
 
 
 def plain(name: str, value) -> str:
@@ -256,7 +179,7 @@ def _describe_rows(section: str, old, new) -> list[str]:
         for key in row:
             if key == "id" or plain(key, earlier.get(key)) == plain(key, row.get(key)):
                 continue
-            where = f"{noun} {number}" if key == main else f"{noun} {number}, {ROW_FIELDS.get(key, field_label(key).lower())}"
+            where = f"{noun} {number}" if key == main else f"{noun} {number}, {_row_field(section, key)}"
             lines.append(f"{where}: {_quoted(key, earlier.get(key))} → {_quoted(key, row.get(key))}")
     for number, row in enumerate(before, start=1):
         if row.get("id") and str(row["id"]) not in matched:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tracker import clock, rules, settings
 from tracker.models import Agreement, children_of, live_actions, live_parties, live_recipients, next_review
+from tracker.records import fields as registry
 from tracker.records import reading, responsibility, warnings
 from tracker.records.identity import normalise_name
 
@@ -74,20 +75,15 @@ def _empty(text: str) -> bool:
     return reading.is_empty(text, settings.get("placeholders"))
 
 
-# Every field printed on the family's copy, checked for plain language (R7): the record's own fields,
-# then each row's. The field registry's "family copy" flag is meant to decide this list.
-FAMILY_COPY_FIELDS = (
-    ("purpose", "the purpose"), ("if_things_go_wrong", "if things go wrong"),
-    ("contingency", "the contingency plan"), ("duration", "how long it lasts"),
-    ("child_views", "the child's views"), ("family_views", "the parents' views"),
-    ("interpreter", "the interpreter"), ("advocacy", "advocacy"), ("literacy", "literacy"),
-    ("review_attendees", "who attends the review"),
-)
-FAMILY_COPY_ROWS = (
-    ("actions", "action", ("what", "who", "timescale")),
-    ("parties", "party", ("name", "role")),
-    ("recipients", "the distribution list, entry", ("name", "agency_name", "role")),
-)
+# Every field printed on the family's copy, checked for plain language (R7): the field
+# registry's "jargon" surface decides, for the record's own fields and each row's columns.
+def _where(label: str) -> str:
+    return label[0].lower() + label[1:]
+
+
+FAMILY_COPY_FIELDS = tuple((name, _where(registry.label(name))) for name in registry.JARGON)
+FAMILY_COPY_ROWS = tuple((f.name, f.noun.lower(), registry.names(c for c in f.columns if "jargon" in c.shows))
+                         for f in registry.ROW_LISTS if any("jargon" in c.shows for c in f.columns))
 
 
 def family_reads(agreement: Agreement, rows: dict[str, list]) -> list[tuple[str, str]]:

@@ -33,41 +33,31 @@ from tracker.models import (
     in_progress,
 )
 from tracker.notices import mailings
-from tracker.records import drafting
+from tracker.records import drafting, fields
 from tracker.records.drafting import form_data
 from tracker.records.quality import failing_checks
 from tracker.rules import RuleBroken
 
-FAMILY_SCALARS = (
-    "completed_on", "purpose", "child_views", "family_views", "plan_type", "if_things_go_wrong",
-    "contingency", "duration", "window_starts_at", "window_ends_at", "window_reason",
-)
-FAMILY_ROWS = {
-    "children": ("name", "date_of_birth"),
-    "actions": ("what", "who", "side", "timescale", "due_on"),
-    "parties": ("name", "role"),
-}
-DATES = {"completed_on", "date_of_birth", "due_on", "signed_on"}
-MOMENTS = {"window_starts_at", "window_ends_at", "review_at"}
+# What the family agreed to, and the working details, are the registry's (tracker.records.fields).
+FAMILY_SCALARS = fields.AGREED
+FAMILY_ROWS = {name: columns for name, columns in fields.AGREED_COLUMNS.items() if columns}
+DATES = fields.DATES
+MOMENTS = fields.MOMENTS | {"review_at"}
 
-LABELS = {
-    "completed_on": "Date completed", "purpose": "Purpose", "child_views": "The child's views",
-    "family_views": "The parents' or carers' views", "plan_type": "The plan it rests on",
-    "if_things_go_wrong": "If things go wrong", "contingency": "Contingency plan", "duration": "How long it lasts",
-    "window_starts_at": "Undertaking starts", "window_ends_at": "Undertaking must end by",
-    "window_reason": "Manager's reason for a longer undertaking", "review_at": "Next review",
-    "review_venue": "Review venue", "first_language": "First language", "interpreter": "Interpreter or translation",
-    "advocacy": "Advocacy", "literacy": "Literacy or learning needs", "issued_on": "Date the family received it",
-    "legal_advice_taken": "Legal advice taken", "legal_advice_notes": "Legal advice notes",
-    "case_closing": "The service is closing", "domestic_abuse_concern": "Domestic abuse concern",
-    "victim_asked_to_exclude_abuser": "Person at risk asked to keep the abuser away",
-    "social_worker": "Social worker", "status": "Status", "end_reason": "Why it ended", "end_notes": "Notes",
-    "window_ends": "Undertaking must end by", "reason": "Reason", "response": "Response",
-    "response_notes": "Notes on the response", "held_on": "Review held on", "outcome": "Outcome",
-    "endorsed_by": "Endorsed by", "override_reason": "Reason for endorsing anyway", "comments": "Comments",
-}
-ROW_NAMES = {"children": "Child", "actions": "Action", "parties": "Party", "recipients": "Distribution entry"}
-ROW_MAIN = {"children": "name", "actions": "what", "parties": "name", "recipients": "name"}
+
+class _Labels(dict):
+    """The registry's labels, looked up as the old LABELS mapping was."""
+
+    def get(self, key, default=None):
+        return fields.label(key) if fields.known(key) else default
+
+    def __iter__(self):
+        return iter([f.name for f in fields.SCALARS])
+
+
+LABELS = _Labels()
+ROW_NAMES = {f.name: f.noun for f in fields.ROW_LISTS}
+ROW_MAIN = {f.name: f.main for f in fields.ROW_LISTS}
 
 
 # --- data ---------------------------------------------------------------------------
@@ -106,38 +96,63 @@ def _norm(v):
     return v
 
 
+def _match(rows: list, section: str) -> dict:
+    """Rows by identity: their id, or for children (who have none) their place."""
+    if section == "children":
+        return {f"#{i}": row for i, row in enumerate(rows)}
+    return {str(row.get("id")): row for row in rows if row.get("id")}
+
+
+def _key(row: dict, index: int, section: str) -> str:
+    return f"#{index}" if section == "children" else str(row.get("id") or "")
+
+
+def _overlay(rows: list, source: list, section: str) -> list:
+    """`rows` with the working columns (signature dates, IDs...) of the same rows in `source`."""
+    columns = fields.WORKING_COLUMNS.get(section) or ()
+    by_key = _match(source, section)
+    out = []
+    for index, row in enumerate(rows):
+        same = by_key.get(_key(row, index, section))
+        out.append({**row, **{c: same.get(c) for c in columns if c in same}} if same is not None else dict(row))
+    return out
+
+
 def family_part(data: dict) -> dict:
     """What the family agreed to, normalised, so two versions can be compared."""
     part = {name: _norm(data.get(name)) or None for name in FAMILY_SCALARS}
-    for name, fields in FAMILY_ROWS.items():
-        part[name] = [{f: _norm(row.get(f)) or None for f in fields} for row in data.get(name) or []]
+    for name, columns in FAMILY_ROWS.items():
+        part[name] = [{f: _norm(row.get(f)) or None for f in columns} for row in data.get(name) or []]
     return part
 
 
 def merge(current: dict, proposed: dict) -> dict:
-    """The current record's working details with the proposed family-agreed content."""
+    """The current record's working details with the proposed family-agreed content.
+
+    A row the variation keeps takes its working columns (a signature date, a
+    child's NHS number) from the record as it is now, so a working detail
+    changed while the variation waited is not undone when it comes into force.
+    """
     merged = dict(current)
     for name in FAMILY_SCALARS:
-        merged[name] = proposed.get(name)
+        if name in proposed:
+            merged[name] = proposed.get(name)
     for name in FAMILY_ROWS:
-        merged[name] = proposed.get(name) or []
+        merged[name] = _overlay(proposed.get(name) or [], current.get(name) or [], name)
     return merged
 
 
 def keep_family(current: dict, typed: dict) -> dict:
     """What was typed, with the family-agreed content put back as it is in force.
 
-    Signature dates are working details: a party row that is still in force
-    keeps the date typed for it.
+    The working columns of a row still in force (a party's signature date, a
+    child's council ID) keep what was typed for it.
     """
     kept = dict(typed)
     for name in FAMILY_SCALARS:
         kept[name] = current.get(name)
-    kept["children"] = current.get("children") or []
-    kept["actions"] = current.get("actions") or []
-    signed = {str(row.get("id")): row.get("signed_on") for row in typed.get("parties") or [] if row.get("id")}
-    kept["parties"] = [{**row, "signed_on": signed.get(str(row["id"]), row.get("signed_on"))}
-                       for row in current.get("parties") or []]
+    for name in FAMILY_ROWS:
+        kept[name] = _overlay(current.get(name) or [], typed.get(name) or [], name)
     return kept
 
 
@@ -243,18 +258,65 @@ def describe_event(event: AuditEvent) -> list[str]:
 QUIET = ("viewed", "printed", "viewed_history", "agency_link_opened", "exported")
 
 
-def changes_since(agreement_id: int, opened_at: str | None, user: User | None = None) -> list[dict]:
-    """What was changed on a record after a page was opened: who, when, what, in plain words."""
+def _same(one, other) -> bool:
+    if isinstance(one, list) or isinstance(other, list):
+        return to_json({"r": [{k: _norm(v) or None for k, v in r.items() if k != "side"} for r in one or []]}) == (
+            to_json({"r": [{k: _norm(v) or None for k, v in r.items() if k != "side"} for r in other or []]}))
+    return (_norm(one) or None) == (_norm(other) or None)
+
+
+def _form_names(data: dict) -> list[str]:
+    return [f.name for f in fields.RECORD if f.on_form and f.name in data]
+
+
+def rebase(opened: dict, now: dict, typed: dict) -> dict:
+    """What a conflict page's form holds: the record now, with only this person's
+    own changes (what they typed that differs from what their page showed) on top,
+    so saving it never undoes another person's change (R15)."""
+    merged = dict(now)
+    for name in _form_names(typed):
+        if not _same(typed.get(name), opened.get(name)):
+            merged[name] = typed.get(name)
+    return merged
+
+
+def changes_since(agreement_id: int, opened_at: str | None, opened: dict | None = None,
+                  now: dict | None = None, typed: dict | None = None) -> list[dict]:
+    """What was changed on a record after a page was opened: each field in the
+    registry's plain words, with who changed it and when (never a page view or a
+    stored value)."""
     try:
         since = dt.datetime.fromisoformat(opened_at) if opened_at else None
     except ValueError:
         since = None
-    query = AuditEvent.select().where((AuditEvent.agreement == agreement_id) & AuditEvent.action.not_in(QUIET))
+    query = AuditEvent.select().where((AuditEvent.agreement == agreement_id) & AuditEvent.action.not_in(QUIET)
+                                      & ~AuditEvent.action.startswith("viewed")
+                                      & ~AuditEvent.action.startswith("agency_"))
     if since is not None:
         query = query.where(AuditEvent.at >= since)
-    events = list(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(20))
-    return [{"at": e.at, "who": e.user.name if e.user_id else e.actor, "what": e.action.replace("_", " ").capitalize(),
-             "lines": describe_event(e)} for e in events]
+    events = [e for e in query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(50)
+              if json.loads(e.changes or "{}")]
+    if opened is not None:
+        changed = [name for name in _form_names(now) if not _same(opened.get(name), now.get(name))]
+    else:
+        changed = list(dict.fromkeys(k for e in events for k in json.loads(e.changes or "{}") if fields.known(k)
+                                     and k in {f.name for f in fields.RECORD}))
+    out = []
+    for name in changed:
+        label = fields.label(name)
+        lines = []
+        mine = typed is not None and now is not None and (
+            not _same(typed.get(name), opened.get(name)) if opened is not None else not _same(typed.get(name), now.get(name)))
+        if mine and fields.field(name).kind in (fields.TEXT, fields.LINE):
+            # Both changed it: the form keeps this person's words, so show the other's beside them.
+            lines = [f"It now says: {now.get(name) or '(nothing)'}"]
+        by = next((e for e in events if name in json.loads(e.changes or "{}")
+                   or label in str(json.loads(e.changes or "{}").get("what", [None, ""])[-1])), None)
+        by = by or (events[0] if events else None)
+        out.append({"what": f"{label} changed", "field": name, "lines": lines,
+                    "at": by.at if by else None,
+                    "who": (by.user.name if by.user_id else by.actor) if by else None})
+    return out
 
 
 def history(agreement: Agreement) -> list[dict]:
@@ -316,6 +378,29 @@ def save_variation(agreement: Agreement, data: dict, user: User, now: dt.datetim
         audit.record(action, user=user, agreement=agreement, entity="variation", entity_id=variation.id,
                      changes=changes, at=now)
     return variation
+
+
+def save_active(agreement: Agreement, typed: dict, user: User, now: dt.datetime, revision=None):
+    """Save what was typed on an active record's form in one transaction (R11, R15):
+    the working details at once, the family-agreed content as the variation.
+
+    Each field is one or the other by the registry, so nothing typed falls
+    between the two. Returns the labels of the working details changed, whether
+    the family-agreed content changed, and the variation in progress.
+    """
+    current = form_data(agreement)
+    with database.atomic():
+        claim(agreement.id, revision)
+        variation = in_progress(agreement)
+        # The page showed the variation's content when one was open: compare with that.
+        shown = proposed(agreement, variation) if variation is not None else current
+        family_changed = family_part(typed) != family_part(shown)
+        working = working_changes(current, typed)
+        if working:
+            drafting.save(agreement, agreement.kind, keep_family(current, typed), user, now)
+        if family_changed:
+            variation = save_variation(agreement, typed, user, now)
+    return working, family_changed, variation
 
 
 @contextlib.contextmanager
@@ -407,7 +492,13 @@ def endorse_variation(agreement: Agreement, user: User, now: dt.datetime, overri
             changes["override_reason"] = [None, override.strip()]
         audit.record("variation_endorsed", user=user, agreement=agreement, entity="variation", entity_id=variation.id,
                      changes=changes, at=now)
-        mailings.copies_issued(agreement, now)
+        mailings.copies_issued(agreement, now, changed=changed_labels(before, version.data()))
+
+
+def changed_labels(before: dict, after: dict) -> list[str]:
+    """The registry's labels of the family-agreed fields that differ between two versions."""
+    one, other = family_part(revive(before)), family_part(revive(after))
+    return [f.label for f in fields.RECORD if f.name in one and one.get(f.name) != other.get(f.name)]
 
 
 def return_to_worker(agreement: Agreement, user: User, now: dt.datetime, comments: str, revision=None) -> None:
@@ -437,20 +528,36 @@ def return_to_worker(agreement: Agreement, user: User, now: dt.datetime, comment
         mailings.returned_to_worker(agreement, user, comments, number, now)
 
 
-WORKING_SCALARS = ("first_language", "interpreter", "advocacy", "literacy", "case_closing", "domestic_abuse_concern",
-                   "victim_asked_to_exclude_abuser", "legal_advice_taken", "legal_advice_notes", "social_worker",
-                   "review_at", "review_venue")
-RECIPIENT_FIELDS = ("id", "name", "agency_name", "agency_kind", "role", "email", "breach_contact")
+WORKING_SCALARS = fields.WORKING
 
 
 def working_part(data: dict) -> str:
     """The details a worker may change on an active record without re-endorsement, normalised."""
     part = {name: _norm(data.get(name)) or None for name in WORKING_SCALARS}
     part["social_worker"] = str(data.get("social_worker") or "") or None
-    part["recipients"] = [{f: str(_norm(row.get(f)) or "") for f in RECIPIENT_FIELDS} for row in data.get("recipients") or []]
-    part["signed"] = [str(_norm(row.get("signed_on")) or "") for row in data.get("parties") or []]
+    part["recipients"] = [{f: str(_norm(row.get(f)) or "") for f in ("id", *fields.WORKING_COLUMNS["recipients"])}
+                          for row in data.get("recipients") or []]
+    for name in FAMILY_ROWS:
+        columns = fields.WORKING_COLUMNS.get(name) or ()
+        if columns:
+            part[name] = {_key(row, i, name): [str(_norm(row.get(c)) or "") for c in columns]
+                          for i, row in enumerate(data.get(name) or [])}
     return to_json(part)
 
 
 def working_changed(current: dict, typed: dict) -> bool:
     return working_part(current) != working_part(typed)
+
+
+def working_changes(current: dict, typed: dict) -> list[str]:
+    """The labels of the working details that differ, in the registry's words."""
+    changed = [fields.label(n) for n in WORKING_SCALARS if n != "social_worker"
+               and (_norm(current.get(n)) or None) != (_norm(typed.get(n)) or None)]
+    if str(current.get("social_worker") or "") != str(typed.get("social_worker") or ""):
+        changed.insert(0, fields.label("social_worker"))
+    for name in ("recipients", *FAMILY_ROWS):
+        one = json.loads(working_part({name: current.get(name) or []}))
+        other = json.loads(working_part({name: typed.get(name) or []}))
+        if one.get(name) != other.get(name) and name in one:
+            changed.append(fields.label(name))
+    return changed

@@ -146,6 +146,7 @@ class AgreementForm(Guarded):
     """Both kinds share one form; the page shows the fields for its kind."""
 
     once_key = OnceKey()
+    snapshot = HiddenField()  # what the page showed when opened, so a 409 re-applies only this person's changes
 
     children = FieldList(FormField(ChildForm), min_entries=1, max_entries=12)
     social_worker = SelectField("Social worker", coerce=int, validate_choice=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -39,6 +40,18 @@ from tracker.web.once import AlreadySent, new_key, once
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 PAGE_SIZE = 25
 ROW_SECTIONS = {"children": "children", "actions": "actions", "parties": "parties", "recipients": "recipients"}
+
+
+@bp.app_template_global("worker_telephone")
+def worker_telephone(agreement) -> str:
+    """The social worker's one number (README, "One contact number"): for the family's copy."""
+    return models.worker_telephone(agreement)
+
+
+@bp.app_template_global("field_label")
+def field_label(name: str) -> str:
+    """A field's plain words from the registry, for pages that list stored fields (the subject access PDF)."""
+    return history_words.field_label(name)
 
 
 @bp.before_request
@@ -186,12 +199,42 @@ def _row_operation(form: AgreementForm) -> bool:
     return False
 
 
+def shown_data(agreement: Agreement) -> dict:
+    """What the edit page shows: the variation's content when one is open, else the record."""
+    variation = models.in_progress(agreement) if agreement.status == "active" else None
+    return versions.proposed(agreement, variation) if variation else drafting.form_data(agreement)
+
+
 def stale(form, agreement_id: int) -> list[dict]:
-    """After a refused save (409): what changed since the page was opened, and
+    """After a refused decision (409): what changed since the page was opened, and
     the form re-stamped with the record's revision now, keeping what was typed."""
     changes = versions.changes_since(agreement_id, form.opened_at.data)
     form.open_on(Agreement.get_by_id(agreement_id))
     return changes
+
+
+def stale_record(form, agreement_id: int):
+    """After a refused save of the record's form (409): what changed since the page was opened, in the
+    registry's words, and the form filled with the record now plus only this
+    person's own changes, re-stamped with the revision now (R12, R15)."""
+    agreement = Agreement.get_by_id(agreement_id)
+    now = shown_data(agreement)
+    opened = None
+    if getattr(form, "snapshot", None) is not None and form.snapshot.data:
+        try:
+            opened = versions.revive(json.loads(form.snapshot.data))
+        except (ValueError, TypeError, AttributeError):
+            opened = None
+    changes = versions.changes_since(agreement_id, form.opened_at.data, opened, now, form.data)
+    if opened is not None:
+        merged = versions.rebase(opened, now, form.data)
+        choices = form.social_worker.choices
+        form = AgreementForm(formdata=None, data=merged)
+        form.social_worker.choices = choices
+        _offer_directory(form)
+        form.snapshot.data = versions.to_json(now)
+    form.open_on(agreement)
+    return changes, form
 
 
 def _render_form(form, kind, agreement=None, status=200, changed_since=None, already_sent=None):
@@ -247,7 +290,8 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                 # A new record is created once per form, however often it is posted.
                 url = save() if agreement is not None else once(form.once_key.data, save)
             except models.Stale:
-                return _render_form(form, kind, agreement, 409, changed_since=stale(form, agreement.id))
+                changes, form = stale_record(form, agreement.id)
+                return _render_form(form, kind, agreement, 409, changed_since=changes)
             except AlreadySent as sent:
                 form.once_key.data = new_key()
                 return _render_form(form, kind, agreement, 409, already_sent=sent.url)
@@ -261,26 +305,38 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
 
 
 def _save_active(agreement: Agreement, form: AgreementForm) -> str:
-    """Save an active record's form: working details at once, what the family agreed as a variation (R11)."""
+    """Save an active record's form: working details at once, what the family agreed as a variation (R11).
+
+    Each field is one or the other by the registry (tracker.records.fields), so
+    nothing typed falls between the two and is answered "saved" and dropped (R15).
+    """
     now = utcnow()
     typed = form.data
-    current = drafting.form_data(agreement)
     if agreement.kind == "undertaking":
         # The service's ceiling applies to a new window as to the first (R4).
         errors = drafting.window_errors_for(typed, current_user)
         if errors:
             raise rules.RuleBroken(errors)
-    with database.atomic():
-        models.claim(agreement.id, form.revision.data)
-        variation = models.in_progress(agreement)
-        if versions.family_part(typed) == versions.family_part(current) and variation is None:
-            drafting.save(agreement, agreement.kind, typed, current_user, now)
-            return f"{agreement.reference} saved. Nothing the family agreed to changed, so version {agreement.version} stays in force."
-        if versions.working_changed(current, typed):
-            drafting.save(agreement, agreement.kind, versions.keep_family(current, typed), current_user, now)
-        variation = versions.save_variation(agreement, typed, current_user, now)
-    return (f"Your changes to what the family agreed are saved as a draft of version {variation.number}. "
-            f"Version {agreement.version} stays in force until a manager endorses the new one: send it for endorsement when it is ready.")
+    working, family_changed, variation = versions.save_active(agreement, typed, current_user, now,
+                                                              revision=form.revision.data)
+    parts = []
+    if working:
+        parts.append(f"{agreement.reference} saved: {_listed(working)} changed at once.")
+    if family_changed:
+        parts.append(f"Your changes to what the family agreed are saved as a draft of version {variation.number}. "
+                     f"Version {agreement.version} stays in force until a manager endorses the new one: "
+                     "send it for endorsement when it is ready.")
+    elif variation is None:
+        parts.append(f"Nothing the family agreed to changed, so version {agreement.version} stays in force.")
+    if not parts:
+        parts.append(f"Nothing changed. The draft of version {variation.number} is as it was.")
+    return " ".join(parts)
+
+
+def _listed(names: list[str]) -> str:
+    words = [n[0].lower() + n[1:] if not n[:2].isupper() else n for n in names]
+    words[0] = words[0][0].upper() + words[0][1:]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -307,7 +363,9 @@ def edit(agreement_id: int):
     if request.method == "GET":
         _viewed(agreement, "viewed_edit_page")  # the form shows the whole record
         variation = models.in_progress(agreement) if agreement.status == "active" else None
-        form = AgreementForm(data=versions.proposed(agreement, variation) if variation else drafting.form_data(agreement))
+        shown = versions.proposed(agreement, variation) if variation else drafting.form_data(agreement)
+        form = AgreementForm(data=shown)
+        form.snapshot.data = versions.to_json(shown)
         form.open_on(agreement)
     else:
         form = AgreementForm()
