@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from tests.conftest import NOW
 from tracker import models, rules
-from tracker.models import Agreement, Party
-from tracker.records import drafting, lifecycle, versions
+from tracker.models import Agreement, Breach, Party
+from tracker.records import breaches, drafting, lifecycle, versions
 
 HOUR = dt.timedelta(hours=1)
 SIGNED = dt.date(2026, 11, 18)
@@ -126,3 +127,25 @@ def test_return_comments_stay_until_the_manager_decides_again(client, people, lo
     assert "Say who the children stay with" in client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
     login(people.head)
     assert "Say who the children stay with" in client.get(f"/agreements/{agreement.id}/endorse").get_data(as_text=True)
+
+
+def test_an_acknowledgement_made_before_a_correction_is_refused_with_the_correction(
+        client, people, login, make_agreement):
+    agreement = make_agreement(status="active")
+    breach = breaches.log(agreement, {"description": "Mr Murphy was at the house", "reported_by": "Neighbour"},
+                          NOW, user=people.worker)
+    login(people.manager)
+    page = client.get(f"/breaches/{breach.id}/acknowledge").get_data(as_text=True)
+    seen = re.search(r'name="seen" value="(\d+)"', page).group(1)
+    breaches.amend(breach, "CORRECTION: the child was taken to hospital", people.worker, NOW + HOUR)
+    typed = {"response": "consequence", "response_notes": "Consequence as stated; Ms Murphy told.", "seen": seen}
+    response = client.post(f"/breaches/{breach.id}/acknowledge", data=typed)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "CORRECTION: the child was taken to hospital" in text and "Sam Worker" in text
+    assert "Consequence as stated; Ms Murphy told." in text
+    assert Breach.get_by_id(breach.id).acknowledged_at is None
+    # Sent again from that page, after reading the correction, it is recorded.
+    seen = re.search(r'name="seen" value="(\d+)"', text).group(1)
+    assert client.post(f"/breaches/{breach.id}/acknowledge", data={**typed, "seen": seen}).status_code == 302
+    assert Breach.get_by_id(breach.id).acknowledged_at is not None
