@@ -149,3 +149,15 @@ def test_an_acknowledgement_made_before_a_correction_is_refused_with_the_correct
     seen = re.search(r'name="seen" value="(\d+)"', text).group(1)
     assert client.post(f"/breaches/{breach.id}/acknowledge", data={**typed, "seen": seen}).status_code == 302
     assert Breach.get_by_id(breach.id).acknowledged_at is not None
+
+
+def test_ending_a_record_someone_else_ended_says_who_and_keeps_the_notes(client, people, login, make_agreement):
+    agreement = make_agreement(status="active")
+    login(people.worker)
+    page = client.get(f"/agreements/{agreement.id}/end").get_data(as_text=True)
+    opened = re.search(r'name="opened_at" value="([^"]+)"', page).group(1)
+    lifecycle.end(fresh(agreement), people.manager, NOW + HOUR, "replaced")
+    response = client.post(f"/agreements/{agreement.id}/end", data={"reason": "reviewed_closed", "opened_at": opened,
+                                                                     "notes": "Closed at the review with the family"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Maria Manager" in text and "Closed at the review with the family" in text

@@ -594,6 +594,10 @@ def end(agreement_id: int):
             except rules.RuleBroken as broken:
                 form.reason.errors = [*form.reason.errors, *broken.errors.values()]
                 status = 400
+                if Agreement.get_by_id(agreement.id).status == "ended":
+                    # Ended by someone else after this page opened: say who and when, keep the typing.
+                    status, changed_since = 409, stale(form, agreement.id)
+                    agreement = Agreement.get_by_id(agreement.id)
             else:
                 flash(f"{agreement.reference} has ended. It stays in the register with its history.", "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id))
