@@ -594,7 +594,7 @@ def end(agreement_id: int):
             except rules.RuleBroken as broken:
                 form.reason.errors = [*form.reason.errors, *broken.errors.values()]
                 status = 400
-                if Agreement.get_by_id(agreement.id).status == "ended":
+                if form.opened_at.data and Agreement.get_by_id(agreement.id).status == "ended":
                     # Ended by someone else after this page opened: say who and when, keep the typing.
                     status, changed_since = 409, stale(form, agreement.id)
                     agreement = Agreement.get_by_id(agreement.id)
