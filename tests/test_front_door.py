@@ -18,7 +18,7 @@ from tracker import models, rules, settings
 from tracker.agencies import tokens
 from tracker.models import Agreement, AuditEvent, Breach, Child, Notification, User
 from tracker.people.accounts import create_user
-from tracker.records import breaches, closure, lifecycle
+from tracker.records import breaches, closure, lifecycle, quality
 from tracker.settings import role_label
 
 HOUR = dt.timedelta(hours=1)
@@ -353,7 +353,15 @@ def test_closing_a_case_ends_one_record_and_hands_another_to_the_front_door(clie
     assert Agreement.get_by_id(partnership.id).end_reason == "replaced"
     assert Agreement.get_by_id(undertaking.id).end_reason == "reviewed_closed"
     made = Agreement.get(Agreement.undertaking_kind == "closure")
-    assert made.status == "active" and made.social_worker_id is None and made.endorsed_by_id == people.manager.id
+    # A draft of its own, sent for endorsement: the manager who closed the case made it,
+    # so another manager reads it and endorses it (R16); nothing goes to the agencies before.
+    assert made.status == "awaiting_endorsement" and made.social_worker_id is None and made.endorsed_by_id is None
+    assert not Notification.select().where(Notification.agreement == made, Notification.kind == "copy_issued").count()
+    assert client.get(f"/agreements/{made.id}/endorse").status_code == 403
+    failing = {c.key for c in quality.failing_checks(made, NOW + HOUR)}
+    assert "social_worker_named" in failing  # "The social worker will visit every two weeks", and none is named
+    lifecycle.endorse(made, people.head, NOW + HOUR, override="The front door will visit instead")
+    made = Agreement.get_by_id(made.id)
     # Version 1 is in force, with its snapshot, like any endorsed record (R11).
     assert made.version == 1 and [v.number for v in made.versions] == [1]
     assert made.window_ends_at == NOW + HOUR + dt.timedelta(weeks=6)
@@ -362,8 +370,7 @@ def test_closing_a_case_ends_one_record_and_hands_another_to_the_front_door(clie
     assert [a.what for a in models.live_actions(made)] == [a.what for a in models.live_actions(partnership)]
     assert Child.get_by_id(child.id).case_closed_at == NOW + HOUR
     assert AuditEvent.select().where(AuditEvent.action == "case_closed").count() == 2
-    (copy,) = Notification.select().where(Notification.agreement == made)
-    assert copy.kind == "copy_issued"
+    (copy,) = Notification.select().where(Notification.agreement == made, Notification.kind == "copy_issued")
     assert "No social worker is named: contact the front door on 0100 000 0000" in copy.body_text
     page = client.get(response.location).get_data(as_text=True)
     assert "Closure undertaking" in page and "Front door: 0100 000 0000" in page

@@ -219,6 +219,7 @@ def test_removing_a_row_keeps_every_other_rows_identity(client, people, login, m
     assert "Your copy, Dr Patel" in page and "Acknowledged on" in page  # the GP keeps its own entry
     assert Recipient.get_by_id(school.id).removed_at is not None
 
+    lifecycle.submit(Agreement.get_by_id(agreement.id), people.worker, dt.datetime(2026, 11, 23, 10, 0))
     lifecycle.endorse(Agreement.get_by_id(agreement.id), people.manager, dt.datetime(2026, 11, 23, 11, 0), "test")
     assert Action.get_by_id(first_action.id).removed_at is not None
     assert breach.__class__.get_by_id(breach.id).action.what == second_action.what

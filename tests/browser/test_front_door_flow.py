@@ -59,5 +59,5 @@ def test_manager_closes_a_case_on_a_phone(phone_390, live):
     assert_accessible(page, "closure undertaking (390 px)")
     screenshot(page, "41-closure-undertaking-390")
     made = Agreement.get((Agreement.undertaking_kind == "closure"))
-    assert made.status == "active" and made.social_worker_id is None and made.closure_weeks == 6
+    assert made.status == "awaiting_endorsement" and made.social_worker_id is None and made.closure_weeks == 6
     assert Agreement.get_by_id(agreement.id).end_reason == "replaced"

@@ -97,7 +97,31 @@ def agency_actor(recipient: Recipient) -> str:
     return f"Agency link: {recipient.name}, {recipient.agency_name} (distribution entry {recipient.id})"
 
 
-def acknowledge(breach: Breach, user: User, response: str, notes: str, now: dt.datetime) -> None:
+class AmendedSince(RuleBroken):
+    """The breach was corrected after the manager's page was opened: the response was made to an older account."""
+
+    def __init__(self, amendments: list[BreachAmendment]):
+        super().__init__({"response": "The breach was corrected after you opened this page: read the correction, "
+                                      "then record the response again"})
+        self.amendments = amendments
+
+
+def latest_amendment(breach: Breach) -> int:
+    """The newest correction's id (0 for none): what the acknowledgement page was opened on."""
+    newest = BreachAmendment.select(BreachAmendment.id).where(BreachAmendment.breach == breach.id).order_by(
+        BreachAmendment.id.desc()).first()
+    return newest.id if newest is not None else 0
+
+
+def acknowledge(breach: Breach, user: User, response: str, notes: str, now: dt.datetime,
+                seen: int | None = None) -> None:
+    """A manager records the response to a breach as it stood when the page was opened (`seen`:
+    its newest correction then); a correction added since refuses it (R12)."""
+    if seen is not None:
+        newer = list(BreachAmendment.select().where((BreachAmendment.breach == breach.id) & (BreachAmendment.id > seen))
+                     .order_by(BreachAmendment.id))
+        if newer:
+            raise AmendedSince(newer)
     if breach.acknowledged_at is not None:
         raise RuleBroken({"response": "This breach has already been acknowledged"})
     if response not in RESPONSES:

@@ -3,7 +3,9 @@
 Each active record is either ended with a reason, or replaced by a *closure
 undertaking*: a written undertaking for an agreed number of weeks (at most the
 `closure_undertaking_max_weeks` setting), with no social worker, handed to the
-front door as its contact. A partnership agreement cannot stay active on a
+front door as its contact. It is a draft of its own, sent for endorsement at
+once: another manager reads it and endorses it like any record (R16), and only
+then is it in force and copied to the agencies. A partnership agreement cannot stay active on a
 closed case, so nothing is left undecided. Everything happens in one
 transaction with its audit events and emails; `now` is a parameter.
 """
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 from tracker import audit, clock, models, settings
 from tracker.db import database
 from tracker.models import END_REASONS, Action, Agreement, AgreementChild, Child, Party, Recipient, User
-from tracker.records import drafting, lifecycle, versions
+from tracker.notices import mailings
+from tracker.records import lifecycle, versions
 from tracker.rules import RuleBroken
 
 # "Replaced" is the other decision: a closure undertaking.
@@ -94,8 +97,10 @@ def close_case(child: Child, decisions: dict[int, Decision], user: User, now: dt
 
 def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetime, notes: str) -> Agreement:
     """A closure undertaking carrying the old record's children, actions, parties and
-    distribution list, with the front door as its contact; endorsed by the manager
-    closing the case, so it is in force at once."""
+    distribution list, with the front door as its contact, sent for endorsement.
+
+    The manager closing the case made it, so she is its author: another manager
+    endorses it (tracker.people.access.may_endorse), and the copies go out then."""
     contacts = settings.contacts()
     term = contacts["front_door_term"]
     contact = (f"Contact the {term.lower()} on {contacts['front_door_phone']} ({contacts['front_door_email']}). "
@@ -103,7 +108,8 @@ def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetim
                "If anyone is at immediate risk of harm, call 999.")
     consequence = old.if_things_go_wrong.strip()
     new = Agreement.create(
-        reference=f"tmp-{old.id}-{now:%H%M%S%f}"[:20], kind="undertaking", status="active", team=old.team_id,
+        reference=f"tmp-{old.id}-{now:%H%M%S%f}"[:20], kind="undertaking", status="awaiting_endorsement",
+        team=old.team_id,
         social_worker=None, created_by=user, created_at=now, updated_at=now,
         completed_on=clock.london_date(now), issued_on=None,
         purpose=old.purpose or f"Left in place when the case closed, replacing {old.reference}.",
@@ -116,7 +122,7 @@ def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetim
         undertaking_kind="closure", closure_weeks=weeks,
         window_starts_at=now, window_ends_at=now + dt.timedelta(weeks=weeks),
         window_reason="", legal_advice_taken=old.legal_advice_taken, legal_advice_notes=old.legal_advice_notes,
-        legal_advice=old.legal_advice, submitted_at=now, endorsed_by=user, endorsed_at=now, version=1,
+        legal_advice=old.legal_advice, submitted_at=now, awaiting_since=now, version=0,
     )
     new.reference = f"WU-{new.id:05d}"
     Agreement.update(reference=new.reference).where(Agreement.id == new.id).execute()
@@ -127,19 +133,16 @@ def _closure_undertaking(old: Agreement, weeks: int, user: User, now: dt.datetim
                       timescale=action.timescale, due_on=action.due_on)
     for party in models.live_parties(old):
         Party.create(agreement=new, position=party.position, name=party.name, role=party.role, side=party.side)
-    copies = [Recipient.create(agreement=new, agency=r.agency_id, position=r.position, name=r.name,
-                               agency_name=r.agency_name, agency_kind=r.agency_kind, role=r.role, email=r.email,
-                               breach_contact=r.breach_contact)
-              for r in models.live_recipients(old)]
+    for r in models.live_recipients(old):
+        Recipient.create(agreement=new, agency=r.agency_id, position=r.position, name=r.name,
+                         agency_name=r.agency_name, agency_kind=r.agency_kind, role=r.role, email=r.email,
+                         breach_contact=r.breach_contact)
     new = Agreement.get_by_id(new.id)
-    Agreement.update(next_escalation_at=drafting.first_notice_at(new, new.window_ends_at), escalation_level=0).where(
-        Agreement.id == new.id).execute()
+    Agreement.update(endorsement_escalate_at=versions.escalate_at(new, now)).where(Agreement.id == new.id).execute()
     audit.record("created", user=user, agreement=new, entity="agreement", entity_id=new.id,
                  changes={"replaces": [None, old.reference], "undertaking_kind": [None, "closure"],
                           "closure_weeks": [None, weeks], "notes": [None, notes.strip() or None]}, at=now)
-    audit.record("endorsed", user=user, agreement=new, entity="agreement", entity_id=new.id,
-                 changes={"status": [None, "active"], "endorsed_by": [None, user.name]}, at=now)
-    # Version 1 is in force: its snapshot is what every later variation is compared with (R11).
-    versions.write_version(new, user, now)
-    drafting.issue_copies(new, copies, now)
+    audit.record("submitted", user=user, agreement=new, entity="agreement", entity_id=new.id,
+                 changes={"status": ["draft", "awaiting_endorsement"]}, at=now)
+    mailings.endorsement_requested(new, user, 1, now)
     return Agreement.get_by_id(new.id)

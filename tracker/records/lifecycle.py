@@ -75,7 +75,8 @@ def completeness(agreement: Agreement) -> dict[str, str]:
     return problems
 
 
-def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = "", revision=None) -> None:
+def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = "", revision=None,
+            submitted: str | None = None) -> None:
     """A manager endorses: the record becomes active (version 1) and its schedule starts.
 
     An active record's variation is endorsed by `versions.endorse_variation`.
@@ -88,7 +89,7 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         raise RuleBroken({"override": "You wrote this record or hold it as its social worker: "
                                       "another manager or a service manager endorses it"})
     if agreement.status == "active":
-        return versions.endorse_variation(agreement, user, now, override, revision=revision)
+        return versions.endorse_variation(agreement, user, now, override, revision=revision, submitted=submitted)
     if agreement.status not in ("awaiting_endorsement", "draft"):
         raise RuleBroken({"status": "This record is not waiting for endorsement"})
     problems = completeness(agreement)
@@ -102,7 +103,7 @@ def endorse(agreement: Agreement, user: User, now: dt.datetime, override: str = 
         claim(agreement.id, revision)
         if Agreement.update(
             status="active", endorsed_by=user, endorsed_at=now, endorsement_override=override.strip(), updated_at=now,
-            version=1, awaiting_since=None, endorsement_escalate_at=None,
+            returned_comments="", version=1, awaiting_since=None, endorsement_escalate_at=None,
         ).where((Agreement.id == agreement.id) & (Agreement.status == agreement.status)).execute() != 1:
             raise RuleBroken({"status": "This record has changed since the page was opened"})
         chase_at = now + dt.timedelta(days=settings.get("ack_chase_days"))

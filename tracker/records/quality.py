@@ -310,6 +310,19 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
             if sign.blocking and not sign.key.startswith("domestic_abuse"):
                 result.append(Check(f"sign_{sign.key}", sign.title, sign.guidance, False, sign.detail))
 
+    if not agreement.social_worker_id:
+        # A closure undertaking carries the agreement's actions, and with them promises
+        # such as "the social worker will visit" that nobody is there to keep.
+        promised = [str(i + 1) for i, a in enumerate(actions) if SOCIAL_WORKER.search(f"{a.what} {a.who}")]
+        result.append(Check(
+            "social_worker_named",
+            "Every action someone is named to do",
+            "Clarify who is responsible for specific work or planned actions.",
+            not promised,
+            f"Action {', '.join(promised)} names a social worker, and no social worker is named: "
+            "say who does it instead" if promised else "",
+        ))
+
     # Before endorsement, "now" stands for the endorsement about to be made.
     endorsed_day = clock.london_date(agreement.endorsed_at or now)
     late = agreement.issued_on is not None and endorsed_day > agreement.issued_on
@@ -321,6 +334,9 @@ def checks(agreement: Agreement, now: dt.datetime) -> list[Check]:
         "The endorsement is dated after the family received their copy" if late else "",
     ))
     return result
+
+
+SOCIAL_WORKER = re.compile(r"\bsocial\s+worker\b", re.IGNORECASE)
 
 
 def failing_checks(agreement: Agreement, now: dt.datetime) -> list[Check]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 
 from tracker import audit, models, rules, settings
@@ -25,6 +26,7 @@ from tracker.models import (
     Agreement,
     AgreementVersion,
     AuditEvent,
+    Party,
     Recipient,
     User,
     Variation,
@@ -444,6 +446,24 @@ def submit_variation(agreement: Agreement, user: User, now: dt.datetime, revisio
         mailings.endorsement_requested(Agreement.get_by_id(agreement.id), user, variation.number, now)
 
 
+def submission(variation: Variation) -> str:
+    """What a manager is asked to endorse, as a digest: the variation's content as it was sent.
+
+    The endorse page carries it; a variation pulled back to draft, changed, or
+    sent again after the page (or the email's link) was opened no longer matches.
+    """
+    sent = variation.submitted_at.isoformat() if variation.submitted_at else ""
+    return hashlib.sha256(f"{variation.id}|{variation.status}|{sent}|{variation.data}".encode()).hexdigest()[:32]
+
+
+def authors(variation: Variation) -> set[int]:
+    """Everyone who wrote or changed the variation: none of them endorses it (R16)."""
+    changed = AuditEvent.select(AuditEvent.user).where(
+        (AuditEvent.entity == "variation") & (AuditEvent.entity_id == variation.id)
+        & AuditEvent.action.in_(("variation_started", "variation_changed")) & AuditEvent.user.is_null(False))
+    return {variation.created_by_id, *(e.user_id for e in changed)}
+
+
 def escalate_at(agreement: Agreement, now: dt.datetime) -> dt.datetime | None:
     """When an undertaking still waiting for endorsement goes to the service managers."""
     if agreement.kind != "undertaking":
@@ -451,14 +471,24 @@ def escalate_at(agreement: Agreement, now: dt.datetime) -> dt.datetime | None:
     return now + dt.timedelta(hours=settings.get("endorsement_escalation_hours"))
 
 
-def endorse_variation(agreement: Agreement, user: User, now: dt.datetime, override: str = "", revision=None) -> None:
+def endorse_variation(agreement: Agreement, user: User, now: dt.datetime, override: str = "", revision=None,
+                      submitted: str | None = None) -> None:
     """The variation comes into force: the record takes its content, the version number rises,
-    the agencies are sent the new version to acknowledge and the family's copy is to be re-issued."""
+    the agencies are sent the new version to acknowledge and the family's copy is to be re-issued.
+
+    Only a variation sent for endorsement, exactly as it was sent (`submitted`,
+    from `submission`, when the page carries it), and never by one of its authors.
+    The new version starts with every party unsigned: the signatures were given
+    to the version before (R16)."""
     models.forget(agreement)
 
     variation = in_progress(agreement)
-    if variation is None or variation.status not in ("awaiting_endorsement", "draft"):
-        raise rules.RuleBroken({"status": "This variation is not waiting for endorsement"})
+    if variation is None or variation.status != "awaiting_endorsement":
+        raise rules.RuleBroken({"status": "This variation has not been sent for endorsement"})
+    if submitted is not None and submitted != submission(variation):
+        raise rules.RuleBroken({"status": "This variation has changed since it was sent for endorsement"})
+    if user.id in authors(variation):
+        raise rules.RuleBroken({"override": "You wrote or changed this variation: another manager endorses it"})
     with preview(agreement, variation, user, now) as previewed:
         failing = [c.title for c in failing_checks(previewed, now)]
     if failing and not override.strip():
@@ -468,10 +498,13 @@ def endorse_variation(agreement: Agreement, user: User, now: dt.datetime, overri
         claim(agreement.id, revision)
         if Variation.update(status="endorsed", endorsed_by=user, endorsed_at=now, override_reason=override.strip(),
                             updated_at=now).where(
-                (Variation.id == variation.id) & Variation.status.in_(("awaiting_endorsement", "draft"))).execute() != 1:
-            raise rules.RuleBroken({"status": "This variation is not waiting for endorsement"})
+                (Variation.id == variation.id) & (Variation.status == "awaiting_endorsement")
+                & (Variation.data == variation.data)).execute() != 1:
+            raise rules.RuleBroken({"status": "This variation has changed since it was sent for endorsement"})
         old_end = agreement.window_ends_at
         drafting.save(agreement, agreement.kind, proposed(agreement, variation), user, now, variation=True)
+        # Nobody has signed the new version yet; version 1's dates stay in its snapshot.
+        Party.update(signed_on=None).where((Party.agreement == agreement) & Party.removed_at.is_null()).execute()
         Agreement.update(
             version=Agreement.version + 1, endorsed_by=user, endorsed_at=now, endorsement_override=override.strip(),
             variation_status="", awaiting_since=None, endorsement_escalate_at=None, issued_at=None, issued_on=None,

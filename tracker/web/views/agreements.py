@@ -520,12 +520,21 @@ def endorse(agreement_id: int):
     agreement = get_agreement(agreement_id, "endorse")
     if not may_endorse(current_user, agreement):
         return render_template("agreements/not_yours.html", agreement=agreement), 403
+    # A variation is endorsed only once it has been sent (R16): one pulled back
+    # into draft waits for its worker, whatever old page or email link is used.
     waiting = agreement.status in ("draft", "awaiting_endorsement") or (
-        agreement.status == "active" and agreement.variation_status in ("draft", "awaiting_endorsement"))
+        agreement.status == "active" and agreement.variation_status == "awaiting_endorsement")
+    form = EndorseForm()
     if not waiting:
+        if request.method == "POST":
+            # Someone decided, or the worker took it back, after this page was opened:
+            # say who and when, and keep what this manager typed (R12).
+            return _endorse_stale(agreement, form)
         flash("Nothing on this record is waiting for endorsement.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
-    form = EndorseForm()
+    variation = models.in_progress(agreement) if agreement.status == "active" else None
+    if variation is not None and current_user.id in versions.authors(variation):
+        return render_template("agreements/not_yours.html", agreement=agreement, author=True), 403
     status, changed_since = 200, None
     if request.method == "GET":
         form.open_on(agreement)
@@ -545,15 +554,19 @@ def endorse(agreement_id: int):
                 elif decision == "endorse_anyway":
                     if not (form.override.data or "").strip():
                         raise rules.RuleBroken({"override": "Give your reason for endorsing anyway"})
-                    lifecycle.endorse(agreement, current_user, now, form.override.data, revision=form.revision.data)
+                    lifecycle.endorse(agreement, current_user, now, form.override.data, revision=form.revision.data,
+                                      submitted=request.form.get("submitted"))
                 elif decision == "endorse":
-                    lifecycle.endorse(agreement, current_user, now, "", revision=form.revision.data)
+                    lifecycle.endorse(agreement, current_user, now, "", revision=form.revision.data,
+                                      submitted=request.form.get("submitted"))
                 else:
                     raise rules.RuleBroken({"override": "Choose to endorse, endorse anyway or return it"})
             except models.Stale:
                 status, changed_since = 409, stale(form, agreement.id)
                 agreement = Agreement.get_by_id(agreement.id)
             except rules.RuleBroken as broken:
+                if "status" in broken.errors:
+                    return _endorse_stale(agreement, form)
                 for name, message in broken.errors.items():
                     target = getattr(form, name, None) if name in ("override", "comments") else form.override
                     target.errors = [*target.errors, message]
@@ -571,7 +584,22 @@ def endorse(agreement_id: int):
     context = _as_the_family_reads_it(agreement)
     failing = [c for c in context["checks"] if not c.passed]
     return render_template("agreements/endorse.html", agreement=agreement, form=form, failing=failing,
-                           changed_since=changed_since, copy_heading=2, **context), status
+                           changed_since=changed_since, copy_heading=2, submitted=_submitted(agreement),
+                           **context), status
+
+
+def _submitted(agreement: Agreement) -> str:
+    variation = models.in_progress(agreement) if agreement.status == "active" else None
+    return versions.submission(variation) if variation is not None and variation.status == "awaiting_endorsement" else ""
+
+
+def _endorse_stale(agreement: Agreement, form: EndorseForm):
+    """A decision on a record no longer waiting as the page showed it: 409, who acted, the typing kept."""
+    agreement = Agreement.get_by_id(agreement.id)
+    changed_since = versions.changes_since(agreement.id, form.opened_at.data)
+    form.open_on(agreement)
+    return render_template("agreements/decided.html", agreement=agreement, form=form,
+                           changed_since=changed_since), 409
 
 
 @bp.route("/<int:agreement_id>/issue", methods=["GET", "POST"])
@@ -624,6 +652,10 @@ def end(agreement_id: int):
             except rules.RuleBroken as broken:
                 form.reason.errors = [*form.reason.errors, *broken.errors.values()]
                 status = 400
+                if form.opened_at.data and Agreement.get_by_id(agreement.id).status == "ended":
+                    # Ended by someone else after this page opened: say who and when, keep the typing.
+                    status, changed_since = 409, stale(form, agreement.id)
+                    agreement = Agreement.get_by_id(agreement.id)
             else:
                 flash(f"{agreement.reference} has ended. It stays in the register with its history.", "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id))

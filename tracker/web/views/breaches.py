@@ -127,10 +127,18 @@ def acknowledge(breach_id: int):
     breach = Breach.get_or_none(Breach.id == breach_id) or abort(404)
     agreement = get_agreement(breach.agreement_id, "acknowledge")
     form = AcknowledgeForm()
+    seen = request.form.get("seen", "")
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                breaches.acknowledge(breach, current_user, form.response.data, form.response_notes.data or "", utcnow())
+                breaches.acknowledge(breach, current_user, form.response.data, form.response_notes.data or "", utcnow(),
+                                     seen=int(seen) if seen.isdigit() and len(seen) < 10 else None)
+            except breaches.AmendedSince as amended:
+                # The page showed an older account of the breach: show the correction, keep the typing.
+                changed = [{"at": a.created_at, "who": a.created_by.name if a.created_by_id else "someone",
+                            "what": "Correction added", "lines": [a.text]} for a in amended.amendments]
+                return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form,
+                                       changed_since=changed, seen=breaches.latest_amendment(breach)), 409
             except rules.RuleBroken as broken:
                 # The breach's own state is the check (R12): acknowledged by someone
                 # else since the page opened. Show whose response stands, keep the typing.
@@ -141,14 +149,16 @@ def acknowledge(breach_id: int):
                                 "lines": [f"Response: {breaches.RESPONSES.get(current.response, current.response)}",
                                           *([f"Notes: {current.response_notes}"] if current.response_notes else [])]}]
                     return render_template("breaches/acknowledge.html", breach=current, agreement=agreement, form=form,
-                                           changed_since=changed), 409
+                                           changed_since=changed, seen=breaches.latest_amendment(current)), 409
                 form.response.errors = [*form.response.errors, *broken.errors.values()]
             else:
                 flash("Breach acknowledged and the response recorded", "success")
                 return redirect(url_for("agreements.show", agreement_id=agreement.id) + f"#breach-{breach.id}")
-        return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form), 400
+        return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form,
+                               seen=seen), 400
     _viewed(agreement, "viewed_breach_acknowledge_page", breach)
-    return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form)
+    return render_template("breaches/acknowledge.html", breach=breach, agreement=agreement, form=form,
+                           seen=breaches.latest_amendment(breach))
 
 
 @bp.route("/breaches/<int:breach_id>/amend", methods=["GET", "POST"])
