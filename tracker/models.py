@@ -21,6 +21,7 @@ from peewee import JOIN
 
 from tracker.clock import utcnow
 from tracker.db import database
+from tracker.ids import parse_number
 from tracker.prepared import Prepared
 
 ROLES = {
@@ -901,9 +902,9 @@ def claim(agreement_id: int, expected) -> None:
     """
     query = Agreement.update(revision=Agreement.revision + 1).where(Agreement.id == agreement_id)
     if expected not in (None, ""):
-        text = str(expected)
-        if not text.isdigit() or len(text) > 9:
+        revision = parse_number(expected)
+        if revision is None:
             raise Stale(agreement_id)
-        query = query.where(Agreement.revision == int(text))
+        query = query.where(Agreement.revision == revision)
     if query.execute() != 1:
         raise Stale(agreement_id)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from tracker import audit
 from tracker.clock import utcnow
 from tracker.governance import sar
+from tracker.ids import parse_id
 from tracker.models import Child, Recipient
 from tracker.people.access import require
 
@@ -28,7 +29,7 @@ def index():
 
 def _subject():
     """(label, records, slug) for the person in the URL's query: ?child=<id> or ?party=<name>."""
-    child_id = request.values.get("child", type=int)
+    child_id = parse_id(request.values.get("child"))
     party = (request.values.get("party") or "").strip()[:200]
     if child_id:
         child = Child.get_or_none(Child.id == child_id)
@@ -64,7 +65,7 @@ def export():
     fmt = request.form.get("format")
     if fmt not in ("pdf", "zip"):
         abort(400)
-    ids = [int(v) for v in request.form.getlist("redact") if v.isdigit() and len(v) < 12]
+    ids = [i for i in map(parse_id, request.form.getlist("redact")) if i is not None]
     allowed = {r.id for r in sar.third_parties(records)}
     redacted = list(Recipient.select().where(Recipient.id.in_([i for i in ids if i in allowed]))) if ids else []
     now = utcnow()
