@@ -16,9 +16,9 @@ from flask import Blueprint, Response, abort, current_app, g, redirect, render_t
 from tracker import audit, models, rules
 from tracker.agencies import links, tokens
 from tracker.agencies.agency_copy import copy_context, pdf_of
-from tracker.ids import safe_filename
 from tracker.clock import utcnow
 from tracker.db import database
+from tracker.ids import safe_filename
 from tracker.models import AgencyReport, Breach, Recipient
 from tracker.records import breaches
 from tracker.web import ratelimit
