@@ -498,3 +498,35 @@ def template_csv() -> str:
     for example in EXAMPLES:
         writer.writerow([example.get(name, "") for name in NAMES])
     return out.getvalue()
+
+
+# --- uploads waiting between the preview and the confirmation ------------------------
+
+UPLOAD_LIFETIME = dt.timedelta(days=1)
+
+
+def keep_upload(folder, name: str, data: bytes, now: dt.datetime) -> None:
+    """Write an uploaded file for the confirmation: readable by this process's user only (0600),
+    in the instance folder (never under static/), and every upload older than a day removed."""
+    import os
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    remove_stale_uploads(folder, now)
+    descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(data)
+
+
+def remove_stale_uploads(folder, now: dt.datetime) -> int:
+    """Uploads nobody confirmed within a day: a spreadsheet of children's names must not stay for ever."""
+    from pathlib import Path
+
+    cutoff = (now - UPLOAD_LIFETIME).replace(tzinfo=dt.timezone.utc).timestamp()
+    removed = 0
+    for path in Path(folder).glob("*"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
