@@ -113,6 +113,9 @@ def logout():
     # offers that, by a page of this site (a redirect after a POST to another
     # site is what the CSP's form-action blocks; see tracker/web/views/sso.py).
     page = sso_views.signed_out_page(token) if holds_id_token else None
+    if holds_id_token and page is None:
+        flash("You have signed out of the tracker. Your council account may still be signed in: "
+              "at a shared computer, close the browser.", "info")
     return page or redirect(url_for("auth.login"))
 
 
