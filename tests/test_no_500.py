@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.conftest import NOW
 from tests.formdata import good_partnership
 from tracker.agencies import tokens
-from tracker.models import ALL_MODELS, Agreement, AuditEvent, FormSubmission, Recipient, SignInFailures, UserSession
+from tracker.models import ALL_MODELS, Agreement, AgreementChild, AuditEvent, FormSubmission, Recipient, SignInFailures, UserSession
 from tracker.records import breaches
 from tracker.web import ratelimit
 
@@ -52,6 +52,8 @@ def _forms(ids: dict) -> dict[str, tuple[str, dict]]:
         "agency_breach": (agency + "/breach", breach),
         "agency_report": (agency + "/report", {"kind": "report", "body": "Doing well."}),
         "login": ("/login", {"email": "nobody@council.example", "password": "x"}),
+        "close": (f"/children/{ids['child']}/close", {f"decision-{ids['agreement']}": "closure",
+                                                     f"weeks-{ids['agreement']}": "3", "notes": "Closing."}),
     }
 
 
@@ -73,7 +75,8 @@ def _setup(people, make_agreement) -> dict:
     breach = breaches.log(agreement, {"description": "x", "reported_by": "y"}, NOW, user=people.worker)
     recipient = Recipient.get(Recipient.agreement == agreement)
     return {"agreement": agreement.id, "draft": draft.id, "breach": breach.id, "recipient": recipient.id,
-            "token": tokens.token_for(recipient), "worker": people.worker.id}
+            "token": tokens.token_for(recipient), "worker": people.worker.id,
+            "child": AgreementChild.get(AgreementChild.agreement == agreement).child_id}
 
 
 BOUNDED = settings(max_examples=25, deadline=None, derandomize=True, database=None,
