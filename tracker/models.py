@@ -596,7 +596,7 @@ class UserSession(BaseModel):
     end_reason = pw.CharField(max_length=32, default="")
     ip = pw.CharField(max_length=64, default="")
     # Single sign-on: the provider's ID token, for the end-session request at sign-out; never in the cookie.
-    id_token = pw.TextField(default="")
+    id_token = pw.TextField(null=True, default="")
 
     class Meta:
         indexes = ((("user", "ended_at"), False),)
