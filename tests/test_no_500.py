@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from tests.conftest import NOW
 from tests.formdata import good_partnership
 from tracker.agencies import tokens
-from tracker.models import ALL_MODELS, Agreement, AgreementChild, AuditEvent, FormSubmission, Recipient, SignInFailures, UserSession
+from tracker.models import (
+    ALL_MODELS,
+    Agreement,
+    AgreementChild,
+    AuditEvent,
+    FormSubmission,
+    Recipient,
+    SignInFailures,
+    UserSession,
+)
 from tracker.records import breaches
 from tracker.web import ratelimit
 
