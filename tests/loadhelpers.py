@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 from tests.conftest import Inbox
@@ -46,6 +47,9 @@ def environment(database_url: str, instance: Path, **extra: str) -> dict[str, st
         BASE_URL="http://tracker.test",
         PYTHONUNBUFFERED="1",
         OFFICE_HOURS="Mon-Sun 00:00-24:00",  # no out-of-hours copies coming and going with the clock
+        # Production refuses a per-process limiter store; each environment counts apart from every other run.
+        RATELIMIT_STORAGE_URI=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        RATELIMIT_KEY_PREFIX=f"tracker-test-{uuid.uuid4().hex}",
     )
     env.update(extra)
     return env

@@ -3,6 +3,7 @@ fields stay single, CSV cells never run, and every view of a child's record is a
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -252,3 +253,82 @@ def test_a_nul_character_is_refused_before_any_query(client, people, login, make
     response = client.post(f"/breaches/{breaches.log(agreement, {'description': 'x', 'reported_by': 'y'}, NOW).id}/amend",
                            data={"text": "a\x00b"})
     assert response.status_code == 400 and BreachAmendment.select().count() == 0
+
+
+# --- one number parser; identity numbers in ASCII; line breaks and NUL refused everywhere ---
+
+NOT_ASCII_NUMBERS = ["²", "٣", "１２", "99999999999999999999", "-1", " 1 2"]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_NUMBERS)
+def test_numbers_are_ascii_digits_and_bounded(text):
+    from tracker.ids import parse_id, parse_number
+    from tracker.records.drafting import closure_window
+    from tracker.records.identity import nhs_number_problem
+
+    assert parse_number(text) is None and parse_id(text) is None
+    assert parse_number("7", 0, 9) == 7 and parse_number("12", 0, 9) is None
+    assert closure_window({"closure_weeks": text})[0] is None
+    assert nhs_number_problem(text)  # a message, never a crash
+
+
+@pytest.mark.parametrize("revision", ["²", "٣", "99999999999999999999"])
+def test_a_revision_that_is_not_a_number_is_a_stale_page_not_a_crash(make_agreement, revision):
+    from tracker import models
+
+    agreement = make_agreement(status="draft")
+    with pytest.raises(models.Stale):
+        models.claim(agreement.id, revision)
+
+
+def test_an_nhs_number_in_arabic_indic_digits_is_stored_in_ascii(client, people, login, make_agreement):
+    from tracker.clock import utcnow
+    from tracker.records import identity
+
+    child = identity.find_or_create("Ada Lovelace", dt.date(2019, 5, 4), "٤٢", "٩٤٣ ٤٧٦ ٥٩١٩", False, utcnow())
+    assert (child.nhs_number, child.person_id) == ("9434765919", "42")
+    assert identity.nhs_number_problem("٩٤٣ ٤٧٦ ٥٩١٩") == ""
+
+
+@pytest.mark.parametrize("url", ["/subject-access/preview?child=99999999999999999999",
+                                 "/subject-access/preview?child=%C2%B2"])
+def test_a_subject_access_child_too_large_is_not_found(client, people, login, url):
+    login(people.head)
+    assert client.get(url).status_code in (400, 404)
+
+
+@pytest.mark.parametrize("breaker", ["\r\n", "\u2028", "\x85", "\x0b", "\x0c", "\u2029"])
+def test_settings_refuse_every_line_break(app, breaker):
+    from tracker import settings
+
+    for key in ("council_name", "service_name"):
+        with pytest.raises(ValueError):
+            settings.put(key, f"Children{breaker}Bcc: someone@example.com")
+
+
+@pytest.mark.parametrize("column", ["reference", "child_name", "agency_contact", "agency_name", "review_venue"])
+def test_an_import_refuses_line_breaks_in_one_line_columns(app, people, column):
+    from tracker.clock import utcnow
+    from tracker.governance import imports
+
+    rows = [{name: "" for name in imports.NAMES} | {
+        "reference": "R1", "kind": "partnership", "social_worker_email": people.worker.email, "child_name": "Jo",
+        "child_date_of_birth": "04/05/2019", "completed_on": "20/10/2026", "purpose": "x", "actions": "y",
+        "next_review_date": "15/01/2027", "agency_name": "School", column: "R1\r\nX-Inj: 1"}]
+    plan = imports.check(rows, people.manager, utcnow())[0]
+    assert "one line" in plan.errors.get(column, ""), plan.errors
+
+
+def test_an_import_with_a_nul_byte_is_refused_before_any_query():
+    from tracker.governance import imports
+
+    data = ("reference,kind,social_worker_email,child_name,child_date_of_birth,completed_on,purpose,actions\n"
+            "R\x001,partnership,a@b.c,Jo,04/05/2019,20/10/2026,x,y\n").encode()
+    with pytest.raises(imports.FileProblem, match="NUL"):
+        imports.read("x.csv", data)
+
+
+def test_a_download_name_is_built_from_checked_characters():
+    from tracker.ids import safe_filename
+
+    assert safe_filename("R1\r\nX-Inj: 1") == "R1-X-Inj-1"

@@ -63,3 +63,52 @@ def test_nothing_is_destroyed_without_confirmation_then_a_tombstone_is_left(app,
     assert Agreement.get_or_none(Agreement.id == keep.id) is not None
     # Another team's manager cannot see or decide this team's records.
     assert login(people.other_manager).get(f"/retention/{keep.id}").status_code == 404
+
+
+def test_destruction_leaves_the_childs_name_in_no_audit_row(app, people, login, make_agreement):
+    from tracker.models import Child as ChildRow
+
+    record = make_agreement(status="ended", children=[{"name": "Amy Old", "date_of_birth": dt.date(1990, 3, 1)}])
+    child = ChildRow.get(ChildRow.name == "Amy Old")
+    client = login(people.head)
+    assert client.get(f"/subject-access/preview?child={child.id}").status_code == 200
+    assert AuditEvent.select().where(AuditEvent.changes.contains("Amy Old")).count() >= 1
+    retention.monthly_review(NOW)
+    retention.destroy(Agreement.get_by_id(record.id), people.manager, "Policy 4.2", NOW)
+    assert AuditEvent.select().where(AuditEvent.changes.contains("Amy Old")).count() == 0
+    assert AuditEvent.select().where(AuditEvent.changes.contains("01 March 1990")).count() == 0
+    assert AuditEvent.select().where(AuditEvent.action == "subject_access_preview").count() == 1  # the event stays
+
+
+def test_changing_the_retention_age_re_dates_records_already_dated(app, people, make_agreement):
+    from tracker import settings
+
+    record = make_agreement(status="ended")  # Ella, born 4 May 2019
+    retention.monthly_review(NOW)
+    assert Agreement.get_by_id(record.id).retention_due_on == dt.date(2044, 5, 4)
+    settings.put("retention_until_age", "30")
+    assert Agreement.get_by_id(record.id).retention_due_on == dt.date(2049, 5, 4)
+
+
+def test_sqlite_overwrites_deleted_rows(app):
+    from tracker.db import database
+
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        return  # PostgreSQL: VACUUM (docs/running.md)
+    assert database.execute_sql("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_an_upload_waits_in_the_instance_folder_readable_by_the_owner_only_for_a_day(app, tmp_path):
+    import os
+    import time
+
+    from tracker.governance import imports
+
+    folder = tmp_path / "imports"
+    imports.keep_upload(folder, "old.csv", b"x", NOW)
+    old = time.time() - 2 * 86400
+    os.utime(folder / "old.csv", (old, old))
+    imports.keep_upload(folder, "new.csv", b"y", dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    assert not (folder / "old.csv").exists()
+    assert (folder / "new.csv").stat().st_mode & 0o777 == 0o600
+    assert "static" not in str(app.instance_path).split(os.sep)

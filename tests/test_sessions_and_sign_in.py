@@ -257,3 +257,61 @@ def test_an_agency_link_is_limited_wherever_it_is_used_from(app, client, make_ag
     assert codes == [200, 200, 200, 429]
     page = client.get(url, environ_base={"REMOTE_ADDR": "192.0.2.99"}).get_data(as_text=True)
     assert "Too many attempts" in page and "try again after" in page
+
+
+def test_the_owners_browser_gets_in_while_a_stranger_hammers_the_account(app, people):
+    _fresh()
+    owner = app.test_client()
+    assert owner.post("/login", data={"email": people.worker.email, "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+    owner.post("/logout", environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    _fresh()
+    stranger = app.test_client()
+    for i in range(12):  # from twelve addresses
+        stranger.post("/login", data={"email": people.worker.email, "password": "guess"},
+                      environ_base={"REMOTE_ADDR": f"203.0.113.{i}"})
+    # A new browser with the right password waits: the account is being guessed at.
+    assert app.test_client().post("/login", data={"email": people.worker.email, "password": PASSWORD},
+                                  environ_base={"REMOTE_ADDR": "203.0.113.200"}).status_code == 429
+    _fresh()
+    assert owner.post("/login", data={"email": people.worker.email, "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+    # The device cookie names one account: it does not let the owner's browser past another account's wait.
+    _fresh()
+    owner.post("/logout", environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    for i in range(12):
+        stranger.post("/login", data={"email": people.colleague.email, "password": "guess"},
+                      environ_base={"REMOTE_ADDR": f"203.0.113.{i}"})
+    assert owner.post("/login", data={"email": people.colleague.email, "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 429
+
+
+def test_a_forged_device_cookie_is_not_trusted(app, people):
+    for i in range(12):
+        app.test_client().post("/login", data={"email": people.worker.email, "password": "guess"},
+                               environ_base={"REMOTE_ADDR": f"203.0.113.{i}"})
+    _fresh()
+    forger = app.test_client()
+    forger.set_cookie("tracker_device", f"{people.worker.id}.forged.signature")
+    assert forger.post("/login", data={"email": people.worker.email, "password": PASSWORD}).status_code == 429
+
+
+def test_production_refuses_a_store_each_worker_keeps_for_itself(tmp_path, monkeypatch):
+    from tracker import create_app
+    from tracker.config import ConfigError
+
+    monkeypatch.setenv("TRACKER_INSTANCE", str(tmp_path / "instance"))
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "SECRET_KEY": "k",
+                    "TRACKER_ENV": "production", "RATELIMIT_STORAGE_URI": "memory://"})
+
+
+def test_a_link_with_a_character_added_counts_as_the_same_link(app, client, make_agreement):
+    from tracker.models import Recipient
+
+    app.config["AGENCY_LINK_RATE_LIMIT"] = 3
+    agreement = make_agreement(status="active")
+    url = "/a/" + tokens.token_for(Recipient.get(Recipient.agreement == agreement))
+    codes = [client.get(url + suffix, environ_base={"REMOTE_ADDR": f"192.0.2.{i}"}).status_code
+             for i, suffix in enumerate(["", "é", "%C3%A9", "é"])]
+    assert codes == [200, 200, 200, 429], codes

@@ -168,6 +168,8 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_IDLE_MINUTES": env_int("SESSION_IDLE_MINUTES", 60),
         # Rate limits' store: memory:// per process, or redis://host:6379 shared by every worker.
         "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI", "memory://"),
+        # Counts' names in the shared store start with this: two services sharing one Redis keep theirs apart.
+        "RATELIMIT_KEY_PREFIX": env_str("RATELIMIT_KEY_PREFIX", "tracker"),
         "AGENCY_LINK_RATE_LIMIT": env_int("AGENCY_LINK_RATE_LIMIT", 30),
         "TRUST_PROXY": env_int("TRUST_PROXY", 0),
         "LOGIN_RATE_LIMIT": env_int("LOGIN_RATE_LIMIT", 20),

@@ -21,6 +21,7 @@ from peewee import JOIN
 
 from tracker.clock import utcnow
 from tracker.db import database
+from tracker.ids import parse_number
 from tracker.prepared import Prepared
 
 ROLES = {
@@ -595,7 +596,7 @@ class UserSession(BaseModel):
     end_reason = pw.CharField(max_length=32, default="")
     ip = pw.CharField(max_length=64, default="")
     # Single sign-on: the provider's ID token, for the end-session request at sign-out; never in the cookie.
-    id_token = pw.TextField(default="")
+    id_token = pw.TextField(null=True, default="")
 
     class Meta:
         indexes = ((("user", "ended_at"), False),)
@@ -917,9 +918,9 @@ def claim(agreement_id: int, expected) -> None:
     """
     query = Agreement.update(revision=Agreement.revision + 1).where(Agreement.id == agreement_id)
     if expected not in (None, ""):
-        text = str(expected)
-        if not text.isdigit() or len(text) > 9:
+        revision = parse_number(expected)
+        if revision is None:
             raise Stale(agreement_id)
-        query = query.where(Agreement.revision == int(text))
+        query = query.where(Agreement.revision == revision)
     if query.execute() != 1:
         raise Stale(agreement_id)

@@ -9,6 +9,10 @@ from tracker.clock import to_london
 
 # Something that reads as HTML markup: refused in names and one-line answers, typed or imported.
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
+# Every character str.splitlines() breaks on (CR, LF, VT, FF, the file/group/record
+# separators, NEL, U+2028, U+2029), and NUL: refused in every one-line value, typed,
+# imported or set, because a one-line value may reach an email header or address.
+LINE_BREAKS = re.compile("[\x00\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def window_errors(

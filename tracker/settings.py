@@ -43,9 +43,11 @@ def _int_list(text: str) -> list[int]:
 
 
 def _line(text: str, most: int = 200) -> str:
-    """One line of plain text: it may end up in an email header, so no CR/LF."""
+    """One line of plain text: it may end up in an email header, so no line break of any kind (U+2028, NEL, VT…)."""
+    from tracker.rules import LINE_BREAKS
+
     value = str(text).strip()
-    if any(ch in value for ch in "\r\n") or "<" in value or ">" in value:
+    if LINE_BREAKS.search(value) or "<" in value or ">" in value:
         raise ValueError("must be one line of plain text")
     if len(value) > most:
         raise ValueError(f"must be {most} characters or fewer")
@@ -309,12 +311,19 @@ def raw(key: str) -> str:
 
 def put(key: str, text: str) -> None:
     """Store a value after parsing it; raises ValueError when it does not parse."""
+    if "\x00" in str(text):
+        raise ValueError("must not hold a NUL character")
     BY_KEY[key].parse(text)
     (
         Setting.insert(key=key, value=text, updated_at=utcnow())
         .on_conflict(conflict_target=[Setting.key], update={Setting.value: text, Setting.updated_at: utcnow()})
         .execute()
     )
+    if key == "retention_until_age":
+        # Records already dated follow the new age, not only those that end from now on.
+        from tracker.governance import retention
+
+        retention.redate(utcnow())
 
 
 def problems(values: dict[str, str]) -> dict[str, str]:

@@ -39,7 +39,7 @@ from tracker.models import (
     User,
 )
 from tracker.records import drafting
-from tracker.rules import MARKUP
+from tracker.rules import LINE_BREAKS, MARKUP
 
 MAX_ROWS = 10_000
 IMPORTED_ENDORSEMENT = "Imported: endorsed before the tracker was used"
@@ -144,8 +144,12 @@ def read(filename: str, data: bytes) -> list[dict[str, str]]:
     if len(raw) - 1 > MAX_ROWS:
         raise FileProblem(f"The file has more than {MAX_ROWS:,} rows: split it into smaller files")
     rows = []
-    for cells in raw[1:]:
-        rows.append({name: _text(cells[i]) if i < len(cells) else "" for i, name in enumerate(header) if name in NAMES})
+    for line, cells in enumerate(raw[1:], start=2):
+        row = {name: _text(cells[i]) if i < len(cells) else "" for i, name in enumerate(header) if name in NAMES}
+        # No keyboard types a NUL and PostgreSQL text cannot hold one: the file is refused before any query sees it.
+        if any("\x00" in text for text in row.values()):
+            raise FileProblem(f"Row {line} holds a NUL character (often a file saved as UTF-16): save it as CSV UTF-8")
+        rows.append(row)
     if not rows:
         raise FileProblem("The file has the column names but no rows")
     return rows
@@ -227,8 +231,12 @@ def _date_cell(plan: Plan, name: str, label: str, required: bool) -> dt.date | N
         return None
 
 
+# Columns whose text may run over lines; each of their parts (an action, a family member) is one line.
+MULTI_LINE = {"purpose", "actions", "family_members"}
+
+
 def _split(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r"[;\n]", text or "") if part.strip()]
+    return [part.strip() for part in re.split(f"[;{LINE_BREAKS.pattern[1:-1]}]", text or "") if part.strip()]
 
 
 def check(rows: list[dict[str, str]], user: User, now: dt.datetime) -> list[Plan]:
@@ -253,6 +261,9 @@ def check(rows: list[dict[str, str]], user: User, now: dt.datetime) -> list[Plan
         for name, text in c.items():
             if MARKUP.search(text):
                 plan.errors[name] = "Must not contain HTML tags such as <script>: remove the < and > characters"
+            elif name not in MULTI_LINE and LINE_BREAKS.search(text):
+                # A reference or a name may reach a download's header or an email's text.
+                plan.errors[name] = "Must be on one line: remove the line breaks"
         ref = c["reference"]
         if not ref:
             plan.errors["reference"] = "Enter the record's reference"
@@ -487,3 +498,35 @@ def template_csv() -> str:
     for example in EXAMPLES:
         writer.writerow([example.get(name, "") for name in NAMES])
     return out.getvalue()
+
+
+# --- uploads waiting between the preview and the confirmation ------------------------
+
+UPLOAD_LIFETIME = dt.timedelta(days=1)
+
+
+def keep_upload(folder, name: str, data: bytes, now: dt.datetime) -> None:
+    """Write an uploaded file for the confirmation: readable by this process's user only (0600),
+    in the instance folder (never under static/), and every upload older than a day removed."""
+    import os
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    remove_stale_uploads(folder, now)
+    descriptor = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(data)
+
+
+def remove_stale_uploads(folder, now: dt.datetime) -> int:
+    """Uploads nobody confirmed within a day: a spreadsheet of children's names must not stay for ever."""
+    from pathlib import Path
+
+    cutoff = (now - UPLOAD_LIFETIME).replace(tzinfo=dt.timezone.utc).timestamp()
+    removed = 0
+    for path in Path(folder).glob("*"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

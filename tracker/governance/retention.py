@@ -12,6 +12,8 @@ that decision.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 import peewee as pw
 
@@ -21,6 +23,7 @@ from tracker.models import (
     ALL_MODELS,
     Agreement,
     AgreementChild,
+    AuditEvent,
     Child,
     RetentionDecision,
     Team,
@@ -53,6 +56,43 @@ def stamp(now: dt.datetime) -> int:
         Agreement.update(retention_due_on=due_on(agreement, children, until_age)).where(
             Agreement.id == agreement.id).execute()
         count += 1
+    return count
+
+
+def redate(now: dt.datetime) -> int:
+    """After `retention_until_age` changes: every ended record's date worked out again with the new age.
+
+    A record a manager decided to keep holds to the later of its kept date and the new one.
+    """
+    until_age = settings.get("retention_until_age")
+    kept = {a for (a,) in RetentionDecision.select(RetentionDecision.agreement)
+            .where(RetentionDecision.decision == "keep").tuples()}
+    count = 0
+    with database.atomic():
+        for agreement in Agreement.select().where(Agreement.status == "ended"):
+            children = list(Child.select().join(AgreementChild).where(AgreementChild.agreement == agreement))
+            due = due_on(agreement, children, until_age)
+            if agreement.id in kept and agreement.retention_due_on:
+                due = max(due, agreement.retention_due_on)
+            if due != agreement.retention_due_on:
+                Agreement.update(retention_due_on=due).where(Agreement.id == agreement.id).execute()
+                count += 1
+    return count
+
+
+def _forget_children_in_audit(children: list[Child]) -> int:
+    """Every audit row that named a destroyed child (a subject access search, a view) keeps the event, not the name."""
+    count = 0
+    for child in children:
+        if len(child.name.strip()) < 2:
+            continue
+        marks = [json.dumps(child.name)[1:-1], f"{child.date_of_birth:%d %B %Y}", child.date_of_birth.isoformat()]
+        for event in AuditEvent.select().where(AuditEvent.changes.contains(json.dumps(child.name)[1:-1])):
+            text = event.changes
+            for mark in marks:
+                text = re.sub(re.escape(mark), "[destroyed]", text, flags=re.IGNORECASE)
+            AuditEvent.update(changes=text).where(AuditEvent.id == event.id).execute()
+            count += 1
     return count
 
 
@@ -142,6 +182,7 @@ def destroy(agreement: Agreement, user: User, reason: str, now: dt.datetime) -> 
         still = {c for (c,) in AgreementChild.select(AgreementChild.child).where(AgreementChild.child.in_(child_ids)).tuples()} if child_ids else set()
         gone = [c for c in child_ids if c not in still]
         if gone:
+            _forget_children_in_audit(list(Child.select().where(Child.id.in_(gone))))
             Child.delete().where(Child.id.in_(gone)).execute()
         audit.record("record_destroyed", user=user, entity="tombstone", entity_id=tombstone.id,
                      changes={"reference": [agreement.reference, None], "decision": [None, "destroy"],

@@ -16,5 +16,5 @@ def up(migrator, db):
         migrator.add_column("user", "sso_issuer", CharField(max_length=255, null=True)),
         migrator.add_column("user", "sso_subject", CharField(max_length=255, null=True)),
         migrator.add_index("user", ("sso_issuer", "sso_subject"), unique=True),
-        migrator.add_column("user_session", "id_token", TextField(default="")),
+        migrator.add_column("user_session", "id_token", TextField(null=True, default="")),
     )

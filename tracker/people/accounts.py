@@ -153,19 +153,24 @@ def _failed(keys: list[str], now: dt.datetime) -> dt.datetime | None:
     return latest
 
 
-def authenticate(email: str, password: str, now: dt.datetime, ip: str = "") -> SignIn:
+def authenticate(email: str, password: str, now: dt.datetime, ip: str = "", device_user: int | None = None) -> SignIn:
     """Check credentials; every answer costs one password hash, whatever the reason for refusing.
 
     Refused while a wait applies (the account's or the address's), without
     looking at the password; otherwise a wrong password, an unknown email or a
     disabled account counts a failure against the email and the address.
+
+    `device_user` is the account that last signed in from this browser (its
+    signed device cookie): for that account only the address's wait applies,
+    so strangers guessing from elsewhere slow themselves, not the owner.
     """
     keys = _keys(email, ip)
-    waiting = _waiting_until(keys, now)
+    user = User.get_or_none(User.email == email.strip().lower())
+    trusted = user is not None and device_user is not None and user.id == device_user
+    waiting = _waiting_until(keys[1:] if trusted else keys, now)
     if waiting is not None:
         _same_work(password)
         return SignIn(None, waiting)
-    user = User.get_or_none(User.email == email.strip().lower())
     if user is None:
         _same_work(password)
         return SignIn(None, _failed(keys, now))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tracker import audit, clock, models, settings
 from tracker.db import database
+from tracker.ids import parse_number
 from tracker.models import END_REASONS, Action, Agreement, AgreementChild, Child, Party, Recipient, User
 from tracker.notices import mailings
 from tracker.records import lifecycle, versions
@@ -56,7 +57,7 @@ def problems(agreements: list[Agreement], decisions: dict[int, Decision]) -> dic
             errors[f"reason-{agreement.id}"] = f"Select why {agreement.reference} is ending"
         elif decision.choice == "closure":
             text = decision.weeks.strip()
-            if not (text.isdigit() and len(text) < 4 and 1 <= int(text) <= most):
+            if parse_number(text, 1, most) is None:
                 errors[f"weeks-{agreement.id}"] = (
                     f"Enter how many weeks the closure undertaking lasts, a whole number from 1 to {most}")
     return errors

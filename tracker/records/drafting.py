@@ -16,7 +16,7 @@ import uuid
 from tracker import audit, rules, settings
 from tracker.agencies import links
 from tracker.db import database
-from tracker.ids import parse_id
+from tracker.ids import parse_id, parse_number
 from tracker.models import (
     LEGAL_ADVICE,
     UNDERTAKING_KINDS,
@@ -226,7 +226,7 @@ def closure_window(data: dict) -> tuple[int | None, dict[str, str]]:
     most = settings.get("closure_undertaking_max_weeks")
     text = str(data.get("closure_weeks") or "").strip()
     errors: dict[str, str] = {}
-    weeks = int(text) if text.isdigit() and len(text) < 4 else None
+    weeks = parse_number(text, 0, 999)
     if not text:
         errors["closure_weeks"] = "Enter how many weeks the closure undertaking lasts"
     elif weeks is None or not 1 <= weeks <= most:

@@ -18,6 +18,7 @@ from peewee import Case
 
 from tracker import audit
 from tracker.db import database
+from tracker.ids import ascii_digits
 from tracker.models import Agreement, AgreementChild, Child, Team, User
 from tracker.prepared import Prepared
 
@@ -31,7 +32,8 @@ def normalise_name(name: str) -> str:
 
 
 def clean_nhs_number(text: str) -> str:
-    return re.sub(r"[\s-]", "", text or "")
+    """Spaces and dashes out, digits of any script as ASCII ("٩٤٣…" is stored as "943…")."""
+    return ascii_digits(re.sub(r"[\s-]", "", text or ""))
 
 
 def nhs_number_problem(text: str) -> str:
@@ -43,7 +45,7 @@ def nhs_number_problem(text: str) -> str:
     number = clean_nhs_number(text)
     if not number:
         return ""
-    if not number.isdigit() or len(number) != 10:
+    if not re.fullmatch(r"[0-9]{10}", number):
         return "Enter an NHS number of 10 digits, like 943 476 5919"
     total = sum(int(digit) * weight for digit, weight in zip(number[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
@@ -203,7 +205,7 @@ def find_or_create(name: str, date_of_birth: dt.date, person_id: str, nhs_number
     """The child row a record names: an exact match by normalised name, date and IDs, else a new row."""
     normalised = normalise_name(name)
     nhs_number = clean_nhs_number(nhs_number)
-    person_id = (person_id or "").strip()
+    person_id = ascii_digits((person_id or "").strip())
     condition = (Child.normalised_name == normalised) & (Child.date_of_birth == date_of_birth) & (Child.unborn == unborn)
     if person_id:
         condition &= (Child.person_id == person_id) | (Child.person_id == "")

@@ -15,7 +15,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
 from tracker.clock import from_london, to_london
-from tracker.rules import MARKUP
+from tracker.rules import LINE_BREAKS, MARKUP
 
 TIME = re.compile(r"^\s*([0-9]{1,2})[:.]([0-9]{2})\s*$")
 ONE_OR_TWO = re.compile(r"0?[0-9]{1,2}")
@@ -23,8 +23,6 @@ FOUR = re.compile(r"[0-9]{4}")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
-# Every character str.splitlines() breaks on: CR and LF, and their Unicode cousins.
-LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def single_line(form, field) -> None:

@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
 from tracker.clock import london_date, utcnow
+from tracker.ids import ascii_digits
 from tracker.models import (
     AGENCY_KINDS,
     END_REASONS,
@@ -74,8 +75,10 @@ class ChildForm(Form):
         "Council person ID (optional)",
         [Optional(), Length(max=40, message="Council person ID must be 40 characters or fewer"),
          Regexp(r"^[A-Za-z0-9 /-]*$", message="Council person ID can only contain letters, numbers, spaces, / and -")],
+        filters=[lambda value: ascii_digits(value) if isinstance(value, str) else value],
     )
-    nhs_number = StringField("NHS number (optional)", [Optional(), Length(max=20, message="Enter an NHS number of 10 digits")])
+    nhs_number = StringField("NHS number (optional)", [Optional(), Length(max=20, message="Enter an NHS number of 10 digits")],
+                             filters=[lambda value: ascii_digits(value) if isinstance(value, str) else value])
 
     def validate_date_of_birth(self, field):
         today = london_date(utcnow())

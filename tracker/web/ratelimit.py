@@ -29,6 +29,12 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "tracker")
+    if app.config.get("TRACKER_ENV") == "production" and app.config["RATELIMIT_STORAGE_URI"].startswith("memory"):
+        from tracker.config import ConfigError
+
+        # Each gunicorn worker would count on its own: a limit of 20 lets 20 per worker through.
+        raise ConfigError("RATELIMIT_STORAGE_URI is memory:// (each worker counts on its own). In production set it "
+                          "to a store every worker shares, for example redis://127.0.0.1:6379")
     limiter.init_app(app)
 
 
@@ -48,8 +54,22 @@ sign_in = limit(lambda: f"{current_app.config['LOGIN_RATE_LIMIT']} per 5 minutes
 
 
 def _link_key() -> str:
+    """The link's verified value (its distribution entry), so a token with a character added is the same link.
+
+    A token that does not verify shares one count with every other such token.
+    """
+    from itsdangerous import BadSignature
+
+    from tracker.agencies import tokens
+
     token = (request.view_args or {}).get("token", "")
-    return "link:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    try:
+        data = tokens._serializer().loads(token)
+    except (BadSignature, UnicodeError, ValueError):
+        return "link:unverified"
+    if isinstance(data, dict) and type(data.get("r")) is int:
+        return f"link:r{data['r']}"
+    return "link:" + hashlib.sha256(str(token).encode()).hexdigest()[:32]
 
 
 def agency_links(blueprint) -> None:

@@ -18,6 +18,7 @@ from tracker.agencies import links, tokens
 from tracker.agencies.agency_copy import copy_context, pdf_of
 from tracker.clock import utcnow
 from tracker.db import database
+from tracker.ids import safe_filename
 from tracker.models import AgencyReport, Breach, Recipient
 from tracker.records import breaches
 from tracker.web import ratelimit
@@ -79,7 +80,7 @@ def download(token: str):
     context = _context()
     _used("agency_copy_downloaded")
     response = Response(pdf_of(context), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{g.agreement.reference}.pdf"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe_filename(g.agreement.reference)}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -13,7 +13,7 @@ from tracker import audit, models, rules, settings
 from tracker.agencies import links, tokens
 from tracker.clock import utcnow
 from tracker.db import database
-from tracker.ids import parse_id, parse_page
+from tracker.ids import parse_id, parse_number, parse_page
 from tracker.models import (
     KINDS,
     STATUSES,
@@ -140,8 +140,8 @@ def _fill_from_directory(form: AgreementForm, value: str) -> None:
         if entry.id != row:
             continue
         chosen = agency_id or (entry.form.directory.data or "")
-        agency = Agency.get_or_none((Agency.id == int(chosen)) & (Agency.active == True)) if (  # noqa: E712
-            chosen.isdigit() and len(chosen) < 12) else None
+        agency = Agency.get_or_none((Agency.id == parse_id(chosen)) & (Agency.active == True)) if (  # noqa: E712
+            parse_id(chosen) is not None) else None
         if agency is None:
             entry.form.directory.errors = ["Select an agency from the directory"]
             return
@@ -158,11 +158,12 @@ def _posted_position(section: str, index: str) -> int | None:
     WTForms numbers the posted rows afresh from 0, so once a row in the middle
     has been removed the page's names (0, 2) and the form's (0, 1) differ.
     """
-    if not index.isdigit():
+    position = parse_number(index, 0, 999)
+    if position is None:
         return None
     pattern = re.compile(rf"{re.escape(section)}-([0-9]{{1,3}})-")
     posted = sorted({int(m.group(1)) for key in request.form if (m := pattern.match(key))})
-    return posted.index(int(index)) if int(index) in posted else None
+    return posted.index(position) if position in posted else None
 
 
 def _row_operation(form: AgreementForm) -> bool:
@@ -437,7 +438,7 @@ def link_child(agreement_id: int, child_id: int):
     agreement = get_agreement(agreement_id, "edit")
     other_id = request.form.get("other", "")
     pairs = {(c.id, o.id): (c, o) for c, o in identity.possible_matches(agreement, visible_children(current_user))}
-    pair = pairs.get((child_id, int(other_id))) if other_id.isdigit() and len(other_id) < 12 else None
+    pair = pairs.get((child_id, parse_id(other_id))) if parse_id(other_id) is not None else None
     if pair is None:
         flash("That child is no longer offered as possibly the same child", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id)), 303

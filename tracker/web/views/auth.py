@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tracker import audit
 from tracker.clock import to_london, utcnow
@@ -27,6 +28,27 @@ def safe_next(target: str | None) -> str:
             and not urlsplit(target).netloc and len(target) < 2000):
         return target
     return url_for("home.index")
+
+
+# A browser that has signed in to an account before: the per-account wait does not
+# apply to it (tracker.people.accounts.authenticate). Signed, so it cannot be made up.
+DEVICE_COOKIE = "tracker_device"
+DEVICE_DAYS = 90
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="sign-in-device")
+
+
+def _device_user() -> int | None:
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    if not value or len(value) > 200:
+        return None
+    try:
+        user_id = _devices().loads(value, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return None
+    return user_id if type(user_id) is int else None
 
 
 def _try_again(at) -> str:
@@ -50,7 +72,7 @@ def login():
         if form.validate_on_submit():
             now = utcnow()
             ip = request.remote_addr or ""
-            result = authenticate(form.email.data, form.password.data, now, ip)
+            result = authenticate(form.email.data, form.password.data, now, ip, device_user=_device_user())
             if result.user is not None and not sso.password_allowed(result.user):
                 # Single sign-on only: passwords are for administrators (break glass).
                 result = result._replace(user=None)
@@ -64,7 +86,11 @@ def login():
                 method = "password (break glass)" if sso.enabled() and not sso.password_allowed(None) else "password"
                 audit.record("signed_in", user=result.user, entity="user", entity_id=result.user.id, ip=ip,
                              changes={"method": [None, method]})
-                return redirect(safe_next(request.args.get("next")))
+                response = redirect(safe_next(request.args.get("next")))
+                response.set_cookie(DEVICE_COOKIE, _devices().dumps(result.user.id), max_age=DEVICE_DAYS * 86400,
+                                    secure=current_app.config.get("SESSION_COOKIE_SECURE", False), httponly=True,
+                                    samesite="Lax")
+                return response
             # One message for a wrong email, a wrong password or a disabled
             # account, so the page does not reveal which accounts exist.
             message = "The email address or password is not right"
@@ -87,6 +113,9 @@ def logout():
     # offers that, by a page of this site (a redirect after a POST to another
     # site is what the CSP's form-action blocks; see tracker/web/views/sso.py).
     page = sso_views.signed_out_page(token) if holds_id_token else None
+    if holds_id_token and page is None:
+        flash("You have signed out of the tracker. Your council account may still be signed in: "
+              "at a shared computer, close the browser.", "info")
     return page or redirect(url_for("auth.login"))
 
 

@@ -99,7 +99,7 @@ def upload():
     if not errors:
         token = secrets.token_urlsafe(24)
         session["import_token"], session["import_name"] = token, name
-        (_folder() / f"{token}-{current_user.id}{Path(name).suffix.lower()}").write_bytes(data)
+        imports.keep_upload(_folder(), f"{token}-{current_user.id}{Path(name).suffix.lower()}", data, utcnow())
     return render_template("imports/preview.html", plans=plans, errors=errors, filename=name, token=token,
                            columns=dict((n, t) for n, _, t in imports.COLUMNS)), (400 if errors else 200)
 
