@@ -26,6 +26,7 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from jobs.runs import recorded
 from tracker.clock import LONDON, utcnow
 from tracker.db import database
 
@@ -56,7 +57,9 @@ def sweep_job(app: Flask) -> None:
     from jobs.sweeps import run_sweeps
 
     def work() -> None:
-        queued = run_sweeps(utcnow())
+        with recorded("sweeps") as run:
+            queued = run_sweeps(utcnow())
+            run.done = sum(queued.values())
         if any(queued.values()):
             app.logger.info("Sweeps queued %s", {k: v for k, v in queued.items() if v})
 
@@ -72,12 +75,14 @@ def delivery_job(app: Flask) -> None:
     def work() -> None:
         # A full pass means more is waiting: go again at once rather than in 20
         # seconds, so a burst of 1,800 reminders takes seconds, not minutes.
-        while True:
-            report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
-            if report.sent or report.failed or report.retry:
-                app.logger.info("Delivery: %s", report.summary())
-            if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
-                return
+        with recorded("delivery") as run:
+            while True:
+                report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
+                run.done += report.sent + report.failed + report.cancelled
+                if report.sent or report.failed or report.retry:
+                    app.logger.info("Delivery: %s", report.summary())
+                if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
+                    return
 
     _in_app(app, work)
 
@@ -108,7 +113,9 @@ def retention_job(app: Flask) -> None:
     from tracker.governance.retention import monthly_review
 
     def work() -> None:
-        lines = monthly_review(utcnow())
+        with recorded("retention") as run:
+            lines = monthly_review(utcnow())
+            run.done = len(lines)
         app.logger.info("Retention review: %d records past their retention date wait for a decision%s",
                         len(lines), "".join(f"\n  {line}" for line in lines))
 

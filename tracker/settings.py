@@ -203,6 +203,13 @@ DEFINITIONS += [
                "yes or no. With yes, an undertaking cannot be endorsed while legal advice is not recorded",
                "no", _yes_no),
 ]
+# Bank holidays (issue 20, R19): the council's own closure days, on top of England and Wales's bank holidays.
+DEFINITIONS += [
+    Definition("closure_days", "Closure days (besides bank holidays)",
+               "Days the office is closed although not a bank holiday, such as the Christmas closure: dates as "
+               "2026-12-24, separated by commas. Breach alerts and escalations on these days also go to the "
+               "out-of-hours team.", "", rules.parse_closure_days),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
@@ -289,8 +296,14 @@ def contacts() -> dict[str, str]:
 
 
 def in_office_hours(now: dt.datetime) -> bool:
-    """Whether the naive UTC moment `now` falls in the office hours setting."""
-    return rules.in_office_hours(get("office_hours"), now)
+    """Whether the naive UTC moment `now` falls in the office hours setting, on a
+    day that is neither a bank holiday nor one of the council's closure days (R19)."""
+    return rules.in_office_hours(get("office_hours"), now, rules.bank_holidays() | get("closure_days"))
+
+
+def out_of_hours_wording() -> str:
+    """When the out-of-hours team answers, in words built from the office hours setting (R19)."""
+    return rules.out_of_hours_wording(get("office_hours"))
 
 
 def raw(key: str) -> str:
