@@ -156,6 +156,9 @@ def register_filters(app: Flask) -> None:
 
     app.jinja_env.globals["out_of_hours_wording"] = out_of_hours_wording
     app.jinja_env.globals["late_banner"] = late_banner
+    from tracker.notices.undeliverable import words as undeliverable_words
+
+    app.jinja_env.globals["undeliverable_words"] = undeliverable_words
 
     @app.context_processor
     def inject():

@@ -85,6 +85,8 @@ def export(key: str):
             moment, detail = agreement.updated_at, agreement.variation_status or agreement.status
         elif key == "not_issued":
             moment, detail = agreement.endorsed_at, f"Version {agreement.version}"
+        elif key == "undeliverable":
+            moment, detail = row.created_at, f"{row.words}: correct the address and send again"
         else:
             moment, detail = row.copy_sent_at, f"{row.agency_name} ({row.name})"
         rows.append([agreement.reference, names.get(agreement.id, ""), worker,
