@@ -3,7 +3,8 @@
 Two ways to run it:
 
 - `start_in_process(app)`: inside the development server (`make run`), once
-  per process, in a background thread.
+  per process, in a background thread; under gunicorn with SCHEDULER_ENABLED,
+  once in each worker (safe, because every claim is conditional, but wasteful).
 - `run_forever(app)`: the production job runner, `flask --app wsgi jobs run`,
   in its own process. SIGTERM or Ctrl-C lets the message in hand finish and
   claims no more.
@@ -128,8 +129,6 @@ def _soon(seconds: int = 2) -> dt.datetime:
 
 def _should_not_start(app: Flask) -> str | None:
     """Why this process must not run a scheduler, or None when it should."""
-    if "gunicorn" in os.environ.get("SERVER_SOFTWARE", "") or "gunicorn" in os.path.basename(sys.argv[0]):
-        return "served by gunicorn: run `flask --app wsgi jobs run` as its own process"
     if "jobs" in sys.argv[1:]:
         return "this is the `jobs` command, which runs its own scheduler"
     # Under the reloader the parent only watches files; only the child
@@ -154,8 +153,21 @@ def start_in_process(app: Flask) -> BackgroundScheduler | None:
     scheduler = build(app)
     scheduler.start()
     atexit.register(lambda: scheduler.shutdown(wait=False) if scheduler.running else None)
-    app.logger.info("Scheduler started in this process")
+    if _under_gunicorn():
+        # Each worker that imports the app runs its own: the sweeps' conditional
+        # claims and the outbox's unique keys and leased claims make every
+        # email go once however many run (tests/test_gunicorn_scheduler.py),
+        # at the cost of every worker sweeping. A separate `jobs run` is better.
+        app.logger.warning("Scheduler started in gunicorn worker %s (SCHEDULER_ENABLED): every worker runs one; "
+                           "emails still go once each. Prefer SCHEDULER_ENABLED=false and `flask --app wsgi jobs run`.",
+                           os.getpid())
+    else:
+        app.logger.info("Scheduler started in this process (%s)", os.getpid())
     return scheduler
+
+
+def _under_gunicorn() -> bool:
+    return "gunicorn" in os.environ.get("SERVER_SOFTWARE", "") or "gunicorn" in os.path.basename(sys.argv[0])
 
 
 def run_forever(app: Flask) -> None:
