@@ -298,7 +298,21 @@ def contacts() -> dict[str, str]:
 def in_office_hours(now: dt.datetime) -> bool:
     """Whether the naive UTC moment `now` falls in the office hours setting, on a
     day that is neither a bank holiday nor one of the council's closure days (R19)."""
-    return rules.in_office_hours(get("office_hours"), now, rules.bank_holidays() | get("closure_days"))
+    hours, closed = _together("office_hours", "closure_days")
+    return rules.in_office_hours(hours, now, rules.bank_holidays() | closed)
+
+
+def _together(*keys: str) -> list:
+    """Several settings' parsed values, in one statement when none is held or cached
+    (a sweep asks about office hours for every alert it writes)."""
+    memo = getattr(_memo, "values", None)
+    if (memo is not None and all(key in memo for key in keys)) or _read_cache() is not None:
+        return [get(key) for key in keys]
+    stored = {row.key: row.value for row in Setting.select(Setting.key, Setting.value).where(Setting.key.in_(keys))}
+    values = [BY_KEY[key].parse(stored[key] if key in stored else default(key)) for key in keys]
+    if memo is not None:
+        memo.update(zip(keys, values, strict=True))
+    return values
 
 
 def out_of_hours_wording() -> str:
