@@ -20,11 +20,13 @@ from tracker.models import (
     AgreementChild,
     Breach,
     Child,
+    Notification,
     Recipient,
     Review,
     Team,
     User,
 )
+from tracker.notices import undeliverable as not_delivered
 from tracker.oversight.dashboard import COLUMNS, OWN_PARTIALS, Filters, Table, overdue_by, time_left  # noqa: F401 - the view reads them from here
 from tracker.people.access import visibility
 
@@ -41,6 +43,7 @@ TABLES = {
     "missing_reports": "Agency reports missing for reviews in the next 7 days",
     "unacknowledged": "Copies not acknowledged",
     "not_issued": "Endorsed but the family's copy not yet issued",
+    "undeliverable": "Emails that could not be delivered",
 }
 
 
@@ -180,6 +183,15 @@ def _rows(user, filters, key: str, now: dt.datetime):
                    & Recipient.acknowledged_at.is_null() & Recipient.removed_at.is_null())
             .order_by(Recipient.copy_sent_at, Recipient.id)
         )
+    if key == "undeliverable":
+        return (
+            Notification.select(Notification.id, Notification.kind, Notification.to_label, Notification.last_error,
+                                Notification.created_at, Notification.agreement, *shown)
+            .join(Agreement, on=(Notification.agreement == Agreement.id), attr="agreement")
+            .join(worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == worker.id), attr="social_worker")
+            .where((Notification.status == "failed") & visible)
+            .order_by(Notification.created_at, Notification.id)
+        )
     raise KeyError(key)
 
 
@@ -210,6 +222,9 @@ def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 
     pages = max(1, -(-count // PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = list(query) if everything else list(query.paginate(page, PAGE_SIZE))
+    if key == "undeliverable":
+        for row in rows:
+            row.words = not_delivered.words(row.to_label, row.kind, row.last_error)
     return Table(key, TABLES[key], count, rows, page, pages)
 
 

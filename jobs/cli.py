@@ -20,6 +20,18 @@ def register(app: Flask) -> None:
         for line in report:
             click.echo(line)
 
+    @group.command("status")
+    def status() -> None:
+        """Print the last run of each job; exit 1 when one is late (R18)."""
+        from jobs.runs import statuses
+        from tracker.clock import utcnow
+
+        found = statuses(utcnow())
+        for each in found:
+            click.echo(each.line())
+        if any(each.late for each in found):
+            raise SystemExit(1)
+
     @group.command("run")
     def run() -> None:
         """Run the scheduler in the foreground until SIGTERM or Ctrl-C."""

@@ -3,7 +3,8 @@
 Two ways to run it:
 
 - `start_in_process(app)`: inside the development server (`make run`), once
-  per process, in a background thread.
+  per process, in a background thread; under gunicorn with SCHEDULER_ENABLED,
+  once in each worker (safe, because every claim is conditional, but wasteful).
 - `run_forever(app)`: the production job runner, `flask --app wsgi jobs run`,
   in its own process. SIGTERM or Ctrl-C lets the message in hand finish and
   claims no more.
@@ -26,6 +27,7 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from jobs.runs import recorded
 from tracker.clock import LONDON, utcnow
 from tracker.db import database
 
@@ -56,7 +58,9 @@ def sweep_job(app: Flask) -> None:
     from jobs.sweeps import run_sweeps
 
     def work() -> None:
-        queued = run_sweeps(utcnow())
+        with recorded("sweeps") as run:
+            queued = run_sweeps(utcnow())
+            run.done = sum(queued.values())
         if any(queued.values()):
             app.logger.info("Sweeps queued %s", {k: v for k, v in queued.items() if v})
 
@@ -72,12 +76,14 @@ def delivery_job(app: Flask) -> None:
     def work() -> None:
         # A full pass means more is waiting: go again at once rather than in 20
         # seconds, so a burst of 1,800 reminders takes seconds, not minutes.
-        while True:
-            report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
-            if report.sent or report.failed or report.retry:
-                app.logger.info("Delivery: %s", report.summary())
-            if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
-                return
+        with recorded("delivery") as run:
+            while True:
+                report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
+                run.done += report.sent + report.failed + report.cancelled
+                if report.sent or report.failed or report.retry:
+                    app.logger.info("Delivery: %s", report.summary())
+                if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
+                    return
 
     _in_app(app, work)
 
@@ -108,7 +114,9 @@ def retention_job(app: Flask) -> None:
     from tracker.governance.retention import monthly_review
 
     def work() -> None:
-        lines = monthly_review(utcnow())
+        with recorded("retention") as run:
+            lines = monthly_review(utcnow())
+            run.done = len(lines)
         app.logger.info("Retention review: %d records past their retention date wait for a decision%s",
                         len(lines), "".join(f"\n  {line}" for line in lines))
 
@@ -121,8 +129,6 @@ def _soon(seconds: int = 2) -> dt.datetime:
 
 def _should_not_start(app: Flask) -> str | None:
     """Why this process must not run a scheduler, or None when it should."""
-    if "gunicorn" in os.environ.get("SERVER_SOFTWARE", "") or "gunicorn" in os.path.basename(sys.argv[0]):
-        return "served by gunicorn: run `flask --app wsgi jobs run` as its own process"
     if "jobs" in sys.argv[1:]:
         return "this is the `jobs` command, which runs its own scheduler"
     # Under the reloader the parent only watches files; only the child
@@ -147,8 +153,21 @@ def start_in_process(app: Flask) -> BackgroundScheduler | None:
     scheduler = build(app)
     scheduler.start()
     atexit.register(lambda: scheduler.shutdown(wait=False) if scheduler.running else None)
-    app.logger.info("Scheduler started in this process")
+    if _under_gunicorn():
+        # Each worker that imports the app runs its own: the sweeps' conditional
+        # claims and the outbox's unique keys and leased claims make every
+        # email go once however many run (tests/test_gunicorn_scheduler.py),
+        # at the cost of every worker sweeping. A separate `jobs run` is better.
+        app.logger.warning("Scheduler started in gunicorn worker %s (SCHEDULER_ENABLED): every worker runs one; "
+                           "emails still go once each. Prefer SCHEDULER_ENABLED=false and `flask --app wsgi jobs run`.",
+                           os.getpid())
+    else:
+        app.logger.info("Scheduler started in this process (%s)", os.getpid())
     return scheduler
+
+
+def _under_gunicorn() -> bool:
+    return "gunicorn" in os.environ.get("SERVER_SOFTWARE", "") or "gunicorn" in os.path.basename(sys.argv[0])
 
 
 def run_forever(app: Flask) -> None:

@@ -19,7 +19,7 @@ from tracker import rules, settings
 from tracker.clock import as_utc, to_london, utcnow
 from tracker.db import database
 from tracker.models import Agreement, Breach, Notification, Recipient, Review, Team, User
-from tracker.notices import mailings, notify
+from tracker.notices import mailings, notify, undeliverable
 from tracker.prepared import Prepared
 from tracker.records import fields
 
@@ -312,8 +312,14 @@ def digest_items(team: Team, now: dt.datetime) -> dict[str, list]:
         absent = [r for r in mailings.agency_recipients(review.agreement) if r.id not in answered]
         if absent:
             missing.append({"review": review, "agreement": review.agreement, "agencies": absent})
+    # Issue 20 (R18): an email about the team's record that could not be delivered.
+    undelivered = [
+        {"agreement": n.agreement, "words": undeliverable.words(n.to_label, n.kind, n.last_error)}
+        for n in Notification.select(Notification, Agreement).join(Agreement)
+        .where((Notification.status == "failed") & active).order_by(Notification.created_at)
+    ]
     return {"overdue_reviews": overdue, "undertakings_past_end": past_end,
-            "breaches_unacknowledged": unacknowledged, "missing_reports": missing}
+            "breaches_unacknowledged": unacknowledged, "missing_reports": missing, "undeliverable": undelivered}
 
 
 def digests(now: dt.datetime) -> int:

@@ -159,6 +159,8 @@ def app(database_url, tmp_path, monkeypatch):
             # Every test signs in from 127.0.0.1; the limits have their own tests.
             "LOGIN_RATE_LIMIT": 1_000_000,
             "AGENCY_RATE_LIMIT": 1_000_000,
+            # No job runner runs beside most tests: the late-job banner has its own (test_jobs_watched.py).
+            "JOBS_WATCHED": False,
         }
     )
     database = db.database.obj

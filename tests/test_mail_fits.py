@@ -53,7 +53,8 @@ def test_every_kind_at_its_longest_fits_rfc_5321_and_keeps_sentences_apart(peopl
         subject = next(i for i, line in enumerate(lines) if line.startswith(b"Subject:"))
         assert lines[subject].strip() != b"Subject:", row.kind  # words on the first line
         # "must end by 2 December 2026 at 08:53.Read it": a template's line break eaten by trim_blocks.
-        joined = re.findall(r"[a-z0-9)][.!?][A-Z][a-z]", row.body_text)
+        words = re.sub(r"https?://\S+", "", row.body_text)  # a signed link has dots and capitals in it
+        joined = re.findall(r"[a-z0-9)][.!?][A-Z][a-z]", words)
         assert not joined, (row.kind, joined, row.body_text)
 
 

@@ -150,6 +150,15 @@ def register_filters(app: Flask) -> None:
     from tracker.settings import role_label
 
     app.jinja_env.globals["role_label"] = role_label
+    # Issue 20: the copy's out-of-hours wording from the setting; the late-job banner (R18).
+    from jobs.runs import late_banner
+    from tracker.settings import out_of_hours_wording
+
+    app.jinja_env.globals["out_of_hours_wording"] = out_of_hours_wording
+    app.jinja_env.globals["late_banner"] = late_banner
+    from tracker.notices.undeliverable import words as undeliverable_words
+
+    app.jinja_env.globals["undeliverable_words"] = undeliverable_words
 
     @app.context_processor
     def inject():

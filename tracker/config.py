@@ -160,6 +160,10 @@ def from_environment(instance_path: Path) -> dict:
         "OFFICE_HOURS": env_office_hours("OFFICE_HOURS"),
         "BASE_URL": base_url(environment),
         "SCHEDULER_ENABLED": env_bool("SCHEDULER_ENABLED", False),
+        # A watched runner (issue 20, R18): an outside monitor's URL called after each pass
+        # (healthchecks.io style; "/fail" added on a failed one), and whether pages show the late-job banner.
+        "JOB_PING_URL": env_str("JOB_PING_URL"),
+        "JOBS_WATCHED": env_bool("JOBS_WATCHED", True),
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_NAME": "tracker_session",

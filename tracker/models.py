@@ -632,6 +632,21 @@ class FormSubmission(BaseModel):
         indexes = ((("content_key", "created_at"), False),)
 
 
+class JobRun(BaseModel):
+    """One pass of a scheduled job (R18): when it started and finished, how much
+    it did, and any error. `jobs.runs` keeps the latest few a job, so the table
+    stays small and "when did delivery last run" is one indexed read."""
+
+    job = pw.CharField(max_length=32)
+    started_at = pw.DateTimeField()
+    finished_at = pw.DateTimeField(null=True)
+    done = pw.IntegerField(default=0)
+    error = pw.TextField(default="")
+
+    class Meta:
+        indexes = ((("job", "started_at"), False),)
+
+
 ALL_MODELS = [
     Team,
     User,
@@ -656,6 +671,7 @@ ALL_MODELS = [
     UserSession,
     SignInFailures,
     FormSubmission,
+    JobRun,
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from tracker.clock import to_london
@@ -111,7 +112,8 @@ def parse_office_hours(text: str) -> OfficeHours:
 
     Days are three-letter English names, single ("Sat"), ranges ("Mon-Fri") or
     lists ("Mon,Wed,Fri"); times are 24-hour HH:MM, the end after the start
-    (24:00 for the end of the day). Bank holidays are not known to it.
+    (24:00 for the end of the day). Bank holidays and closure days are not
+    part of the text: `in_office_hours` is given them (R19).
     Raises ValueError with what to fix, so the settings page can say it.
     """
     parts = [part.strip().lower() for part in str(text).split(";") if part.strip()]
@@ -144,11 +146,56 @@ def parse_office_hours(text: str) -> OfficeHours:
     return tuple(result)
 
 
-def in_office_hours(hours: OfficeHours, now: dt.datetime) -> bool:
-    """Whether the naive UTC moment `now` falls within `hours` in London."""
+def in_office_hours(hours: OfficeHours, now: dt.datetime, closed: frozenset[dt.date] | None = None) -> bool:
+    """Whether the naive UTC moment `now` falls within `hours` in London, on a
+    day the office is open: never on a day in `closed` (London dates), which
+    is England and Wales's bank holidays when not given (R19)."""
     local = to_london(now)
+    if local.date() in (bank_holidays() if closed is None else closed):
+        return False
     clock = local.time().replace(tzinfo=None)
     return any(local.weekday() in days and start <= clock < end for days, start, end in hours)
+
+
+@functools.cache
+def bank_holidays() -> frozenset[dt.date]:
+    """England and Wales's bank holidays, from the list govuk-bank-holidays ships
+    (never fetched: the office server may have no way out, and a rule must not
+    wait on the network). A new release of the package brings the next years."""
+    from govuk_bank_holidays.bank_holidays import BankHolidays
+
+    days = BankHolidays(use_cached_holidays=True).get_holidays(division=BankHolidays.ENGLAND_AND_WALES)
+    return frozenset(day["date"] for day in days)
+
+
+def parse_closure_days(text: str) -> frozenset[dt.date]:
+    """The council's own closure days, "2026-12-24, 2026-12-29" (ISO dates,
+    separated by commas, semicolons or spaces). Raises ValueError with what to fix."""
+    days = set()
+    for part in re.split(r"[,;\s]+", str(text).strip()):
+        if not part:
+            continue
+        try:
+            days.add(dt.date.fromisoformat(part))
+        except ValueError:
+            raise ValueError(f"'{part}' is not a date: write dates as 2026-12-24") from None
+    return frozenset(days)
+
+
+def out_of_hours_wording(hours: OfficeHours) -> str:
+    """What "out of hours" means for these office hours, for the family's copy:
+    "outside Monday to Friday 09:00 to 17:00, and on bank holidays"."""
+    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    parts = []
+    for days, start, end in hours:
+        ordered = sorted(days)
+        if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+            span = f"{names[ordered[0]]} to {names[ordered[-1]]}"
+        else:
+            span = ", ".join(names[d] for d in ordered)
+        finish = "midnight" if end == dt.time.max else f"{end:%H:%M}"
+        parts.append(f"{span} {start:%H:%M} to {finish}")
+    return f"outside {'; '.join(parts)}, and on bank holidays and closure days"
 
 
 class RuleBroken(Exception):

@@ -205,7 +205,7 @@ DEFINITIONS += [
                "yes or no. With yes, an undertaking cannot be endorsed while legal advice is not recorded",
                "no", _yes_no),
 ]
-# Practice checks (issue 21): what a required field holds when it says nothing.
+# Practice checks (R7): what a required field holds when it says nothing.
 DEFINITIONS += [
     Definition("placeholders", "Words that do not fill in a required field",
                "Comma-separated. A purpose, consequence, contingency, view, venue or who is responsible holding "
@@ -213,6 +213,13 @@ DEFINITIONS += [
                "TBC, TBA, TBD, to be confirmed, to be decided, to be agreed, to be discussed, to follow, N/A, NA, "
                "not applicable, none, nil, see attached, see above, as above, see plan, see notes, pending, xxx, "
                "ditto, same as above, to be completed, awaiting, unknown", _word_list),
+]
+# Bank holidays (R19): the council's own closure days, on top of England and Wales's bank holidays.
+DEFINITIONS += [
+    Definition("closure_days", "Closure days (besides bank holidays)",
+               "Days the office is closed although not a bank holiday, such as the Christmas closure: dates as "
+               "2026-12-24, separated by commas. Breach alerts and escalations on these days also go to the "
+               "out-of-hours team.", "", rules.parse_closure_days),
 ]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
@@ -300,8 +307,28 @@ def contacts() -> dict[str, str]:
 
 
 def in_office_hours(now: dt.datetime) -> bool:
-    """Whether the naive UTC moment `now` falls in the office hours setting."""
-    return rules.in_office_hours(get("office_hours"), now)
+    """Whether the naive UTC moment `now` falls in the office hours setting, on a
+    day that is neither a bank holiday nor one of the council's closure days (R19)."""
+    hours, closed = _together("office_hours", "closure_days")
+    return rules.in_office_hours(hours, now, rules.bank_holidays() | closed)
+
+
+def _together(*keys: str) -> list:
+    """Several settings' parsed values, in one statement when none is held or cached
+    (a sweep asks about office hours for every alert it writes)."""
+    memo = getattr(_memo, "values", None)
+    if (memo is not None and all(key in memo for key in keys)) or _read_cache() is not None:
+        return [get(key) for key in keys]
+    stored = {row.key: row.value for row in Setting.select(Setting.key, Setting.value).where(Setting.key.in_(keys))}
+    values = [BY_KEY[key].parse(stored[key] if key in stored else default(key)) for key in keys]
+    if memo is not None:
+        memo.update(zip(keys, values, strict=True))
+    return values
+
+
+def out_of_hours_wording() -> str:
+    """When the out-of-hours team answers, in words built from the office hours setting (R19)."""
+    return rules.out_of_hours_wording(get("office_hours"))
 
 
 def raw(key: str) -> str:

@@ -25,7 +25,7 @@ import datetime as dt
 
 from tracker import audit, settings
 from tracker.agencies.tokens import STOPPED, bump, renew_if_expired, stop_reason
-from tracker.models import Agreement, Recipient, User
+from tracker.models import Agreement, Notification, Recipient, User
 from tracker.notices import mailings
 
 
@@ -69,6 +69,11 @@ def readdressed(recipient: Recipient, agreement: Agreement, before: dict, user: 
     sent = agreement.status == "active" and recipient.link_revoked_at is None and bool(recipient.email)
     if sent:
         _send_copy(recipient, agreement, now)
+        # Issue 20: correcting the address is how an undeliverable request is
+        # sent again; delivery re-renders it for the new address and link.
+        Notification.update(status="pending", next_attempt_at=now, attempts=0, last_error="").where(
+            (Notification.recipient == recipient.id) & (Notification.status == "failed")
+            & Notification.kind.in_(("report_request", "report_prompt"))).execute()
     changes = {key: [value, getattr(recipient, key)] for key, value in before.items()}
     changes["agency_link"] = [f"version {old}", f"version {old + 1}" + (", copy sent" if sent else "")]
     audit.record("agency_link_readdressed", user=user, actor="" if user else "Agreement tracker", agreement=agreement,

@@ -33,11 +33,13 @@ from tracker.models import (
     AgreementChild,
     Breach,
     Child,
+    Notification,
     Recipient,
     Review,
     Team,
     User,
 )
+from tracker.notices import undeliverable as not_delivered
 from tracker.people.access import visibility
 from tracker.prepared import Prepared
 
@@ -234,6 +236,19 @@ def not_issued(p, visible):
             .order_by(Agreement.endorsed_at, Agreement.id))
 
 
+@dashboard_table("undeliverable", "Emails that could not be delivered",
+                 row=_row_type("UndeliverableRow", "id kind to_label last_error created_at", {
+                     "words": property(lambda self: not_delivered.words(self.to_label, self.kind, self.last_error))}))
+def undeliverable_mail(p, visible):
+    """Issue 20 (R18): a refused or given-up email about a record is a task for its worker and managers."""
+    return (Notification.select(Notification.id, Notification.kind, Notification.to_label, Notification.last_error,
+                                Notification.created_at, *SHOWN)
+            .join(Agreement, on=(Notification.agreement == Agreement.id))
+            .join(_worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
+            .where((Notification.status == "failed") & visible)
+            .order_by(Notification.created_at, Notification.id))
+
+
 TABLES = {key: kind.title for key, kind in KINDS.items()}
 # Tables with their own partial, dashboard/_<key>.html.
 OWN_PARTIALS = ("endorsement_queue", "my_drafts", "not_issued")
@@ -250,6 +265,7 @@ COLUMNS = {
     "endorsement_queue": ("Waiting since", "What"),
     "my_drafts": ("Since", "Where it is"),
     "not_issued": ("Endorsed", "Version"),
+    "undeliverable": ("Queued", "What went wrong"),
 }
 
 

@@ -8,6 +8,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(home.health)  # /healthz (issue 20)
     app.register_blueprint(agreements.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(reviews.bp)

@@ -85,6 +85,8 @@ def export(key: str):
             moment, detail = agreement.updated_at, agreement.variation_status or agreement.status
         elif key == "not_issued":
             moment, detail = agreement.endorsed_at, f"Version {agreement.version}"
+        elif key == "undeliverable":
+            moment, detail = row.created_at, f"{row.words}: correct the address and send again"
         else:
             moment, detail = row.copy_sent_at, f"{row.agency_name} ({row.name})"
         rows.append([agreement.reference, names.get(agreement.id, ""), worker,
@@ -120,3 +122,34 @@ def _described(filters: dashboard.Filters) -> str:
         who = f"{current_user.team.name}'s records" if current_user.team_id else "your team's records"
     kind = {"partnership": "partnership agreements only", "undertaking": "written undertakings only"}.get(filters.kind or "")
     return f"{who}, {kind}" if kind else who
+
+
+# --- /healthz (R18): for the council's monitoring; no sign-in, nothing personal ---
+
+health = Blueprint("health", __name__)
+
+
+@health.route("/healthz")
+def healthz():
+    """200 when the database answers and every watched job ran within its
+    interval plus grace; 503 naming what is wrong otherwise. Plain text."""
+    from jobs.runs import late_jobs
+    from tracker.db import database
+
+    try:
+        database.execute_sql("SELECT 1")
+        late = [status.line() for status in late_jobs(utcnow())]
+    except Exception as exc:  # the database is down or unreadable
+        return _plain(f"database unreachable: {type(exc).__name__}\n", 503)
+    if late:
+        return _plain("late: " + "; ".join(late) + "\n", 503)
+    return _plain("ok\n", 200)
+
+
+def _plain(text: str, status: int):
+    from flask import make_response
+
+    response = make_response(text, status)
+    response.mimetype = "text/plain"
+    response.headers["Cache-Control"] = "no-store"
+    return response

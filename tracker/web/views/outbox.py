@@ -7,6 +7,8 @@ mail that has not gone, across the service. It shows addresses and subjects
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
@@ -14,6 +16,7 @@ from tracker import audit
 from tracker.clock import utcnow
 from tracker.db import database
 from tracker.models import Notification
+from tracker.notices import undeliverable
 from tracker.people.access import require
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
@@ -36,7 +39,15 @@ def index():
     # carried had stopped), newest first, with the reason.
     cancelled = list(Notification.select().where(Notification.status == "cancelled")
                      .order_by(Notification.id.desc()).limit(50))
-    return render_template("admin/outbox.html", failed=failed, waiting=waiting, cancelled=cancelled, now=utcnow())
+    by_cause = {key: [] for key, _ in undeliverable.CAUSES}
+    for row in failed:
+        by_cause[undeliverable.cause(row.last_error)].append(row)
+    failed_by_cause = [Cause(key, undeliverable.CAUSE_WORDS[key], rows) for key, rows in by_cause.items() if rows]
+    return render_template("admin/outbox.html", failed=failed, failed_by_cause=failed_by_cause, waiting=waiting,
+                           cancelled=cancelled, now=utcnow())
+
+
+Cause = namedtuple("Cause", "key words rows")
 
 
 @bp.post("/<int:notification_id>/retry")
