@@ -71,7 +71,7 @@ def close(child_id: int):
             except rules.RuleBroken as broken:
                 errors = broken.errors
             else:
-                handed = f"; {len(made)} closure undertaking{'s' if len(made) != 1 else ''} handed to the " \
+                handed = f"; {len(made)} closure undertaking{'s' if len(made) != 1 else ''} sent for endorsement, for the " \
                          f"{settings.contacts()['front_door_term'].lower()}" if made else ""
                 flash(f"{child.name}'s case is closed{handed}.", "success")
                 target = made[0].id if made else (agreements[0].id if agreements else None)
