@@ -24,6 +24,7 @@ from tracker import audit
 from tracker.clock import utcnow
 from tracker.people import sessions, sso
 from tracker.web.forms import LoginForm
+from tracker.web.security import safe_next
 
 bp = Blueprint("sso", __name__, url_prefix="/sso")
 
@@ -47,8 +48,6 @@ def _callback_url() -> str:
 def login():
     if not sso.enabled():
         abort(404)
-    from tracker.web.views.auth import safe_next
-
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     response = sso.client().authorize_redirect(_callback_url())
@@ -114,8 +113,6 @@ def callback():
     login_user(user)
     audit.record("signed_in", user=user, entity="user", entity_id=user.id, changes={"method": [None, "single sign-on"]},
                  ip=request.remote_addr or "", at=now)
-    from tracker.web.views.auth import safe_next
-
     return redirect(safe_next(target))
 
 
