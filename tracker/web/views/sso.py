@@ -137,10 +137,11 @@ def signed_out_page(token: str):
 
 @bp.route("/end-session")
 def end_session():
-    """Straight on to the provider's end-session endpoint, with this session's ID token as the hint."""
-    if not sso.enabled():
-        abort(404)
-    id_token = sessions.take_id_token(session.pop("signed_out", None), utcnow())
+    """Straight on to the provider's end-session endpoint, with this session's ID token as the hint.
+
+    For someone just signed out, so not behind login; with nothing to end, it is the sign-in page.
+    """
+    id_token = sessions.take_id_token(session.pop("signed_out", None), utcnow()) if sso.enabled() else ""
     if not id_token:
         return redirect(url_for("auth.login"))
     try:
