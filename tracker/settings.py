@@ -346,11 +346,7 @@ def put(key: str, text: str) -> None:
         .on_conflict(conflict_target=[Setting.key], update={Setting.value: text, Setting.updated_at: utcnow()})
         .execute()
     )
-    if key == "retention_until_age":
-        # Records already dated follow the new age, not only those that end from now on.
-        from tracker.governance import retention
 
-        retention.redate(utcnow())
 
 
 def problems(values: dict[str, str]) -> dict[str, str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, request, url_for
 from markupsafe import Markup
 
 # GOV.UK Frontend's page template marks the body as soon as it opens, so the
@@ -32,6 +34,18 @@ CSP = "; ".join(
         "object-src 'none'",
     ]
 )
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site; a control character (CR/LF) or a backslash is refused."""
+    if (target and target.startswith("/") and not target.startswith("//") and not _UNSAFE.search(target)
+            and not urlsplit(target).netloc and len(target) < 2000):
+        return target
+    return url_for("home.index")
+
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from tracker import audit, settings
 from tracker.clock import utcnow
 from tracker.db import database
+from tracker.governance import retention
 from tracker.models import Agency, Team, User
 from tracker.people import sessions
 from tracker.people.access import require
@@ -166,6 +167,9 @@ def service_settings():
                         settings.put(d.key, values[d.key].strip())
                         audit.record("setting_changed", user=current_user, entity="setting",
                                      changes={d.key: [old, values[d.key].strip()]})
+                        if d.key == "retention_until_age":
+                            # Records already dated follow the new age, not only those that end from now on.
+                            retention.redate(utcnow())
             flash("Settings saved", "success")
             return redirect(url_for("admin.service_settings"))
     return render_template("admin/settings.html", definitions=settings.DEFINITIONS, values=values,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -16,18 +13,10 @@ from tracker.people import sessions, sso
 from tracker.people.accounts import authenticate
 from tracker.web import ratelimit
 from tracker.web.forms import LoginForm
+from tracker.web.security import safe_next
 from tracker.web.views import sso as sso_views
 
 bp = Blueprint("auth", __name__)
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site; a control character (CR/LF) or a backslash is refused."""
-    if (target and target.startswith("/") and not target.startswith("//") and not _UNSAFE.search(target)
-            and not urlsplit(target).netloc and len(target) < 2000):
-        return target
-    return url_for("home.index")
 
 
 # A browser that has signed in to an account before: the per-account wait does not

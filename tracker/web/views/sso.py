@@ -24,6 +24,7 @@ from tracker import audit
 from tracker.clock import utcnow
 from tracker.people import sessions, sso
 from tracker.web.forms import LoginForm
+from tracker.web.security import safe_next
 
 bp = Blueprint("sso", __name__, url_prefix="/sso")
 
@@ -47,8 +48,6 @@ def _callback_url() -> str:
 def login():
     if not sso.enabled():
         abort(404)
-    from tracker.web.views.auth import safe_next
-
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     response = sso.client().authorize_redirect(_callback_url())
@@ -114,8 +113,6 @@ def callback():
     login_user(user)
     audit.record("signed_in", user=user, entity="user", entity_id=user.id, changes={"method": [None, "single sign-on"]},
                  ip=request.remote_addr or "", at=now)
-    from tracker.web.views.auth import safe_next
-
     return redirect(safe_next(target))
 
 
@@ -140,10 +137,11 @@ def signed_out_page(token: str):
 
 @bp.route("/end-session")
 def end_session():
-    """Straight on to the provider's end-session endpoint, with this session's ID token as the hint."""
-    if not sso.enabled():
-        abort(404)
-    id_token = sessions.take_id_token(session.pop("signed_out", None), utcnow())
+    """Straight on to the provider's end-session endpoint, with this session's ID token as the hint.
+
+    For someone just signed out, so not behind login; with nothing to end, it is the sign-in page.
+    """
+    id_token = sessions.take_id_token(session.pop("signed_out", None), utcnow()) if sso.enabled() else ""
     if not id_token:
         return redirect(url_for("auth.login"))
     try:
