@@ -146,7 +146,8 @@ def test_nothing_can_be_deleted_through_the_app(app):
 
 STATUSES = ("draft", "awaiting_endorsement", "active", "ended")
 # Signing out is not about a child; the agency pages answer to a signed link, not a person.
-NOT_ABOUT_A_CHILD = ("static", "auth.", "sso.", "agency.")
+# /healthz names nothing about anyone; its 503 (no job runner in tests) is tests/test_jobs_watched.py's.
+NOT_ABOUT_A_CHILD = ("static", "auth.", "sso.", "agency.", "health.")
 
 
 def _expected_scope(user, agreement) -> bool:

@@ -36,6 +36,7 @@ from tracker.models import (
 )
 from tracker.notices import mailings
 from tracker.records import drafting, fields
+from tracker.records import history as history_words
 from tracker.records.drafting import form_data
 from tracker.records.quality import failing_checks
 from tracker.rules import RuleBroken
@@ -304,6 +305,13 @@ def changes_since(agreement_id: int, opened_at: str | None, opened: dict | None 
         changed = list(dict.fromkeys(k for e in events for k in json.loads(e.changes or "{}") if fields.known(k)
                                      and k in {f.name for f in fields.RECORD}))
     out = []
+    if opened is None:
+        # A decision page (endorse, return, end, issue) refused as stale: say who decided
+        # and what, for the events that changed no field of the record.
+        record = {f.name for f in fields.RECORD}
+        out = [{"what": history_words.event_label(e.action), "field": None, "lines": [], "at": e.at,
+                "who": e.user.name if e.user_id else e.actor}
+               for e in events if not record & set(json.loads(e.changes or "{}"))]
     for name in changed:
         label = fields.label(name)
         lines = []
