@@ -46,6 +46,7 @@ def test_worker_records_manager_endorses_and_prints(page, live):
 
     page.locator("#if_things_go_wrong").fill("The social worker will call a meeting within two working days.")
     page.locator("#contingency").fill("Ella will stay with her grandmother.")
+    page.locator("#duration").fill("Three months, until the review")
     fill_date(page, "review_at", "15", "1", "2027", "10:00")
     page.locator("#review_venue").fill("Riverside Family Centre")
     page.locator("#parties-0-name").fill("Ms Murphy")
