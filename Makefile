@@ -58,9 +58,11 @@ run: venv pdf-libs
 	$(SERVE) SCHEDULER_ENABLED=true $(FLASK) run --no-reload
 
 # Two processes (pytest-xdist), one a core: the run takes about half as long on
-# this 2-core machine. `.venv/bin/python -m pytest tests/test_x.py` runs one area alone.
+# this 2-core machine; then the query-plan test in a fresh process of its own.
+# `.venv/bin/python -m pytest tests/test_x.py` runs one area alone.
 test: venv chromium pdf-libs audit oidc-provider html-validate
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 -m "not planner"
+	$(BIN)/python -m pytest -m planner
 
 # Known vulnerabilities in the pinned requirements. Where the advisory service
 # cannot be reached (as in this workplace) pip-audit skips the packages and
