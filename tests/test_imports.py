@@ -170,3 +170,24 @@ def test_who_may_import(app, people, login):
     response = upload(client, csv_bytes([row("OLD-9")]), "legacy.csv")
     assert response.status_code == 400
     assert "another team" in response.get_data(as_text=True)
+
+
+def test_the_imported_original_stays_a_version_after_a_variation_and_is_released(app, people, login):
+    from tracker.governance import sar
+    from tracker.records import drafting, lifecycle, versions
+
+    client = login(people.manager)
+    confirm(client, upload(client, csv_bytes([row("OLD-1", purpose="To keep Ann safe at home.")]), "legacy.csv"))
+    imported = Agreement.get()
+    data = drafting.form_data(imported)
+    data["purpose"] = "To keep Ann safe at home and at nursery."
+    hour = dt.timedelta(hours=1)
+    versions.save_variation(imported, data, people.worker, NOW + hour)
+    lifecycle.submit(Agreement.get_by_id(imported.id), people.worker, NOW + 2 * hour)
+    versions.endorse_variation(Agreement.get_by_id(imported.id), people.manager, NOW + 3 * hour,
+                               override="Imported record: its checks are for its next review")
+
+    released = sar.versions_of(Agreement.get_by_id(imported.id))
+    purposes = [v["snapshot"]["purpose"] for v in released]
+    assert purposes[:2] == ["To keep Ann safe at home.", "To keep Ann safe at home and at nursery."], purposes
+    assert "imported" in released[0]["note"].lower(), released[0]

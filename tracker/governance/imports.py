@@ -33,12 +33,13 @@ from tracker.models import (
     Agency,
     Agreement,
     AgreementChild,
+    AgreementVersion,
     Child,
     Party,
     Recipient,
     User,
 )
-from tracker.records import drafting
+from tracker.records import drafting, versions
 from tracker.rules import LINE_BREAKS, MARKUP
 
 MAX_ROWS = 10_000
@@ -413,6 +414,13 @@ def commit(plans: list[Plan], user: User, now: dt.datetime, filename: str = "") 
         for model, batch in rows.items():
             for start in range(0, len(batch), 500):
                 model.insert_many(batch[start:start + 500]).execute()
+        # The imported original is a version of its own: a later variation replaces it
+        # in force, never in the record, and subject access releases it (R11, R17).
+        originals = [{"agreement": agreement.id, "number": agreement.version, "endorsed_by": None,
+                      "snapshot": versions.to_json(versions.snapshot(agreement)), "endorsed_at": agreement.endorsed_at,
+                      "override_reason": IMPORTED_ENDORSEMENT, "created_at": now} for _, agreement in created]
+        for start in range(0, len(originals), 500):
+            AgreementVersion.insert_many(originals[start:start + 500]).execute()
         for plan, agreement in created:
             failing = quality.failing_checks(agreement, now)
             audit.record(
