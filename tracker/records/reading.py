@@ -311,13 +311,20 @@ ABUSE_WORDS = _p("domestic abuse", "domestic violence", "coercive control", "coe
 NEGATIONS = frozenset("no not never without none nor".split())
 
 
-def says_domestic_abuse(text: str) -> bool:
-    """Whether the text says there is domestic abuse (not "no concerns about domestic abuse")."""
+def _affirmed(text: str, phrases, window: int = 3, denials: frozenset[str] | None = None) -> bool:
+    """Whether some sentence of the text holds one of the phrases with none of the denying words
+    (NEGATIONS unless given) among the `window` words before it."""
+    denials = NEGATIONS if denials is None else denials
     for sentence in sentences(text):
-        i = _any(sentence, ABUSE_WORDS)
-        if i >= 0 and not any(w in NEGATIONS for w in sentence[max(0, i - 4):i]):
+        i = _any(sentence, phrases)
+        if i >= 0 and not any(w in denials for w in sentence[max(0, i - window):i]):
             return True
     return False
+
+
+def says_domestic_abuse(text: str) -> bool:
+    """Whether the text says there is domestic abuse (not "no concerns about domestic abuse")."""
+    return _affirmed(text, ABUSE_WORDS, window=4)
 
 
 # --- 3. Coercion and a closing case (R8) --------------------------------------
@@ -365,15 +372,7 @@ CLOSING = _p("case is closing", "case will close", "case will be closed", "case 
 def says_closing(text: str) -> bool:
     """Whether the text says the social work service is closing ("we are closing the case next week"),
     not "until the case closes" or "the case is not closing"."""
-    for sentence in sentences(text):
-        i = _any(sentence, CLOSING)
-        if i < 0:
-            continue
-        if any(w in NEGATIONS for w in sentence[max(0, i - 3):i]) or "until" in sentence[max(0, i - 3):i] or "before" in \
-                sentence[max(0, i - 3):i]:
-            continue
-        return True
-    return False
+    return _affirmed(text, CLOSING, denials=NEGATIONS | {"until", "before"})
 
 
 # --- 4. A genuine agreement (R7) ----------------------------------------------
@@ -407,16 +406,8 @@ MET_WORDS = _p("advocate", "advocacy", "easy read", "read to", "read aloud", "re
 
 
 def communication_need(text: str) -> bool:
-    for sentence in sentences(text):
-        i = _any(sentence, NEED_WORDS)
-        if i >= 0 and not any(w in NEGATIONS for w in sentence[max(0, i - 3):i]):
-            return True
-    return False
+    return _affirmed(text, NEED_WORDS)
 
 
 def need_met(text: str) -> bool:
-    for sentence in sentences(text):
-        i = _any(sentence, MET_WORDS)
-        if i >= 0 and not any(w in NEGATIONS for w in sentence[max(0, i - 3):i]):
-            return True
-    return False
+    return _affirmed(text, MET_WORDS)
