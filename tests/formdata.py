@@ -1,6 +1,9 @@
-"""Build the flat form fields a browser would post for an agreement form."""
+"""Build the flat form fields a browser would post: an agreement form's good values, or a page's own fields."""
 
 from __future__ import annotations
+
+import html
+import re
 
 
 def good_partnership(**overrides) -> dict[str, str]:
@@ -79,3 +82,35 @@ def good_undertaking(**overrides) -> dict[str, str]:
     }
     fields.update(overrides)
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def page_fields(page: str) -> tuple[dict, dict]:
+    """The form's fields as a browser would post them back, and the choices of each radio and select."""
+    values, choices = {}, {}
+    form = page.split('<form', 1)[-1]
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        name = name.group(1)
+        value = re.search(r'value="([^"]*)"', tag)
+        value = html.unescape(value.group(1)) if value else ""
+        if 'type="radio"' in tag:
+            choices.setdefault(name, []).append(value)
+            if "checked" in tag:
+                values[name] = value
+            continue
+        if 'type="checkbox"' in tag:
+            choices[name] = ["y"]
+            if "checked" in tag:
+                values[name] = "y"
+            continue
+        values[name] = value
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
+        values[name] = html.unescape(body).strip()
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        options = re.findall(r'<option value="([^"]*)"([^>]*)>', body)
+        choices[name] = [v for v, _ in options]
+        chosen = [v for v, attrs in options if "selected" in attrs]
+        values[name] = chosen[0] if chosen else ""
+    return values, choices

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW
-from tests.formdata import good_partnership
+from tests.formdata import good_partnership, page_fields
 from tracker.agencies import tokens
 from tracker.models import (
     ALL_MODELS,
@@ -188,27 +188,6 @@ def test_no_import_column_gives_a_500(app, client, people, login):
     assert 200 in seen and 400 in seen, seen  # some files import, some are refused: both paths were tried
 
 
-def _posted_fields(html: str) -> dict[str, str]:
-    """What a browser would post from the page's form, read from its HTML: every input's
-    value, each select's chosen option, each textarea's text (the page decides the fields)."""
-    import html as markup
-    import re
-
-    fields: dict[str, str] = {}
-    for tag in re.finditer(r"<input\b[^>]*>", html):
-        attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', tag.group(0)))
-        if "name" in attrs and attrs.get("type") not in ("submit", "button", "file"):
-            if attrs.get("type") in ("checkbox", "radio") and "checked" not in tag.group(0):
-                continue
-            fields[attrs["name"]] = markup.unescape(attrs.get("value", ""))
-    for name, inside in re.findall(r'<select\b[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        chosen = re.search(r'<option[^>]*value="([^"]*)"[^>]*selected', inside) or re.search(r'value="([^"]*)"', inside)
-        fields[name] = markup.unescape(chosen.group(1)) if chosen else ""
-    for name, text in re.findall(r'<textarea\b[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
-        fields[name] = markup.unescape(text.lstrip("\n"))
-    return fields
-
-
 def test_no_administration_form_gives_a_500_or_half_saves(app, client, people, login):
     """Users, teams, agencies and service settings, each field as the page offers it, then changed."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
@@ -216,7 +195,7 @@ def test_no_administration_form_gives_a_500_or_half_saves(app, client, people, l
     pages = ["/admin/users/new", f"/admin/users/{people.worker.id}", "/admin/teams/new", "/admin/agencies/new",
              f"/admin/agencies/{agency.id}", "/admin/settings"]
     login(people.admin)
-    offered = {url: _posted_fields(client.get(url).get_data(as_text=True)) for url in pages}
+    offered = {url: page_fields(client.get(url).get_data(as_text=True))[0] for url in pages}
     assert all(len(fields) > 1 for fields in offered.values()), offered
 
     @BOUNDED

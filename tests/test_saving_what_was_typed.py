@@ -4,11 +4,9 @@ with a message beside it and the typing kept; never answered "saved" and dropped
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
 
+from tests.formdata import page_fields
 from tracker import models
 from tracker.models import Agency, Agreement, Variation
 from tracker.records import fields
@@ -22,38 +20,6 @@ def database_url(tmp_path, migrated_sqlite):
     path = tmp_path / "test.db"
     shutil.copy(migrated_sqlite, path)
     return f"sqlite:///{path}"
-
-
-def page_fields(page: str) -> tuple[dict, dict]:
-    """The form's fields as a browser would post them back, and the choices of each radio and select."""
-    values, choices = {}, {}
-    form = page.split('<form', 1)[-1]
-    for tag in re.findall(r"<input[^>]*>", form):
-        name = re.search(r'name="([^"]+)"', tag)
-        if not name:
-            continue
-        name = name.group(1)
-        value = re.search(r'value="([^"]*)"', tag)
-        value = html.unescape(value.group(1)) if value else ""
-        if 'type="radio"' in tag:
-            choices.setdefault(name, []).append(value)
-            if "checked" in tag:
-                values[name] = value
-            continue
-        if 'type="checkbox"' in tag:
-            choices[name] = ["y"]
-            if "checked" in tag:
-                values[name] = "y"
-            continue
-        values[name] = value
-    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
-        values[name] = html.unescape(body).strip()
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        options = re.findall(r'<option value="([^"]*)"([^>]*)>', body)
-        choices[name] = [v for v, _ in options]
-        chosen = [v for v, attrs in options if "selected" in attrs]
-        values[name] = chosen[0] if chosen else ""
-    return values, choices
 
 
 def registered(name: str) -> fields.Field:
