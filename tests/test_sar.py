@@ -89,7 +89,7 @@ def test_the_pdf_reads_as_a_document(client, people, login, make_agreement):
     from flask import render_template
 
     html = render_template("sar/pdf.html", data=data, label=sar.label, plain=sar.plain_value)
-    for raw in ("case_closing", "marac_idva", "False", "social_worker", "2019-05-04", "recipient_id"):
+    for raw in ("case_closing", "marac_idva", "False", "social_worker", "2019-05-04", "recipient_id", "child_in_need"):
         assert raw not in html, raw
     # Labels are the field registry's, as on every other page.
     assert "The social work service is closing" in html and "4 May 2019" in html and "Date completed" in html

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
 import zipfile
 
 from peewee import fn
@@ -33,6 +32,7 @@ from tracker.models import (
     live_parties,
 )
 from tracker.records import fields as registry
+from tracker.records import history as history_words
 from tracker.records.drafting import form_data
 
 REDACTED = "[redacted]"
@@ -54,19 +54,12 @@ def label(key: str) -> str | None:
     return key.replace("_", " ").capitalize()
 
 
-def plain_value(value) -> str:
-    """A value as a person reads it: plain dates and times (London), Yes/No, nothing for empty."""
-    from tracker.clock import to_london
-
-    if value is None or value == "":
+def plain_value(value, name: str = "") -> str:
+    """A value as a person reads it, as the record's history says it (choices as their labels,
+    London times, Yes/No); nothing for empty."""
+    if value is None or value == "" or value == []:
         return ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        return dt.date.fromisoformat(value).strftime("%-d %B %Y")
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+", value):
-        return to_london(dt.datetime.fromisoformat(value)).strftime("%-d %B %Y at %H:%M")
-    return str(value)
+    return history_words.plain(name, value)
 
 
 def _plain(value):
