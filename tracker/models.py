@@ -940,3 +940,62 @@ def claim(agreement_id: int, expected) -> None:
         query = query.where(Agreement.revision == revision)
     if query.execute() != 1:
         raise Stale(agreement_id)
+
+
+# --- family ---
+# The family's own copy (R20): each family party may have a link to the version in force.
+
+
+class FamilyAccess(BaseModel):
+    """One family party's access to their own copy: a link and its code, or a worker's "do not send".
+
+    The token in the address is never stored: it is made again from the row's id
+    and `generation` with the app's secret key (tracker.family.links), and only its
+    hash is kept, to find the row. The code is kept as an argon2 hash. Raising
+    `generation` stops the link and every device that entered its code.
+    """
+
+    party = pw.ForeignKeyField(Party, unique=True, backref="+", on_delete="RESTRICT")
+    agreement = pw.ForeignKeyField(Agreement, backref="+", on_delete="RESTRICT")
+    generation = pw.IntegerField(default=0)  # 0: never sent a link
+    token_hash = pw.CharField(max_length=64, null=True, unique=True)
+    code_hash = pw.CharField(max_length=255, default="")
+    channel = pw.CharField(max_length=16, default="")  # email, text or paper (FAMILY_CHANNELS)
+    address = pw.CharField(max_length=254, default="")  # the email address or mobile number; "" on paper
+    issued_at = pw.DateTimeField(null=True)
+    issued_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    sent_version = pw.IntegerField(default=0)  # the version in force when the link was last sent
+    unread_check_at = pw.DateTimeField(null=True, index=True)  # when the worker is told this version is unread
+    stopped_at = pw.DateTimeField(null=True)
+    stop_reason = pw.CharField(max_length=32, default="")
+    harms_reason = pw.TextField(default="")  # a manager's reason to send a link to the person who harms
+    harms_reason_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    do_not_send = pw.TextField(default="")  # the worker's reason not to send a link; "" when a link may go
+    do_not_send_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    do_not_send_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class FamilyDevice(BaseModel):
+    """A browser that entered the party's code, remembered by a random cookie (only its hash is kept)."""
+
+    access = pw.ForeignKeyField(FamilyAccess, backref="devices", on_delete="RESTRICT")
+    generation = pw.IntegerField()
+    secret_hash = pw.CharField(max_length=64, unique=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    last_seen_at = pw.DateTimeField(default=utcnow)
+
+
+class FamilyRead(BaseModel):
+    """"I have read my copy", said by a family party about one version."""
+
+    access = pw.ForeignKeyField(FamilyAccess, backref="reads", on_delete="RESTRICT")
+    agreement = pw.ForeignKeyField(Agreement, backref="+", on_delete="RESTRICT")
+    version = pw.IntegerField()
+    at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("access", "version"), True),)
+
+
+ALL_MODELS += [FamilyAccess, FamilyDevice, FamilyRead]
