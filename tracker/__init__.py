@@ -75,6 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.web import ratelimit
 
     ratelimit.init_app(app)
+    from tracker.family import language
+
+    language.init_app(app)  # Flask-Babel: the family pages' fixed words, in the family's language
     register_blueprints(app)
     register_filters(app)
     register_errors(app)

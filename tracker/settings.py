@@ -221,6 +221,33 @@ DEFINITIONS += [
                "2026-12-24, separated by commas. Breach alerts and escalations on these days also go to the "
                "out-of-hours team.", "", rules.parse_closure_days),
 ]
+# --- family ---
+# The family's own copy (R20): when the worker hears who has not read it, and which
+# languages' catalogs a qualified translator has checked (others show English beside them).
+def _language_codes(text: str) -> list[str]:
+    codes = [c.strip().lower() for c in str(text).split(",") if c.strip()]
+    for code in codes:
+        if not re.fullmatch(r"[a-z]{2,3}(?:_[a-z0-9]{2,4})?", code):
+            raise ValueError(f"{code!r} is not a language code such as cy")
+    return codes
+
+
+def _https_url(text: str) -> str:
+    value = _line(text, 300)
+    if not re.fullmatch(r"https://[A-Za-z0-9.-]+(?:/[^\s\"'<>]*)?", value):
+        raise ValueError("must be an address starting https://")
+    return value
+
+
+DEFINITIONS += [
+    Definition("family_unread_days", "Tell the social worker a family party has not read their copy after (days)",
+               "Counted from when their link was sent", "7", _at_least_one_day),
+    Definition("family_checked_languages", "Family pages: languages checked by a qualified translator",
+               "Comma-separated language codes, for example cy. A language not listed shows English beside "
+               "each of its fixed words", "", _language_codes),
+    Definition("family_exit_url", "Family pages: where Exit this page goes",
+               "A neutral website that opens quickly", "https://www.bbc.co.uk/weather", _https_url),
+]
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 

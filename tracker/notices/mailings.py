@@ -216,6 +216,10 @@ def still_wanted(notification: Notification) -> str | None:
         breach = Breach.get_or_none(Breach.id == int(parts[1]))
         if breach is None or breach.response is not None:
             return "Not sent: a manager recorded the response first"
+    elif family == "family-link" and len(parts) >= 4:
+        from tracker.family import links as family_links
+
+        return family_links.still_wanted(parts)
     elif family in ("endorse", "endorse-escalation") and len(parts) >= 2:
         # "Please endorse or return ..." went to managers for records ended two
         # days earlier: the request is wanted only while the record (or its

@@ -50,3 +50,19 @@ def by_party(actions) -> list[tuple[str, list]]:
     if "" in groups:
         ordered.append(groups[""])
     return ordered
+
+
+def signatories(parties, worker) -> tuple[list, object | None]:
+    """(the parties besides the social worker, the social worker's own party row or None).
+
+    The copy names the social worker once, as signing on behalf of the council,
+    with the date from their party row where they are also listed as a party;
+    every other party signs above them."""
+    name = normalise_name(worker.name) if worker is not None else ""
+    others, own = [], None
+    for party in parties:
+        if name and own is None and normalise_name(party.name) == name:
+            own = party
+        else:
+            others.append(party)
+    return others, own

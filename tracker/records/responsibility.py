@@ -81,3 +81,6 @@ EXCLUSION = re.compile(
 
 def puts_exclusion_on(what: str) -> bool:
     return bool(EXCLUSION.search(what or ""))
+
+
+names = _names  # whether one normalised name names another (tracker/family/links.py reads it)

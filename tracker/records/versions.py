@@ -534,6 +534,10 @@ def endorse_variation(agreement: Agreement, user: User, now: dt.datetime, overri
         audit.record("variation_endorsed", user=user, agreement=agreement, entity="variation", entity_id=variation.id,
                      changes=changes, at=now)
         mailings.copies_issued(agreement, now, changed=changed_labels(before, version.data()))
+        # Each family party with a link is sent the new version, saying what changed (R16, R20).
+        from tracker.family import links as family_links
+
+        family_links.new_version(agreement, now, changed_labels(before, version.data()))
 
 
 def changed_labels(before: dict, after: dict) -> list[str]:

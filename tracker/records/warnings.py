@@ -485,3 +485,8 @@ def _signs(
                                                    "Say what they will do.")
     return signs
 
+
+
+# Read by the family's links (tracker/family/links.py): who is a family party, and whether abuse is recorded.
+is_family = _is_family
+abuse_concern = _abuse_concern

@@ -27,3 +27,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports.bp)
     app.register_blueprint(sar.bp)
     app.register_blueprint(retention.bp)
+    # The family's own copy (R20): the family's pages by their link, and the worker's page for the links.
+    from tracker.web.views import family
+    app.register_blueprint(family.bp)
+    app.register_blueprint(family.staff)

@@ -1,0 +1,1 @@
+"""The family's own copy (R20): links, codes, language."""
