@@ -346,6 +346,14 @@ def digests(now: dt.datetime) -> int:
     return count
 
 
+def family_unread(now: dt.datetime) -> int:
+    """Tell the social worker which family party has not read their copy a set number of days on (R20)."""
+    from tracker.family import links as family_links
+
+    with database.atomic():
+        return family_links.unread_sweep(now)
+
+
 SWEEPS = (
     ("review reminders", review_reminders),
     ("overdue reviews", overdue_reviews),
@@ -357,6 +365,7 @@ SWEEPS = (
     ("breach escalations", breach_escalations),
     ("endorsement escalations", endorsement_escalations),
     ("team digests", digests),
+    ("family copies unread", family_unread),
 )
 
 

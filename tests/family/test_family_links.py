@@ -1,0 +1,259 @@
+"""The family's own copy (R20): a link per family party, its code on each new device, what it shows and stops."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from tests.conftest import NOW
+from tracker import settings
+from tracker.demo import CHILDREN
+from tracker.family import links
+from tracker.models import Agreement, FamilyAccess, FamilyRead, Notification, Party
+
+EMAIL = "parent@home.example"
+
+
+def _family_party(agreement) -> Party:
+    return next(p for p in Party.select().where(Party.agreement == agreement.id) if p.role == "Mother")
+
+
+def _send(agreement, user, channel="email", **extra):
+    party = _family_party(agreement)
+    access, code = links.send_link(agreement, party, user, NOW, channel=channel,
+                                   address=EMAIL if channel == "email" else "", **extra)
+    return access, code, links.token_for(access)
+
+
+def _open(client, token, code):
+    response = client.post(f"/f/{token}/code", data={"code": code})
+    assert response.status_code == 303, response.data[:300]
+    return client
+
+
+def test_the_family_flow_by_email(app, client, people, make_agreement):
+    agreement = make_agreement(status="active")
+    access, code, token = _send(agreement, people.worker)
+    email = Notification.get(Notification.key.startswith(f"family-link/{access.id}/"))
+    assert f"/f/{token}" in email.body_text and email.to_address == EMAIL
+
+    # A device that has not entered the code is asked for it, and nothing of the record shows.
+    first = client.get(f"/f/{token}")
+    assert first.status_code == 302 and first.headers["Location"].endswith(f"/f/{token}/code")
+    page = client.get(f"/f/{token}/code")
+    assert b"Enter your code" in page.data and agreement.purpose.encode() not in page.data
+    assert client.post(f"/f/{token}/code", data={"code": "WRONG1"}).status_code == 400
+
+    _open(client, token, code.lower())  # typed in lower case, still the code
+    copy = client.get(f"/f/{token}")
+    assert copy.status_code == 200
+    assert copy.headers["Cache-Control"] == "no-store"
+    assert "noindex" in copy.headers["X-Robots-Tag"]
+    text = copy.get_data(as_text=True)
+    for words in ("What this document is", "not a court order", "advocate", agreement.purpose,
+                  agreement.if_things_go_wrong, agreement.contingency, "call 999 first", "Exit this page",
+                  "govuk-exit-this-page", settings.contacts()["front_door_phone"],
+                  settings.contacts()["out_of_hours_phone"], "Riverside Family Centre"):
+        assert words in text, words
+
+    # "I have read my copy", against the version in force, shown on the record.
+    assert client.post(f"/f/{token}/read").status_code == 303
+    assert FamilyRead.get(FamilyRead.access == access.id).version == agreement.version
+    assert "You said you have read this version" in client.get(f"/f/{token}").get_data(as_text=True)
+
+    # A call back: an email to the social worker only.
+    assert client.post(f"/f/{token}/call-back", data={"message": "After 3pm please"}).status_code == 303
+    asked = Notification.get(Notification.kind == "family_callback")
+    assert asked.to_address == people.worker.email and "After 3pm please" in asked.body_text
+    assert client.post(f"/f/{token}/call-back", data={"message": ""}).status_code == 400
+
+    # The review as a calendar invitation that names nobody.
+    invitation = client.get(f"/f/{token}/review.ics")
+    assert invitation.status_code == 200 and b"BEGIN:VEVENT" in invitation.data
+    assert b"Murphy" not in invitation.data and b"Ella" not in invitation.data
+
+
+def test_a_new_device_needs_the_code(app, client, people, make_agreement):
+    agreement = make_agreement(status="active")
+    _access, code, token = _send(agreement, people.worker, channel="paper")
+    _open(client, token, code)
+    assert client.get(f"/f/{token}").status_code == 200
+    other = app.test_client()
+    assert other.get(f"/f/{token}").status_code == 302
+    # Another link's code does not open this one.
+    assert other.post(f"/f/{token}/code", data={"code": "ABCDEF" if code != "ABCDEF" else "BCDEFG"}).status_code == 400
+
+
+@pytest.mark.parametrize("how", ["stopped", "new link", "party removed", "record ended", "do not send"])
+def test_a_stopped_link_opens_nothing(app, client, people, make_agreement, how):
+    agreement = make_agreement(status="active")
+    access, code, token = _send(agreement, people.worker)
+    _open(client, token, code)
+    assert client.get(f"/f/{token}").status_code == 200
+    if how == "stopped":
+        links.stop(access, agreement, people.worker, NOW)
+    elif how == "new link":
+        _send(agreement, people.worker)
+    elif how == "party removed":
+        Party.update(removed_at=NOW).where(Party.id == access.party_id).execute()
+    elif how == "record ended":
+        Agreement.update(status="ended").where(Agreement.id == agreement.id).execute()
+    else:
+        links.mark_do_not_send(agreement, _family_party(agreement), people.worker, NOW, "Lives with the person who harms")
+    response = client.get(f"/f/{token}")
+    assert response.status_code in (404, 410)
+    assert agreement.purpose.encode() not in response.data
+    assert b"This link does not work" in response.data
+    # Nor is an email carrying the old link sent.
+    from tracker.notices.mailings import still_wanted
+
+    row = Notification.get(Notification.key == f"family-link/{access.id}/g1/v{agreement.version}")
+    assert still_wanted(row) is not None
+
+
+def test_do_not_send_needs_a_reason_and_shows_on_the_record(app, client, people, make_agreement, login):
+    agreement = make_agreement(status="active")
+    party = _family_party(agreement)
+    with pytest.raises(links.Refused):
+        links.mark_do_not_send(agreement, party, people.worker, NOW, "  ")
+    links.mark_do_not_send(agreement, party, people.worker, NOW, "Lives with the person who harms")
+    with pytest.raises(links.Refused) as refused:
+        _send(agreement, people.worker)
+    assert "do not send" in refused.value.errors["party"]
+    login(people.worker)
+    record = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
+    assert "Do not send a link" in record and "Lives with the person who harms" in record
+
+
+def test_a_link_to_the_person_who_harms_needs_a_managers_reason(app, client, people, make_agreement):
+    agreement = make_agreement(status="active", domestic_abuse_concern=True, person_at_risk="Ms Murphy",
+                               person_who_harms="Mr Murphy",
+                               parties=[{"name": "Ms Murphy", "role": "Mother", "signed_on": None},
+                                        {"name": "Mr Murphy", "role": "Father", "signed_on": None}])
+    mother = _family_party(agreement)
+    father = Party.get((Party.agreement == agreement.id) & (Party.role == "Father"))
+    links.send_link(agreement, mother, people.worker, NOW, channel="paper")  # the person at risk: no reason asked
+    for user, reason in ((people.worker, ""), (people.worker, "He asked"), (people.manager, "")):
+        with pytest.raises(links.Refused) as refused:
+            links.send_link(agreement, father, user, NOW, channel="paper", harms_reason=reason)
+        assert "harms_reason" in refused.value.errors
+    access, _ = links.send_link(agreement, father, people.manager, NOW, channel="paper",
+                                harms_reason="Discussed at MARAC; he lives apart and has his own copy")
+    assert access.harms_reason.startswith("Discussed at MARAC")
+
+
+def test_a_family_link_shows_only_its_own_record(app, client, people, make_agreement):
+    one = make_agreement(status="active", purpose="To keep Ella safe: record one.")
+    two = make_agreement(status="active", purpose="To keep Ella safe: record two.",
+                         children=[{"name": "Ben Carter", "date_of_birth": dt.date(2018, 1, 2)}])
+    _a1, code1, token1 = _send(one, people.worker, channel="paper")
+    _a2, _code2, token2 = _send(two, people.worker, channel="paper")
+    _open(client, token1, code1)
+    assert b"record one" in client.get(f"/f/{token1}").data
+    assert b"record two" not in client.get(f"/f/{token1}").data
+    # The device that entered record one's code is a stranger to record two's link.
+    assert client.get(f"/f/{token2}").status_code == 302
+    assert client.post(f"/f/{token2}/code", data={"code": code1}).status_code == 400
+
+
+def test_a_new_version_sends_the_link_again_saying_what_changed(app, client, people, make_agreement):
+    from tracker.records import versions
+
+    agreement = make_agreement(status="active")
+    access, _code, token = _send(agreement, people.worker)
+    data = versions.snapshot(agreement)
+    data["contingency"] = "Ella will stay with her aunt."
+    versions.save_variation(agreement, data, people.worker, NOW)
+    versions.submit_variation(Agreement.get_by_id(agreement.id), people.worker, NOW)
+    versions.endorse_variation(Agreement.get_by_id(agreement.id), people.manager, NOW + dt.timedelta(hours=1),
+                               override="test")
+    again = Notification.get(Notification.key == f"family-link/{access.id}/g1/v2")
+    assert f"/f/{token}" in again.body_text and "new version" in again.subject.lower()
+    assert "contingency" in again.body_text.lower()
+
+
+def test_the_worker_hears_who_has_not_read_their_copy(app, people, make_agreement):
+    from jobs.sweeps import family_unread
+
+    agreement = make_agreement(status="active")
+    access, _code, _token = _send(agreement, people.worker)
+    days = settings.get("family_unread_days")
+    assert family_unread(NOW + dt.timedelta(days=days) - dt.timedelta(minutes=1)) == 0
+    assert family_unread(NOW + dt.timedelta(days=days)) == 1
+    assert family_unread(NOW + dt.timedelta(days=days + 1)) == 0  # once
+    told = Notification.get(Notification.kind == "family_unread")
+    assert told.to_address == people.worker.email
+    # A party who said they read it is not chased.
+    other = make_agreement(status="active")
+    access2, _c, _t = _send(other, people.worker)
+    links.confirm_read(access2, Agreement.get_by_id(other.id), NOW)
+    assert family_unread(NOW + dt.timedelta(days=days + 2)) == 0
+
+
+def test_welsh_from_the_catalog_with_english_beside_until_checked(app, client, people, make_agreement):
+    agreement = make_agreement(status="active", first_language="Welsh")
+    _access, code, token = _send(agreement, people.worker, channel="paper")
+    _open(client, token, code)
+    text = client.get(f"/f/{token}").get_data(as_text=True)
+    assert "Beth yw'r ddogfen hon" in text.replace("&#39;", "'")
+    assert 'lang="cy"' in text
+    assert "(What this document is)" in text  # English beside: no qualified translator has checked it
+    settings.put("family_checked_languages", "cy")
+    text = client.get(f"/f/{token}").get_data(as_text=True)
+    assert "Gadael y dudalen hon" in text and "(What this document is)" not in text
+
+
+def test_a_language_without_a_catalog_reads_english():
+    from tracker.family.language import locale_for
+
+    assert locale_for("Welsh") == "cy" and locale_for("Cymraeg") == "cy" and locale_for("welsh (reads English)") == "cy"
+    assert locale_for("Polish") == "en" and locale_for("") == "en"
+
+
+@pytest.mark.parametrize("child, age", CHILDREN)
+def test_nothing_personal_in_a_link_or_an_email(app, people, make_agreement, child, age):
+    surname = child.split()[-1]
+    agreement = make_agreement(
+        status="active", children=[{"name": child, "date_of_birth": dt.date(2026 - age - 1, 3, 4)}],
+        parties=[{"name": f"Ms {surname}", "role": "Mother", "signed_on": None}],
+        purpose=f"To keep {child.split()[0]} safe at home.")
+    access, code, token = _send(agreement, people.worker)
+    email = Notification.get(Notification.key.startswith(f"family-link/{access.id}/"))
+    names = {child, *child.split(), f"Ms {surname}"}
+    url = links.family_url(access)
+    for name in names:
+        pattern = re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+        for where in (url, token, email.subject, email.body_text, email.body_html, email.to_label):
+            assert not pattern.search(where), (name, where[:200])
+    assert re.fullmatch(r"[a-z2-9]{12}", token) and re.fullmatch(r"[A-Z2-9]{6}", code)
+
+
+def test_the_printable_copy_names_the_social_worker_once(app, client, people, make_agreement, login):
+    agreement = make_agreement(status="active", parties=[
+        {"name": "Ms Murphy", "role": "Mother", "signed_on": None},
+        {"name": people.worker.name, "role": "Social worker", "signed_on": dt.date(2026, 11, 20)}])
+    login(people.worker)
+    text = client.get(f"/agreements/{agreement.id}/print").get_data(as_text=True)
+    signed = text.split('Signed</h2>')[1].split('</h2>')[0]
+    assert signed.count(people.worker.name) == 1 and "20 November 2026" in signed
+    attend = text.split("Who will attend the review")[1].split("</p>")[0]
+    assert attend.count(people.worker.name) == 1
+
+
+def test_each_compiled_catalog_is_its_po():
+    """A .mo is committed beside its .po; this fails when a .po changed and was not compiled."""
+    from io import BytesIO
+    from pathlib import Path
+
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    folder = Path(__file__).resolve().parents[2] / "translations"
+    found = list(folder.glob("*/LC_MESSAGES/messages.po"))
+    assert found
+    for po in found:
+        source = {m.id: m.string for m in read_po(po.open("rb")) if m.id and m.string}
+        compiled = {m.id: m.string for m in read_mo(BytesIO(po.with_suffix(".mo").read_bytes())) if m.id}
+        assert source == compiled, po
