@@ -33,6 +33,11 @@ def init_app(app: Flask) -> None:
                    f"(password {PASSWORD!r}):")
         for email, label in LOGINS:
             click.echo(f"  {email:32} {label}")
+        from tracker.demo import family_demo
+
+        family = family_demo()
+        if family:
+            click.echo(f"A parent's own copy (open it on a phone): {family[0]}  code {family[1]}")
 
     @app.cli.command("create-user")
     @click.option("--email", prompt=True)

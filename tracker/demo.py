@@ -196,6 +196,7 @@ def seed(now: dt.datetime | None = None) -> None:
     _past_retention(now, users["sam.worker@example.org"], managers)
     _linked_child(now, managers)
     _issued(now)
+    _family_link(now)
     User.update(failed_logins=0).execute()
 
 
@@ -327,3 +328,32 @@ def _issued(now: dt.datetime) -> None:
         at = min(agreement.endorsed_at + dt.timedelta(days=1), now)
         Agreement.update(issued_at=at, issued_on=clock.london_date(at), copy_language=agreement.first_language or "English").where(
             Agreement.id == agreement.id).execute()
+
+
+# The family's own copy (R20): one parent of an active agreement has their link, with a known code.
+FAMILY_CODE = "PARENT"
+FAMILY_EMAIL = "parent@home.example"
+
+
+def _family_link(now: dt.datetime) -> None:
+    from tracker.family import links
+
+    for agreement in (Agreement.select().where((Agreement.status == "active") & (Agreement.kind == "partnership")
+                                               & (Agreement.domestic_abuse_concern == False))  # noqa: E712
+                      .order_by(Agreement.id)):
+        parties = links.family_parties(agreement)
+        worker = User.get_or_none(User.id == agreement.social_worker_id)
+        if parties and worker is not None:
+            with database.atomic():
+                links.send_link(agreement, parties[0], worker, now, channel="email", address=FAMILY_EMAIL,
+                                code=FAMILY_CODE)
+            return
+
+
+def family_demo() -> tuple[str, str] | None:
+    """(the demo parent's link, their code), for `flask seed-demo` to print."""
+    from tracker.family import links
+    from tracker.models import FamilyAccess
+
+    access = FamilyAccess.select().where(FamilyAccess.generation > 0).order_by(FamilyAccess.id).first()
+    return (links.family_url(access), FAMILY_CODE) if access else None

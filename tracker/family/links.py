@@ -180,7 +180,7 @@ def _check_email(address: str) -> str:
 
 
 def send_link(agreement: Agreement, party: Party, user: User, now: dt.datetime, *, channel: str, address: str = "",
-              harms_reason: str = "") -> tuple[FamilyAccess, str]:
+              harms_reason: str = "", code: str = "") -> tuple[FamilyAccess, str]:
     """Make a new link and code for a family party and send it by `channel`; returns (access, code).
 
     The code is returned once, to be given in person or printed; only its hash is kept.
@@ -216,7 +216,8 @@ def send_link(agreement: Agreement, party: Party, user: User, now: dt.datetime, 
         address = ""
     if errors:
         raise Refused(errors)
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    # A given code is for the demo only (tracker/demo.py prints it); otherwise a random one.
+    code = normalise_code(code) or "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     from tracker.people import accounts
 
     generation = access.generation + 1
