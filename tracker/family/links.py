@@ -244,7 +244,6 @@ def _email_link(access: FamilyAccess, agreement: Agreement, now: dt.datetime, ch
     from flask_babel import force_locale
 
     from tracker.family import language
-    from tracker.notices.mailings import _in_words
 
     with force_locale(language.locale_for(agreement.first_language)):
         return enqueue(f"family-link/{access.id}/g{access.generation}/v{agreement.version}", "family_link",
@@ -253,6 +252,21 @@ def _email_link(access: FamilyAccess, agreement: Agreement, now: dt.datetime, ch
                                 "new_version": bool(changed) or access.sent_version != agreement.version,
                                 # Nothing personal: the template is given no name and no initials.
                                 "initials": "", "record_url": ""})
+
+
+def _in_words(labels: list[str]) -> str:
+    """The registry's labels as one phrase in lower case: "the actions and the contingency plan"."""
+    words = [label if label[:2].isupper() else label[0].lower() + label[1:] for label in labels]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
+
+
+def _worker_or_front_door(agreement: Agreement) -> tuple[str, str]:
+    """Whom the family's messages about the record go to: the social worker, else the front door."""
+    worker = User.get_or_none(User.id == agreement.social_worker_id) if agreement.social_worker_id else None
+    if worker is not None and worker.active:
+        return worker.email, f"{worker.name}, social worker"
+    contacts = settings.contacts()
+    return contacts["front_door_email"], contacts["front_door_term"]
 
 
 def stop(access: FamilyAccess, agreement: Agreement, user: User, now: dt.datetime) -> None:
@@ -343,11 +357,7 @@ def ask_call_back(access: FamilyAccess, agreement: Agreement, message: str, now:
     """A short message to the social worker (the front door where there is none), queued as an email.
 
     Only the worker's email holds the message; the audit event says a call back was asked for."""
-    from tracker.notices import mailings
-
-    worker = User.get_or_none(User.id == agreement.social_worker_id) if agreement.social_worker_id else None
-    to, label = (worker.email, f"{worker.name}, social worker") if worker and worker.active \
-        else mailings.front_door_address()
+    to, label = _worker_or_front_door(agreement)
     party = Party.get_by_id(access.party_id)
     digest = hashlib.sha256(message.encode()).hexdigest()[:16]
     queued = enqueue(f"family-callback/{access.id}/{digest}/{now:%Y%m%dT%H}", "family_callback", to,
@@ -364,8 +374,6 @@ def ask_call_back(access: FamilyAccess, agreement: Agreement, message: str, now:
 
 def unread_sweep(now: dt.datetime) -> int:
     """Each link whose version is still unread a set number of days after it went: tell the worker once."""
-    from tracker.notices import mailings
-
     count = 0
     for access in FamilyAccess.select().where(FamilyAccess.unread_check_at <= now).order_by(FamilyAccess.id):
         agreement = Agreement.get_by_id(access.agreement_id)
@@ -373,11 +381,11 @@ def unread_sweep(now: dt.datetime) -> int:
         FamilyAccess.update(unread_check_at=None).where(FamilyAccess.id == access.id).execute()
         if stop_reason(access, agreement, party) or has_read(access, agreement.version):
             continue
-        for address, label in mailings.staff(agreement)[:1]:
-            count += enqueue(f"family-unread/{access.id}/g{access.generation}/v{agreement.version}", "family_unread",
-                             address, agreement=agreement, to_label=label, now=now,
-                             context={"party_role": party.role or "A family party",
-                                      "sent_at": access.issued_at, "days": settings.get("family_unread_days")})
+        address, label = _worker_or_front_door(agreement)
+        count += enqueue(f"family-unread/{access.id}/g{access.generation}/v{agreement.version}", "family_unread",
+                         address, agreement=agreement, to_label=label, now=now,
+                         context={"party_role": party.role or "A family party",
+                                  "sent_at": access.issued_at, "days": settings.get("family_unread_days")})
     return count
 
 
