@@ -115,7 +115,7 @@ def test_every_page_but_login_needs_a_signed_in_user(app, client, make_agreement
     make_agreement()
     checked = 0
     for url, method in _all_routes(app):
-        if url.startswith("/a/"):  # agency pages use a signed link instead of an account
+        if url.startswith(("/a/", "/f/")):  # agency and family pages use their own link instead of an account
             continue
         response = client.open(url, method=method)
         assert response.status_code == 302 and "/login" in response.location, f"{method} {url} is open"
@@ -147,7 +147,7 @@ def test_nothing_can_be_deleted_through_the_app(app):
 STATUSES = ("draft", "awaiting_endorsement", "active", "ended")
 # Signing out is not about a child; the agency pages answer to a signed link, not a person.
 # /healthz names nothing about anyone; its 503 (no job runner in tests) is tests/test_jobs_watched.py's.
-NOT_ABOUT_A_CHILD = ("static", "auth.", "sso.", "agency.", "health.")
+NOT_ABOUT_A_CHILD = ("static", "auth.", "sso.", "agency.", "family.", "health.")  # family.: by the family's own link
 
 
 def _expected_scope(user, agreement) -> bool:
@@ -189,7 +189,8 @@ def _seed_every_state(people):
             record = Agreement.get_by_id(record.id)
             child = record.child_links.get().child
             cells.append({"agreement": record, "child": child, "breach": breach, "born": f"{born:%-d %B %Y}",
-                          "recipient": Recipient.get(Recipient.agreement == record)})
+                          "recipient": Recipient.get(Recipient.agreement == record),
+                          "party": record.parties.get()})
     return cells
 
 
@@ -209,7 +210,7 @@ def _urls(app, cell, keys):
     """Every route with its arguments filled from one record's cell: (endpoint, method, url)."""
     agreement, child = cell["agreement"], cell["child"]
     values = {"agreement_id": agreement.id, "child_id": child.id, "recipient_id": cell["recipient"].id,
-              "breach_id": cell["breach"].id if cell["breach"] else None}
+              "breach_id": cell["breach"].id if cell["breach"] else None, "party_id": cell["party"].id}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(NOT_ABOUT_A_CHILD):
             continue
