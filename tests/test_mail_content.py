@@ -20,6 +20,14 @@ def every_kind(make_agreement) -> list[Notification]:
     breach = Breach.create(agreement=agreement, occurred_at=NOW, description="Ella Murphy was left alone.",
                            reported_by="Jo Bloggs", immediate_risk=True, created_at=NOW, escalate_at=NOW + DAY)
     mailings.breach_alert(breach, NOW)
+    # The family's own link (R20), a call back it asks for; the unread notice comes from the sweeps below.
+    from tracker.family import links
+    from tracker.models import Party
+
+    mother = Party.get(Party.agreement == agreement.id)
+    access, _code = links.send_link(agreement, mother, agreement.social_worker, NOW, channel="email",
+                                    address="parent@home.example")
+    links.ask_call_back(access, agreement, "Please call after 3pm.", NOW)
     sweeps.breach_escalations(NOW + DAY)
     sweeps.copy_chases(NOW + 5 * DAY)
     for moment in (undertaking.window_ends_at - 2 * HOUR, undertaking.window_ends_at + 4 * HOUR):
@@ -33,14 +41,16 @@ def every_kind(make_agreement) -> list[Notification]:
 def test_every_kind_names_the_record_and_initials_but_not_the_child(make_agreement):
     rows = every_kind(make_agreement)
     kinds = {n.kind for n in rows}
-    assert kinds >= {"copy_issued", "copy_chase", "breach_alert", "breach_escalation", "undertaking_warning",
+    assert kinds >= {"family_link", "family_callback", "family_unread", "copy_issued", "copy_chase", "breach_alert", "breach_escalation", "undertaking_warning",
                      "undertaking_escalation", "digest", "report_request", "review_reminder", "report_prompt",
                      "report_summary", "review_overdue"}
     for n in rows:
         for text in (n.subject, n.body_text, n.body_html):
             assert "Ella" not in text and "Murphy" not in text, (n.kind, text)
             assert "2019" not in text, n.kind  # no date of birth
-        if n.kind != "digest":  # a digest is about a whole team
+        if n.kind == "family_link":  # to the family: nothing that says whose record it is (R20)
+            assert "EM" not in n.subject and "PA-" not in n.subject and "PA-" not in n.body_text, n.subject
+        elif n.kind != "digest":  # a digest is about a whole team
             assert "(EM)" in n.subject and ("PA-" in n.subject or "WU-" in n.subject), n.subject
         assert n.body_html.lstrip().startswith("<!DOCTYPE html>")
 
