@@ -51,7 +51,7 @@ def _collect(app, client, people, login, make_agreement, now) -> dict[str, str]:
               f"/admin/users/{people.worker.id}", "/agreements/new?kind=partnership",
               "/agreements/new?kind=undertaking", "/breaches/new?q=ella", "/breaches/new?q=nobody",
               "/agreements?q=ella", "/agreements?status=ended", "/subject-access/preview?child=" + str(child.id),
-              "/agreements/999999"]
+              "/agreements/999999", f"/agreements/{a}/family"]
     pages: dict[str, str] = {}
 
     def keep(what: str, response) -> None:
@@ -87,6 +87,22 @@ def _collect(app, client, people, login, make_agreement, now) -> dict[str, str]:
     for url in (f"/a/{token}/report", f"/a/{token}/breach"):
         keep(f"signed out POST {url}", client.post(url, data={}))
     keep("signed out POST /login", client.post("/login", data={"email": "nobody@council.example", "password": "x"}))
+    # The family's pages (R20): the code, its error, the copy, a call back and its error, a link that does not work.
+    from tracker.family import links
+    from tracker.models import Party
+
+    access, code = links.send_link(agreement, Party.get(Party.agreement == a), people.worker, now, channel="paper")
+    family = f"/f/{links.token_for(access)}"
+    keep("family code", client.get(f"{family}/code"))
+    keep("family POST code (wrong)", client.post(f"{family}/code", data={"code": "nope"}))
+    client.post(f"{family}/code", data={"code": code})
+    for url in (family, f"{family}/call-back", "/f/abcdefghjkmn"):
+        keep(f"family {url}", client.get(url))
+    keep("family POST call-back (empty)", client.post(f"{family}/call-back", data={"message": ""}))
+    login(people.worker)
+    keep("worker link sent", client.post(f"/agreements/{a}/family/{access.party_id}/send", data={"channel": "paper"}))
+    keep("worker POST family link (no address)", client.post(f"/agreements/{a}/family/{access.party_id}/send",
+                                                             data={"channel": "email", "address": ""}))
     return pages
 
 

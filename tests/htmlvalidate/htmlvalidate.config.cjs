@@ -14,6 +14,9 @@ module.exports = {
     "no-redundant-role": "off",
     // A set of checkboxes shares one name (WTForms reads them as a list),
     // as radios do; the preset allows the sharing for radios only.
+    // GOV.UK Frontend's Exit this page (govukExitThisPage, on every family page) is a link with
+    // role="button" on purpose: without JavaScript it still leaves the page as a plain link.
+    "prefer-native-element": ["error", { exclude: ["button"] }],
     "form-dup-name": ["error", { shared: ["radio", "checkbox", "button", "reset", "submit"] }],
   },
 };

@@ -41,8 +41,8 @@ TOKEN_LENGTH = 12
 DEVICE_COOKIE = "fdev"  # says nothing about whose device it is
 DEVICE_DAYS = 180
 
-# The channels a link can go by. Text messages go through the outbox's text channel
-# (tracker.notices.texts) once that is merged; the row says which channel it went by.
+# The channels a link can go by; the access row keeps the one it went by, so a text
+# message (a channel of the one outbox too) is one more entry here and in `send_link`.
 CHANNELS = {"email": "By email", "paper": "On paper: a short address and a code, printed for the party"}
 
 STOPPED = {
