@@ -51,6 +51,35 @@ def _link_key() -> str:
 ratelimit.limit(lambda: f"{current_app.config.get('AGENCY_RATE_LIMIT', 120)} per 5 minutes")(bp)
 
 
+def _n(text: str) -> str:
+    """Marks a phrase for the catalogs (babel.cfg's keyword); `say` translates it where it is shown."""
+    return text
+
+
+# Errors on a family page keep Exit this page and the family's language.
+ERRORS = {
+    400: (_n("Something went wrong"), _n("Go back, reload the page and try again.")),
+    404: (_n("This link does not work"), _n("Check the address in your email or on your paper copy.")),
+    405: (_n("This link does not work"), _n("Check the address in your email or on your paper copy.")),
+    429: (_n("Too many tries"), _n("Wait 15 minutes, then try again.")),
+    500: (_n("Sorry, there is a problem"), _n("Try again later.")),
+}
+
+
+def _family_error(error):
+    from werkzeug.exceptions import HTTPException
+
+    status = error.code if isinstance(error, HTTPException) and error.code in ERRORS else 500
+    if status == 500:
+        current_app.logger.exception("Unhandled error on a family page")
+    title, message = ERRORS[status]
+    return render_template("family/error.html", title=title, message=message), status
+
+
+for _status in ERRORS:
+    bp.register_error_handler(_status, _family_error)
+
+
 @bp.context_processor
 def _family_page():
     return {"locale": getattr(g, "family_locale", language.ENGLISH), "exit_url": settings.get("family_exit_url")}
