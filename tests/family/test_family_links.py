@@ -280,3 +280,15 @@ def test_an_error_on_a_family_page_keeps_exit_this_page(app, client, people, mak
     assert refused.headers["Cache-Control"] == "no-store"
     missing = client.get("/f/abcdefghjkmn")
     assert missing.status_code == 404 and "govuk-exit-this-page" in missing.get_data(as_text=True)
+
+
+def test_the_printed_copy_is_in_the_records_first_language(app, client, people, make_agreement, login):
+    welsh = make_agreement(status="active", first_language="Welsh")
+    login(people.worker)
+    text = client.get(f"/agreements/{welsh.id}/print").get_data(as_text=True).replace("&#39;", "'")
+    assert '<html lang="cy"' in text and "Beth yw'r ddogfen hon" in text and "Cynllun wrth gefn" in text
+    assert "(What this document is)" in text  # English beside until a qualified translator checked it
+    assert welsh.contingency in text  # the worker's words as typed
+    english = make_agreement(status="active")
+    text = client.get(f"/agreements/{english.id}/print").get_data(as_text=True)
+    assert '<html lang="en"' in text and "Cynllun" not in text and "What this document is" in text

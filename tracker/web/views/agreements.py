@@ -451,6 +451,12 @@ def link_child(agreement_id: int, child_id: int):
 def printable(agreement_id: int):
     agreement = get_agreement(agreement_id, "view")
     _viewed(agreement, "printed")
+    # The family's printed copy: its fixed words in the record's first language, where there is a catalog.
+    from flask import g
+
+    from tracker.family import language
+
+    g.family_locale = language.locale_for(agreement.first_language)
     children = models.children_of(agreement)
     actions = models.live_actions(agreement)
     parties = models.live_parties(agreement)
@@ -468,6 +474,7 @@ def printable(agreement_id: int):
         review=models.next_review(agreement),
         contacts=contacts,
         title=printed.title(agreement.kind, children, recipients, contacts["council_name"]),
+        locale=g.family_locale,
     )
 
 
