@@ -17,7 +17,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, g, has_request_context
-from flask_babel import Babel, get_locale, gettext
+from flask_babel import Babel, get_locale, gettext, refresh
 from markupsafe import Markup, escape
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -35,7 +35,21 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", ENGLISH)
     babel.init_app(app, locale_selector=_selected)
+
+    @app.before_request
+    def _english_unless_chosen() -> None:
+        if "family_locale" in g:  # left by an earlier request sharing this app context
+            g.pop("family_locale")
+            refresh()
     app.jinja_env.globals["say"] = say
+
+
+def choose(code: str) -> str:
+    """This request's family language. Flask-Babel keeps a chosen locale on `g`, which may
+    outlive one request (an app context held open around several, as in tests): forget it."""
+    g.family_locale = code
+    refresh()
+    return code
 
 
 @functools.lru_cache(maxsize=1)

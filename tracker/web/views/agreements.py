@@ -456,7 +456,7 @@ def printable(agreement_id: int):
 
     from tracker.family import language
 
-    g.family_locale = language.locale_for(agreement.first_language)
+    language.choose(language.locale_for(agreement.first_language))
     children = models.children_of(agreement)
     actions = models.live_actions(agreement)
     parties = models.live_parties(agreement)

@@ -96,14 +96,14 @@ def _private(response):
 @bp.before_request
 def _resolve():
     g.now = utcnow()
-    g.family_locale = language.ENGLISH
+    language.choose(language.ENGLISH)
     token = (request.view_args or {}).get("token", "")
     access = links.find(token)
     if access is None:
         return render_template("family/not_working.html"), 404
     agreement = models.read_once(models.Agreement.get_by_id(access.agreement_id))
     party = Party.get_by_id(access.party_id)
-    g.family_locale = language.locale_for(agreement.first_language)
+    language.choose(language.locale_for(agreement.first_language))
     g.access, g.agreement, g.party, g.token = access, agreement, party, token
     stopped = links.stop_reason(access, agreement, party)
     if stopped:
