@@ -999,3 +999,22 @@ class FamilyRead(BaseModel):
 
 
 ALL_MODELS += [FamilyAccess, FamilyDevice, FamilyRead]
+
+
+class FamilyTranslation(BaseModel):
+    """A translated copy of one version that the worker made (or had made) for the family, as they gave it.
+
+    Shown on the family's page beside the version it translates; a new version needs its own."""
+
+    agreement = pw.ForeignKeyField(Agreement, backref="+", on_delete="RESTRICT")
+    version = pw.IntegerField()
+    language = pw.CharField(max_length=80)
+    text = pw.TextField()
+    made_by = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    made_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("agreement", "version"), False),)
+
+
+ALL_MODELS += [FamilyTranslation]

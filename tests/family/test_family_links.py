@@ -292,3 +292,19 @@ def test_the_printed_copy_is_in_the_records_first_language(app, client, people, 
     english = make_agreement(status="active")
     text = client.get(f"/agreements/{english.id}/print").get_data(as_text=True)
     assert '<html lang="en"' in text and "Cynllun" not in text and "What this document is" in text
+
+
+def test_a_translated_copy_the_worker_attached_shows_beside_the_version_it_translates(
+        app, client, people, make_agreement, login):
+    agreement = make_agreement(status="active", first_language="Polish")
+    _access, code, token = _send(agreement, people.worker, channel="paper")
+    login(people.worker)
+    refused = client.post(f"/agreements/{agreement.id}/family/translation", data={"language": "Polish", "text": ""})
+    assert refused.status_code == 400 and "Paste or type the translated copy" in refused.get_data(as_text=True)
+    assert client.post(f"/agreements/{agreement.id}/family/translation",
+                       data={"language": "Polish", "text": "Aby Ella była bezpieczna w domu."}).status_code == 303
+    client.post("/logout")
+    _open(client, token, code)
+    text = client.get(f"/f/{token}").get_data(as_text=True)
+    assert "Aby Ella była bezpieczna w domu." in text and "Your copy in Polish" in text
+    assert agreement.purpose in text  # and the worker's own words as typed

@@ -28,7 +28,7 @@ import secrets
 from flask import current_app
 
 from tracker import audit, models, settings
-from tracker.models import Agreement, FamilyAccess, FamilyDevice, FamilyRead, Party, User
+from tracker.models import Agreement, FamilyAccess, FamilyDevice, FamilyRead, FamilyTranslation, Party, User
 from tracker.notices.notify import enqueue
 from tracker.records import responsibility, warnings
 from tracker.records.identity import normalise_name
@@ -367,6 +367,43 @@ def ask_call_back(access: FamilyAccess, agreement: Agreement, message: str, now:
         audit.record("family_call_back_asked", actor=party_actor(access), agreement=agreement, entity="party",
                      entity_id=access.party_id, changes={"call_back": [None, "asked"]}, ip=ip, at=now)
     return queued
+
+
+# --- a translated copy the worker made ----------------------------------------------------------
+
+
+TRANSLATION_MOST = 50_000
+
+
+def attach_translation(agreement: Agreement, user: User, now: dt.datetime, language: str, text: str) -> FamilyTranslation:
+    """Keep a translated copy of the version in force, as the worker typed or pasted it; the family's page shows it.
+
+    It is recorded as the record's issue is: its language, and that a translation was given."""
+    errors = {}
+    language, text = (language or "").strip(), (text or "").strip()
+    if not language or len(language) > 80 or "\n" in language:
+        errors["language"] = "Enter the language of the translated copy, such as Polish"
+    if not text:
+        errors["text"] = "Paste or type the translated copy"
+    elif len(text) > TRANSLATION_MOST:
+        errors["text"] = f"The translated copy must be {TRANSLATION_MOST:,} characters or fewer"
+    if agreement.status != "active":
+        errors["text"] = "A translated copy is of the version in force: the record is not active"
+    if errors:
+        raise Refused(errors)
+    made = FamilyTranslation.create(agreement=agreement.id, version=agreement.version, language=language, text=text,
+                                    made_by=user, made_at=now)
+    audit.record("family_translation_attached", user=user, agreement=agreement, entity="family_translation",
+                 entity_id=made.id, changes={"translation": [None, f"{language}, version {agreement.version}"]},
+                 at=now)
+    return made
+
+
+def translations_of(agreement: Agreement) -> list[FamilyTranslation]:
+    """The translated copies of the version in force, latest first."""
+    return list(FamilyTranslation.select().where((FamilyTranslation.agreement == agreement.id)
+                                                 & (FamilyTranslation.version == agreement.version))
+                .order_by(FamilyTranslation.made_at.desc(), FamilyTranslation.id.desc()))
 
 
 # --- the worker is told who has not read their copy ---------------------------------------------

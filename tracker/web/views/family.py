@@ -163,7 +163,8 @@ def _context(**extra) -> dict:
         parties=parties, signers=signers, worker_party=worker_party, recipients=recipients,
         review=models.next_review(agreement), contacts=contacts, worker=worker,
         worker_phone=models.worker_telephone(agreement, worker), token=g.token, party=g.party,
-        read=links.has_read(g.access, agreement.version), changed=changed, **extra)
+        read=links.has_read(g.access, agreement.version), changed=changed,
+        translations=links.translations_of(agreement), **extra)
 
 
 @bp.route("/<token>")
@@ -239,6 +240,7 @@ def _links_page(agreement, status: int = 200, **extra):
     now = utcnow()
     return render_template("family/links.html", agreement=agreement, a=agreement,
                            rows=links.on_record(agreement, now), channels=links.CHANNELS,
+                           translations=links.translations_of(agreement),
                            errors=extra.pop("errors", {}), typed=extra.pop("typed", {}), **extra), status
 
 
@@ -290,6 +292,19 @@ def withhold(agreement_id: int, party_id: int):
     except links.Refused as refused:
         return _links_page(agreement, 400, errors={party.id: refused.errors},
                            typed={party.id: {"reason": request.form.get("reason", "")}})
+    return redirect(url_for("family_links.links_page", agreement_id=agreement.id), code=303)
+
+
+@staff.route("/<int:agreement_id>/family/translation", methods=["POST"])
+def translation(agreement_id: int):
+    agreement = get_agreement(agreement_id, "manage_links")
+    typed = {"language": request.form.get("language", ""), "text": request.form.get("text", "")}
+    try:
+        with database.atomic():
+            links.attach_translation(agreement, current_user, utcnow(), typed["language"], typed["text"])
+    except links.Refused as refused:
+        return _links_page(agreement, 400, errors={"translation": refused.errors}, typed={"translation": typed})
+    flash("The translated copy is attached. The family's page shows it beside their copy.", "success")
     return redirect(url_for("family_links.links_page", agreement_id=agreement.id), code=303)
 
 
