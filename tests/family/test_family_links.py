@@ -308,3 +308,27 @@ def test_a_translated_copy_the_worker_attached_shows_beside_the_version_it_trans
     text = client.get(f"/f/{token}").get_data(as_text=True)
     assert "Aby Ella była bezpieczna w domu." in text and "Your copy in Polish" in text
     assert agreement.purpose in text  # and the worker's own words as typed
+
+
+def test_the_worker_sends_a_link_from_the_page_and_sees_the_code_once(app, client, people, make_agreement, login):
+    agreement = make_agreement(status="active")
+    party = _family_party(agreement)
+    login(people.worker)
+    page = client.get(f"/agreements/{agreement.id}/family").get_data(as_text=True)
+    assert "Ms Murphy" in page and "Not sent" in page
+    refused = client.post(f"/agreements/{agreement.id}/family/{party.id}/send",
+                          data={"channel": "email", "address": "not an address"})
+    assert refused.status_code == 400 and 'value="not an address"' in refused.get_data(as_text=True)
+    sent = client.post(f"/agreements/{agreement.id}/family/{party.id}/send",
+                       data={"channel": "email", "address": EMAIL}).get_data(as_text=True)
+    code = re.search(r'id="family-code">([A-Z2-9]{6})<', sent).group(1)
+    access = FamilyAccess.get(FamilyAccess.party == party.id)
+    assert links.code_matches(access, code) and code not in access.code_hash
+    assert links.token_for(access) not in str(access.token_hash)
+    record = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
+    assert "link working; not yet read version 1" in record
+    # A colleague who does not hold the record may not send or stop its links.
+    login(people.colleague)
+    assert client.post(f"/agreements/{agreement.id}/family/{party.id}/stop").status_code == 403
+    assert client.post(f"/agreements/{agreement.id}/family/{party.id}/send",
+                       data={"channel": "paper"}).status_code == 403
