@@ -51,6 +51,8 @@ def test_a_parent_reads_and_confirms_on_a_small_phone(live, small, javascript):
     page.goto(url)
     page.get_by_role("heading", name="Enter your code").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    if javascript:
+        assert_accessible(page, "family code (320 px)")
     page.get_by_label("Enter your code").fill(code)
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("heading", name="Your copy of the agreement").wait_for()
@@ -62,6 +64,14 @@ def test_a_parent_reads_and_confirms_on_a_small_phone(live, small, javascript):
     page.get_by_role("button", name="I have read my copy").click()
     page.get_by_text("Your social worker can see you have read your copy").wait_for()
     assert FamilyRead.get(FamilyRead.access == access.id).version == agreement.version
+    page.get_by_role("link", name="Ask your social worker to call you back").click()
+    page.get_by_role("button", name="Send").click()  # empty: the error beside the field
+    page.get_by_text("Write a short message, such as when to call you").first.wait_for()
+    if javascript:
+        assert_accessible(page, "family call back with its error (320 px)")
+    page.get_by_label("Ask for a call back").fill("Any weekday after 3pm, on my mobile.")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_text("Your message was sent to your social worker").wait_for()
     # Exit this page: a plain link without JavaScript; with it, the component leaves at once.
     page.get_by_role("button", name="Exit this page").first.click()  # a link styled as a button (role="button")
     page.wait_for_url(f"{EXIT}**")
