@@ -332,3 +332,23 @@ def test_the_worker_sends_a_link_from_the_page_and_sees_the_code_once(app, clien
     assert client.post(f"/agreements/{agreement.id}/family/{party.id}/stop").status_code == 403
     assert client.post(f"/agreements/{agreement.id}/family/{party.id}/send",
                        data={"channel": "paper"}).status_code == 403
+
+
+def test_a_family_link_reaches_a_real_mail_server_or_becomes_a_task(app, client, people, make_agreement, login,
+                                                                     smtp):
+    from jobs.delivery import deliver_pending
+
+    agreement = make_agreement(status="active")
+    _access, _code, token = _send(agreement, people.worker)
+    deliver_pending(NOW + dt.timedelta(minutes=1))
+    [email] = smtp.to(EMAIL)
+    assert f"/f/{token}" in email.get_body(("plain",)).get_content()
+    assert email["Subject"] == "Your copy is ready to read"
+    # Refused by the server: a task on the record for the worker (R18), in words.
+    smtp.refuse.add("gone@home.example")
+    party = _family_party(agreement)
+    links.send_link(agreement, party, people.worker, NOW, channel="email", address="gone@home.example")
+    deliver_pending(NOW + dt.timedelta(minutes=2))
+    login(people.worker)
+    record = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
+    assert "A family party did not receive the link to their own copy" in record

@@ -14,6 +14,8 @@ WHAT = {
     "copy_chase": "reminder to acknowledge their copy", "agency_link": "new link", "review_cancelled": "cancellation",
     "breach_alert": "breach alert", "breach_escalation": "breach escalation", "review_reminder": "review reminder",
     "review_overdue": "overdue review notice", "report_summary": "summary of agency reports",
+    "family_link": "link to their own copy", "family_callback": "request for a call back",
+    "family_unread": "notice of a copy not yet read",
 }
 
 CAUSES = (
