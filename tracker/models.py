@@ -984,6 +984,7 @@ class FamilyDevice(BaseModel):
     secret_hash = pw.CharField(max_length=64, unique=True)
     created_at = pw.DateTimeField(default=utcnow)
     last_seen_at = pw.DateTimeField(default=utcnow)
+    ended_at = pw.DateTimeField(null=True)  # Exit this page was pressed on it: the code is asked again
 
 
 class FamilyRead(BaseModel):

@@ -352,3 +352,19 @@ def test_a_family_link_reaches_a_real_mail_server_or_becomes_a_task(app, client,
     login(people.worker)
     record = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
     assert "A family party did not receive the link to their own copy" in record
+
+
+def test_exit_this_page_forgets_the_device(app, client, people, make_agreement):
+    agreement = make_agreement(status="active")
+    _access, code, token = _send(agreement, people.worker, channel="paper")
+    _open(client, token, code)
+    page = client.get(f"/f/{token}").get_data(as_text=True)
+    assert 'href="/f/exit"' in page and "govuk-exit-this-page" in page
+    left = client.get("/f/exit")
+    assert left.status_code == 303 and left.headers["Location"] == settings.get("family_exit_url")
+    assert "fdev=;" in left.headers["Set-Cookie"]
+    assert client.get(f"/f/{token}").status_code == 302  # the code again
+    # A copied cookie is no use either: the device itself was forgotten.
+    from tracker.models import FamilyDevice
+
+    assert FamilyDevice.get().ended_at is not None

@@ -152,11 +152,23 @@ def device_known(access: FamilyAccess, secret: str | None, now: dt.datetime) -> 
     if not secret:
         return False
     device = FamilyDevice.get_or_none(FamilyDevice.secret_hash == _hash(secret))
-    if device is None or device.access_id != access.id or device.generation != access.generation:
+    if device is None or device.access_id != access.id or device.generation != access.generation \
+            or device.ended_at is not None:
         return False
     if device.last_seen_at < now - dt.timedelta(hours=1):
         FamilyDevice.update(last_seen_at=now).where(FamilyDevice.id == device.id).execute()
     return True
+
+
+def forget_device(secret: str | None, now: dt.datetime) -> FamilyAccess | None:
+    """Exit this page was pressed: this device asks for the code again (the access it was for, if any)."""
+    if not secret:
+        return None
+    device = FamilyDevice.get_or_none(FamilyDevice.secret_hash == _hash(secret))
+    if device is None:
+        return None
+    FamilyDevice.update(ended_at=now).where((FamilyDevice.id == device.id) & FamilyDevice.ended_at.is_null()).execute()
+    return FamilyAccess.get_or_none(FamilyAccess.id == device.access_id)
 
 
 # --- what the worker does -----------------------------------------------------------------

@@ -50,6 +50,7 @@ def up(migrator, db):
         secret_hash = CharField(max_length=64, unique=True)
         created_at = DateTimeField()
         last_seen_at = DateTimeField()
+        ended_at = DateTimeField(null=True)
 
         class Meta:
             database = db

@@ -82,7 +82,7 @@ for _status in ERRORS:
 
 @bp.context_processor
 def _family_page():
-    return {"locale": getattr(g, "family_locale", language.ENGLISH), "exit_url": settings.get("family_exit_url")}
+    return {"locale": getattr(g, "family_locale", language.ENGLISH), "exit_url": url_for("family.leave")}
 
 
 @bp.after_request
@@ -97,6 +97,8 @@ def _private(response):
 def _resolve():
     g.now = utcnow()
     language.choose(language.ENGLISH)
+    if request.endpoint == "family.leave":
+        return None
     token = (request.view_args or {}).get("token", "")
     access = links.find(token)
     if access is None:
@@ -121,6 +123,22 @@ def _resolve():
 def _used(action: str, changes: dict | None = None) -> None:
     audit.record(action, actor=links.party_actor(g.access), agreement=g.agreement, entity="party",
                  entity_id=g.party.id, changes=changes, ip=request.remote_addr or "", at=g.now)
+
+
+@bp.route("/exit")
+def leave():
+    """Exit this page: the device forgets the copy (the code is asked again) and the browser goes
+    to a neutral site. GOV.UK's guidance asks a service with a session to end it on exit; a Back
+    press then finds the code page, which shows nothing of the record."""
+    with database.atomic():
+        access = links.forget_device(request.cookies.get(links.DEVICE_COOKIE), g.now)
+        if access is not None:
+            audit.record("family_exit_pressed", actor=links.party_actor(access), agreement=access.agreement_id,
+                         entity="party", entity_id=access.party_id, changes={"device": ["remembered", "forgotten"]},
+                         ip=request.remote_addr or "", at=g.now)
+    response = redirect(settings.get("family_exit_url"), code=303)
+    response.delete_cookie(links.DEVICE_COOKIE, path="/f/", httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 @bp.route("/<token>/code", methods=["GET", "POST"])
