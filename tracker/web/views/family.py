@@ -58,7 +58,7 @@ def _n(text: str) -> str:
 
 # Errors on a family page keep Exit this page and the family's language.
 ERRORS = {
-    400: (_n("Something went wrong"), _n("Go back, reload the page and try again.")),
+    400: (_n("Your form has expired"), _n("Go back, reload the page and try again. Nothing was saved.")),
     404: (_n("This link does not work"), _n("Check the address in your email or on your paper copy.")),
     405: (_n("This link does not work"), _n("Check the address in your email or on your paper copy.")),
     429: (_n("Too many tries"), _n("Wait 15 minutes, then try again.")),
