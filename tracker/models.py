@@ -746,6 +746,10 @@ def _together_lists(p):
         # Every agency report on the record's reviews (readiness shows the next review's).
         ("reports", AgencyReport, AgencyReport.select().join(Review, on=(AgencyReport.review == Review.id))
          .where(Review.agreement == p.agreement), None, AgencyReport.submitted_at),
+        # The family's own links and what they said they read (R20), for the record page's family list.
+        ("family_access", FamilyAccess, FamilyAccess.select().where(FamilyAccess.agreement == p.agreement),
+         None, FamilyAccess.created_at),
+        ("family_reads", FamilyRead, FamilyRead.select().where(FamilyRead.agreement == p.agreement), None, FamilyRead.at),
     )
 
 
@@ -790,7 +794,7 @@ def _build_together(p):
 
 
 _TOGETHER = Prepared(_build_together)
-READ_TOGETHER = ("children", "actions", "parties", "reviews", "versions", "reports")
+READ_TOGETHER = ("children", "actions", "parties", "reviews", "versions", "reports", "family_access", "family_reads")
 
 
 def _lists_together(agreement_id: int) -> dict[str, list]:
@@ -1000,6 +1004,18 @@ class FamilyRead(BaseModel):
 
 
 ALL_MODELS += [FamilyAccess, FamilyDevice, FamilyRead]
+
+
+def family_accesses(agreement: Agreement) -> list[FamilyAccess]:
+    """The record's family links and "do not send" marks, one a family party (read with the record's lists)."""
+    return _once(agreement, "family_access", lambda: list(
+        FamilyAccess.select().where(FamilyAccess.agreement == agreement.id).order_by(FamilyAccess.created_at.desc())))
+
+
+def family_reads(agreement: Agreement) -> list[FamilyRead]:
+    """Each "I have read my copy" on the record, any version."""
+    return _once(agreement, "family_reads", lambda: list(
+        FamilyRead.select().where(FamilyRead.agreement == agreement.id).order_by(FamilyRead.at.desc())))
 
 
 class FamilyTranslation(BaseModel):

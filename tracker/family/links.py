@@ -441,11 +441,12 @@ def unread_sweep(now: dt.datetime) -> int:
 def on_record(agreement: Agreement, now: dt.datetime) -> list[dict]:
     """For the record page: each family party, their link's state, and whether they read this version."""
     rows = []
-    accesses = {a.party_id: a for a in FamilyAccess.select().where(FamilyAccess.agreement == agreement.id)}
+    accesses = {a.party_id: a for a in models.family_accesses(agreement)}
+    reads = {(r.access_id, r.version): r for r in models.family_reads(agreement)}
     for party in family_parties(agreement):
         access = accesses.get(party.id)
         working = bool(access and access.generation) and not stop_reason(access, agreement, party)
-        read = has_read(access, agreement.version) if access and access.generation else None
+        read = reads.get((access.id, agreement.version)) if access and access.generation else None
         rows.append({"party": party, "access": access, "working": working, "read": read,
                      "harms": is_person_who_harms(agreement, party),
                      "stopped": STOPPED.get(stop_reason(access, agreement, party), "") if access and access.generation
