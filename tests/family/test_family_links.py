@@ -368,3 +368,37 @@ def test_exit_this_page_forgets_the_device(app, client, people, make_agreement):
     from tracker.models import FamilyDevice
 
     assert FamilyDevice.get().ended_at is not None
+
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+BOUNDED = hypothesis_settings(max_examples=10, deadline=None, derandomize=True, database=None,
+                              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@BOUNDED
+@given(typed=st.text(max_size=60), message=st.text(max_size=600))
+def test_whatever_a_family_types_is_answered_never_a_500(app, client, people, make_agreement, typed, message):
+    from tracker.web import ratelimit
+
+    ratelimit.reset()
+    agreement = Agreement.get_or_none(Agreement.status == "active") or make_agreement(status="active")
+    access = FamilyAccess.get_or_none(FamilyAccess.agreement == agreement.id)
+    if access is None:
+        access, code, token = _send(agreement, people.worker, channel="paper")
+        _open(client, token, code)
+    token = links.token_for(access)
+    assert client.post(f"/f/{token}/code", data={"code": typed}).status_code in (303, 400)
+    before = Notification.select().where(Notification.kind == "family_callback").count()
+    answer = client.post(f"/f/{token}/call-back", data={"message": message})
+    kept = message.strip()
+    if "\x00" in message:
+        assert answer.status_code == 400
+    elif kept and len(kept) <= 500:
+        assert answer.status_code == 303
+        queued = Notification.select().where(Notification.kind == "family_callback").count() - before
+        assert queued in (0, 1)  # the same message within the hour is one email
+    else:
+        assert answer.status_code == 400
+        assert Notification.select().where(Notification.kind == "family_callback").count() == before
