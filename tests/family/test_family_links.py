@@ -6,6 +6,9 @@ import datetime as dt
 import re
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.conftest import NOW
 from tracker import settings
@@ -368,10 +371,6 @@ def test_exit_this_page_forgets_the_device(app, client, people, make_agreement):
     from tracker.models import FamilyDevice
 
     assert FamilyDevice.get().ended_at is not None
-
-
-from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 BOUNDED = hypothesis_settings(max_examples=10, deadline=None, derandomize=True, database=None,
                               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
