@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from tracker.notices import ics

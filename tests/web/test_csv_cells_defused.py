@@ -12,7 +12,8 @@ import csv
 import io
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.web.spreadsheet import BLANKS, csv_text
 
@@ -40,9 +41,9 @@ def _a_number(text: str) -> bool:
 def test_no_cell_can_run_and_every_cell_keeps_its_text(rows):
     read = list(csv.reader(io.StringIO(csv_text(rows), newline="")))
     assert len(read) == len(rows)
-    for typed_row, read_row in zip(rows, read):
+    for typed_row, read_row in zip(rows, read, strict=True):
         assert len(read_row) == len(typed_row)
-        for typed, got in zip(typed_row, read_row):
+        for typed, got in zip(typed_row, read_row, strict=True):
             text = "" if typed is None else str(typed)
             if _could_run(got):
                 assert _a_number(got), got  # a plain number such as -5 is not a formula
