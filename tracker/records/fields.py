@@ -40,6 +40,10 @@ from tracker.models import (
 
 TEXT, LINE, DATE, MOMENT, CHOICE, BOOL, NUMBER, ROWS, PERSON = (
     "text", "line", "date", "moment", "choice", "bool", "number", "rows", "person")
+# The most characters a typed answer holds: a long text box, a line. A form shows the
+# limit (a long box is a GOV.UK character count) and refuses more with a message
+# beside the field; nothing is cut short.
+LONG_TEXT, LINE_TEXT = 10_000, 300
 SURFACES = frozenset(("family", "agency", "email", "history", "jargon", "import", "sar"))
 BOTH = ("partnership", "undertaking")
 
@@ -63,6 +67,7 @@ class Field:
     columns: tuple[Field, ...] = ()  # a row list's fields
     noun: str = ""  # a row list: what one row is called ("Action 2")
     main: str = ""  # a row list: the field that names a row
+    max_length: int | None = None  # the most characters typed (text and lines; by kind unless given)
 
     def shown_on(self, surface: str) -> bool:
         if surface not in SURFACES:
@@ -77,6 +82,7 @@ class Field:
 
 
 def _f(name, label, kind, agreed=False, shows="history sar", **extra) -> Field:
+    extra.setdefault("max_length", {TEXT: LONG_TEXT, LINE: LINE_TEXT}.get(kind))
     return Field(name, label, kind, agreed, frozenset(shows.split()), **extra)
 
 
