@@ -10,6 +10,7 @@ character typed still in it: the text is never cut short (R15).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -19,6 +20,7 @@ from flask import g
 from tests.conftest import NOW
 from tests.formdata import page_fields
 from tracker.agencies import tokens
+from tracker.governance import retention
 from tracker.models import AgreementChild, Recipient
 from tracker.records import breaches
 from tracker.records import fields as registry
@@ -34,6 +36,8 @@ def _pages(people, make_agreement):
     breach = breaches.log(active, {"description": "x", "reported_by": "y"}, NOW, user=people.worker)
     token = tokens.token_for(Recipient.get(Recipient.agreement == active))
     child = AgreementChild.get(AgreementChild.agreement == active).child_id
+    old = make_agreement(status="ended", children=[{"name": "Amy Old", "date_of_birth": dt.date(1990, 3, 1)}])
+    retention.monthly_review(NOW)  # the ended record of a grown child is due a retention decision
     return [
         ("worker", "/agreements/new?kind=partnership"),
         ("worker", "/agreements/new?kind=undertaking"),
@@ -47,6 +51,7 @@ def _pages(people, make_agreement):
         ("manager", f"/children/{child}/close"),
         ("manager", f"/breaches/{breach.id}/acknowledge"),
         ("manager", f"/agreements/{waiting.id}/endorse"),
+        ("manager", f"/retention/{old.id}"),
         (None, f"/a/{token}/breach"),
         (None, f"/a/{token}/report"),
     ]
