@@ -119,3 +119,27 @@ def test_the_emails_read_the_registrys_columns():
 
     assert fields.NOT_IN_EMAILS <= sweeps.NOT_IN_EMAILS
     assert "worker_phone" not in sweeps.NOT_IN_EMAILS  # the one number is in the agencies' emails
+
+
+def _limit(cls, name):
+    """The most characters a form field takes, from its Length check (None: no limit)."""
+    from wtforms.validators import Length
+
+    unbound = getattr(cls, name)
+    checks = unbound.args[1] if len(unbound.args) > 1 else unbound.kwargs.get("validators", [])
+    limits = [v.max for v in checks if isinstance(v, Length) and v.max and v.max > 0]
+    return min(limits) if limits else None
+
+
+LIMITED = [(f, n) for f, n, _ in CASES if f in ROW_FORMS or f == "AgreementForm"]
+
+
+@pytest.mark.parametrize("form_name, name", LIMITED, ids=[f"{f}.{n}" for f, n in LIMITED])
+def test_a_record_fields_limit_on_the_form_is_the_registrys(form_name, name):
+    if name in fields.MACHINERY:
+        return
+    declared = (fields.field(ROW_FORMS[form_name]).column(name) if form_name in ROW_FORMS
+                else fields.field(name))
+    cls = dict(record_forms())[form_name]
+    if declared.kind in (fields.TEXT, fields.LINE) and name != "id":  # a row's id is a hidden field
+        assert _limit(cls, name) == declared.max_length, f"{form_name}.{name}"

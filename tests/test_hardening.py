@@ -3,7 +3,9 @@ fields stay single, CSV cells never run, and every view of a child's record is a
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -193,15 +195,18 @@ def test_a_subject_stored_with_a_line_break_is_still_sent_on_one_line(app, peopl
 
 @pytest.mark.parametrize("cell", ["=1+1", " =1+1", "\n=1+1", " \t=1", "\t1", "\r=1", "  @SUM(A1)", "-2+3", "+1"])
 def test_csv_cells_that_could_run_are_neutralised(cell):
-    from tracker.web.spreadsheet import safe
+    from tracker.web.spreadsheet import csv_text
 
-    assert safe(cell).startswith("'")
+    (row,) = csv.reader(io.StringIO(csv_text([[cell]])))
+    assert row[0].startswith("'")
 
 
 def test_plain_csv_cells_are_left_alone():
-    from tracker.web.spreadsheet import safe
+    from tracker.web.spreadsheet import csv_text
 
-    assert [safe(c) for c in ("Ella", "a=b", "", None, "2026-11-23")] == ["Ella", "a=b", "", "", "2026-11-23"]
+    plain = ["Ella", "a=b", "", None, "2026-11-23", -5, "-1.5"]
+    (row,) = csv.reader(io.StringIO(csv_text([plain])))
+    assert row == ["Ella", "a=b", "", "", "2026-11-23", "-5", "-1.5"]
 
 
 # --- 7. every view of a child's record is audited ------------------------------------

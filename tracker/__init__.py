@@ -41,7 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(ROOT / "templates")),
-            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            PrefixLoader({
+                "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+            }),
         ]
     )
     app.jinja_env.trim_blocks = True
@@ -149,6 +152,9 @@ def register_filters(app: Flask) -> None:
     from tracker.web.forms import error_list
 
     app.jinja_env.globals["form_errors"] = error_list
+    from tracker.web import widgets
+
+    widgets.init_app(app)
 
     from tracker.settings import role_label
 

@@ -3,12 +3,17 @@
 One review keeps one UID for its whole life, so a calendar that accepted the
 first invitation updates that same entry when the review moves (SEQUENCE is
 raised) and removes it when the review is cancelled (METHOD:CANCEL).
+
+The `icalendar` package writes the text: it escapes commas, semicolons,
+backslashes and new lines in text values and folds lines at 75 octets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlsplit
+
+from icalendar import Calendar, Event, vCalAddress
 
 MEETING_LENGTH = dt.timedelta(hours=1)
 
@@ -18,30 +23,15 @@ def uid_for(review_id: int, base_url: str) -> str:
     return f"review-{review_id}@{host}"
 
 
-def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
-    )
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A naive UTC time as an aware one, which icalendar writes with a Z."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
 
 
-def _fold(line: str) -> str:
-    """Fold a content line at 75 octets, as RFC 5545 section 3.1 requires."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    parts, current = [], b""
-    for char in line:
-        piece = char.encode("utf-8")
-        if len(current) + len(piece) > (75 if not parts else 74):
-            parts.append(current.decode("utf-8"))
-            current = b""
-        current += piece
-    parts.append(current.decode("utf-8"))
-    return "\r\n ".join(parts)
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
+def _text(value: str) -> str:
+    # A lone carriage return is a line break to a reader but not to the escaping,
+    # which knows CRLF and LF only: say it as LF, which is escaped as \n.
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def review_invitation(
@@ -61,36 +51,42 @@ def review_invitation(
     """The text of a one-event calendar for a review meeting; times are naive UTC."""
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Agreement tracker//Review meetings//EN",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        f"UID:{uid_for(review_id, base_url)}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_utc(now)}",
-        f"DTSTART:{_utc(scheduled_at)}",
-        f"DTEND:{_utc(scheduled_at + MEETING_LENGTH)}",
-        f"SUMMARY:{_escape(summary)}",
-        f"LOCATION:{_escape(venue)}",
-        f"DESCRIPTION:{_escape(description)}",
-        f"ORGANIZER:mailto:{organizer}",
-        f"ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{attendee}",
-        f"STATUS:{'CANCELLED' if method == 'CANCEL' else 'CONFIRMED'}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    calendar = Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", "-//Agreement tracker//Review meetings//EN")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", uid_for(review_id, base_url))
+    event.add("sequence", sequence)
+    event.add("dtstamp", _utc(now))
+    event.add("dtstart", _utc(scheduled_at))
+    event.add("dtend", _utc(scheduled_at + MEETING_LENGTH))
+    event.add("summary", _text(summary))
+    event.add("location", _text(venue))
+    event.add("description", _text(description))
+    event.add("organizer", vCalAddress(f"mailto:{organizer}"))
+    guest = vCalAddress(f"mailto:{attendee}")
+    guest.params["ROLE"] = "REQ-PARTICIPANT"
+    guest.params["RSVP"] = "FALSE"
+    event.add("attendee", guest)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")
+
+
+def _plain(value) -> str:
+    if isinstance(value, (str, int)):
+        return str(value)  # text unescaped, numbers, addresses
+    return value.to_ical().decode("utf-8")  # times as written: 20270115T100000Z
 
 
 def parse(text: str) -> dict[str, str]:
-    """Unfold and read the properties of a one-event calendar (for tests and the outbox page)."""
-    unfolded = text.replace("\r\n ", "").replace("\n ", "")
+    """The properties of a one-event calendar, the calendar's first (for tests and the outbox page)."""
+    calendar = Calendar.from_ical(text)
     values: dict[str, str] = {}
-    for line in unfolded.splitlines():
-        if ":" in line:
-            name, _, value = line.partition(":")
-            values.setdefault(name.split(";")[0], value)
+    for component in (calendar, *calendar.walk("VEVENT")):
+        for name, value in component.property_items(recursive=False):
+            if name not in ("BEGIN", "END"):
+                values.setdefault(name, _plain(value))
     return values

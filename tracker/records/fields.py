@@ -40,6 +40,10 @@ from tracker.models import (
 
 TEXT, LINE, DATE, MOMENT, CHOICE, BOOL, NUMBER, ROWS, PERSON = (
     "text", "line", "date", "moment", "choice", "bool", "number", "rows", "person")
+# The most characters a typed answer holds: a long text box, a line. A form shows the
+# limit (a long box is a GOV.UK character count) and refuses more with a message
+# beside the field; nothing is cut short.
+LONG_TEXT, LINE_TEXT = 10_000, 300
 SURFACES = frozenset(("family", "agency", "email", "history", "jargon", "import", "sar"))
 BOTH = ("partnership", "undertaking")
 
@@ -63,6 +67,7 @@ class Field:
     columns: tuple[Field, ...] = ()  # a row list's fields
     noun: str = ""  # a row list: what one row is called ("Action 2")
     main: str = ""  # a row list: the field that names a row
+    max_length: int | None = None  # the most characters typed (text and lines; by kind unless given)
 
     def shown_on(self, surface: str) -> bool:
         if surface not in SURFACES:
@@ -77,6 +82,7 @@ class Field:
 
 
 def _f(name, label, kind, agreed=False, shows="history sar", **extra) -> Field:
+    extra.setdefault("max_length", {TEXT: LONG_TEXT, LINE: LINE_TEXT}.get(kind))
     return Field(name, label, kind, agreed, frozenset(shows.split()), **extra)
 
 
@@ -89,11 +95,11 @@ RECORD: tuple[Field, ...] = (
         _f("unborn", "not yet born", BOOL, True, _READ, question="This baby is not yet born"),
         _f("date_of_birth", "date of birth", DATE, True, _READ,
            question="Child's date of birth, or the expected date of delivery"),
-        _f("person_id", "council person ID", LINE, False, question="Council person ID (optional)"),
-        _f("nhs_number", "NHS number", LINE, False, question="NHS number (optional)"),
+        _f("person_id", "council person ID", LINE, False, question="Council person ID (optional)", max_length=40),
+        _f("nhs_number", "NHS number", LINE, False, question="NHS number (optional)", max_length=20),
     )),
     _f("social_worker", "Social worker", PERSON, False, _READ + " email import"),
-    _f("worker_phone", "Social worker's telephone", LINE, False, _READ + " email"),
+    _f("worker_phone", "Social worker's telephone", LINE, False, _READ + " email", max_length=40),
     _f("completed_on", "Date completed", DATE, True, _READ + " import"),
     _f("purpose", "Purpose", TEXT, True, _WORDS + " import"),
     _f("child_views", "The child's views", TEXT, True, _WORDS),
@@ -134,7 +140,7 @@ RECORD: tuple[Field, ...] = (
            _f("agency_kind", "type of agency", CHOICE, False, "history sar", question="Type of agency",
               choices=AGENCY_KINDS),
            _f("role", "role", LINE, False, _WORDS),
-           _f("email", "email", LINE, False, "agency history sar", question="Email address"),
+           _f("email", "email", LINE, False, "agency history sar", question="Email address", max_length=254),
            _f("breach_contact", "contact about a breach", BOOL, False, _READ,
               question="Contact this person about a breach"),
        )),

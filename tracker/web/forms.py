@@ -34,6 +34,7 @@ from tracker.models import (
     UNDERTAKING_KINDS,
 )
 from tracker.records.breaches import RESPONSES as BREACH_RESPONSES
+from tracker.records.fields import LINE_TEXT, LONG_TEXT
 from tracker.records.identity import nhs_number_problem
 from tracker.web.fields import DateField, DateTimeField, no_markup, single_line
 from tracker.web.once import OnceKey
@@ -45,8 +46,7 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in items]
 
 
-LONG = 10_000  # characters in a long answer
-SHORT = 300
+LONG, SHORT = LONG_TEXT, LINE_TEXT  # characters in a long answer, in a line (the registry's)
 
 
 def long_text(label: str, required: str | None = None, **kwargs) -> TextAreaField:

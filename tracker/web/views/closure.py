@@ -12,7 +12,7 @@ from tracker.db import database
 from tracker.oversight.dashboard import children_names
 from tracker.people.access import can, get_child
 from tracker.records import closure
-from tracker.web.forms import long_text
+from tracker.web.forms import LONG, long_text
 
 bp = Blueprint("closure", __name__)
 
@@ -35,7 +35,7 @@ def _decisions(agreements) -> dict[int, closure.Decision]:
         a.id: closure.Decision(
             choice=form.get(f"decision-{a.id}", ""),
             reason=form.get(f"reason-{a.id}", ""),
-            notes=(form.get(f"notes-{a.id}", "") or "")[:2000],
+            notes=form.get(f"notes-{a.id}", "") or "",
             weeks=(form.get(f"weeks-{a.id}", "") or "")[:5],
         )
         for a in agreements
@@ -59,7 +59,10 @@ def close(child_id: int):
     status = 200
     if request.method == "POST":
         decisions = _decisions(agreements)
-        if form.validate_on_submit():
+        # Each record's notes are a long text box: more than it holds is refused, never cut short (R15).
+        errors = {f"notes-{a.id}": f"Notes on {a.reference} must be {LONG:,} characters or fewer"
+                  for a in agreements if len(decisions[a.id].notes) > LONG}
+        if form.validate_on_submit() and not errors:
             now = utcnow()
             try:
                 with database.atomic():
@@ -86,5 +89,5 @@ def close(child_id: int):
     return render_template(
         "closure/close.html", child=child, agreements=agreements, decisions=decisions, errors=errors,
         summary=summary, form=form, reasons=closure.CLOSE_REASONS, names=children_names([a.id for a in agreements]),
-        max_weeks=settings.get("closure_undertaking_max_weeks"),
+        max_weeks=settings.get("closure_undertaking_max_weeks"), notes_limit=LONG,
     ), status

@@ -34,12 +34,15 @@ def _due_record(agreement_id: int) -> Agreement:
     return agreement
 
 
+REASON_LIMIT = 4000  # characters in a retention decision's reason
+
+
 @bp.route("/<int:agreement_id>", methods=["GET", "POST"])
 @login_required
 def decide(agreement_id: int):
     agreement = _due_record(agreement_id)
     errors: dict[str, str] = {}
-    values = {"decision": request.form.get("decision", ""), "reason": request.form.get("reason", "")[:4000],
+    values = {"decision": request.form.get("decision", ""), "reason": request.form.get("reason", ""),
               "confirm": request.form.get("confirm", "")}
     if request.method == "POST":
         now = utcnow()
@@ -50,6 +53,8 @@ def decide(agreement_id: int):
                                 else "Record the decision to destroy, for example the policy it follows")
         elif values["decision"] == "destroy" and values["confirm"] != agreement.reference:
             errors["confirm"] = f"Type the reference {agreement.reference} to confirm it is destroyed for good"
+        if len(values["reason"]) > REASON_LIMIT:  # refused with the typing kept, never cut short (R15)
+            errors["reason"] = f"The reason must be {REASON_LIMIT:,} characters or fewer"
         if not errors:
             if values["decision"] == "keep":
                 retention.keep(agreement, current_user, values["reason"], now)
@@ -61,4 +66,4 @@ def decide(agreement_id: int):
     from tracker.models import children_of
 
     return render_template("retention/decide.html", agreement=agreement, children=children_of(agreement),
-                           errors=errors, values=values), (400 if errors else 200)
+                           errors=errors, values=values, reason_limit=REASON_LIMIT), (400 if errors else 200)

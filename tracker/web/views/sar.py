@@ -87,7 +87,7 @@ def _selection(records):
     allowed = {r.id for r in sar.third_parties(chosen)}
     recipients = sorted({i for i in (parse_id(v) for v in values.getlist("redact")) if i in allowed})
     names = sorted({n[:200] for n in values.getlist("name") if n.strip()})
-    phrases = sorted({p.strip()[:200] for p in (values.get("phrases") or "")[:4000].splitlines() if p.strip()})
+    phrases = sorted({p.strip() for p in (values.get("phrases") or "").splitlines() if p.strip()})
     return chosen, recipients, names, phrases
 
 
@@ -101,7 +101,7 @@ def preview():
                  ip=request.remote_addr or "")
     return render_template("sar/preview.html", subject=subject, records=records, names=children_names(
         [a.id for a in records]), third_parties=sar.third_parties(records), others=sar.others_named(records, who),
-        query=query)
+        query=query, phrases_limit=PHRASES_LIMIT)
 
 
 def _approval(key: str, releaser):
@@ -118,6 +118,9 @@ def export():
     step = request.form.get("format")
     if step not in ("pdf", "zip", "approve"):
         abort(400)
+    problem = _phrases_problem()
+    if problem:
+        return _refused(subject, records, query, who, problem, at="phrases")
     chosen, recipient_ids, names, phrases = _selection(records)
     if not chosen:
         return _refused(subject, records, query, who, "Select the records to release")
@@ -150,7 +153,20 @@ def export():
                     headers={"Content-Disposition": f"attachment; filename=subject-access-{name}.pdf"})
 
 
-def _refused(subject, records, query, who, message):
+def _refused(subject, records, query, who, message, at="records"):
     return render_template("sar/preview.html", subject=subject, records=records,
                            names=children_names([a.id for a in records]), third_parties=sar.third_parties(records),
-                           others=sar.others_named(records, who), query=query, error=message), 400
+                           others=sar.others_named(records, who), query=query, error=message, error_at=at, phrases_limit=PHRASES_LIMIT), 400
+
+
+PHRASES_LIMIT, PHRASE_LIMIT = 4000, 200  # characters in "other words to withhold", and in one of its lines
+
+
+def _phrases_problem() -> str | None:
+    """Too much typed to withhold is refused with the typing kept, never cut short (R15)."""
+    typed = request.values.get("phrases") or ""
+    if len(typed) > PHRASES_LIMIT:
+        return f"Other words to withhold must be {PHRASES_LIMIT:,} characters or fewer"
+    if any(len(line.strip()) > PHRASE_LIMIT for line in typed.splitlines()):
+        return f"Each word or phrase to withhold must be {PHRASE_LIMIT} characters or fewer"
+    return None
