@@ -41,7 +41,7 @@ tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/p
 	touch $@
 
 # html-validate (pinned in tests/htmlvalidate/package.json), which the test
-# run holds every page's HTML to (tests/test_html_valid.py).
+# run holds every page's HTML to (tests/web/test_html_valid.py).
 html-validate: tests/htmlvalidate/node_modules/.package-lock.json
 tests/htmlvalidate/node_modules/.package-lock.json: tests/htmlvalidate/package.json tests/htmlvalidate/package-lock.json
 	cd tests/htmlvalidate && npm ci --no-audit --no-fund --loglevel=error
@@ -59,7 +59,9 @@ run: venv pdf-libs
 
 # Two processes (pytest-xdist), one a core: the run takes about half as long on
 # this 2-core machine; then the query-plan test in a fresh process of its own.
-# `.venv/bin/python -m pytest tests/test_x.py` runs one area alone.
+# One area alone, in seconds: `.venv/bin/python -m pytest tests/records -m "not browser and not postgres"`
+# (the areas are the folders of tests/: records, breaches, agencies, notices, people,
+# oversight, governance, web, jobs, browser).
 test: venv chromium pdf-libs audit oidc-provider html-validate
 	$(BIN)/python -m pytest -n 2 -m "not planner"
 	$(BIN)/python -m pytest -m planner
