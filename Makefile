@@ -4,19 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test bench soak venv chromium pdf-libs lint css audit oidc-provider html-validate lighthouse
+.PHONY: run test bench soak venv venv-test chromium pdf-libs lint css audit oidc-provider html-validate lighthouse
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (python3.11 on PATH)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when a requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-test.txt | $(BIN)/python
+# One virtualenv, two stamps, each reinstalled only when its requirements file
+# changes: `make run` installs what running needs (requirements.txt); the test,
+# lint, audit, bench and soak targets add the test packages (requirements-test.txt:
+# pytest, Playwright, aiosmtpd, ruff, pip-audit and the rest).
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed-run
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-run
+venv-test: $(VENV)/.installed-test
 
 # Debian's Chromium drives the browser tests (Playwright's own download does not work here).
 chromium:
@@ -41,7 +49,7 @@ tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/p
 	touch $@
 
 # html-validate (pinned in tests/htmlvalidate/package.json), which the test
-# run holds every page's HTML to (tests/test_html_valid.py).
+# run holds every page's HTML to (tests/web/test_html_valid.py).
 html-validate: tests/htmlvalidate/node_modules/.package-lock.json
 tests/htmlvalidate/node_modules/.package-lock.json: tests/htmlvalidate/package.json tests/htmlvalidate/package-lock.json
 	cd tests/htmlvalidate && npm ci --no-audit --no-fund --loglevel=error
@@ -59,25 +67,27 @@ run: venv pdf-libs
 
 # Two processes (pytest-xdist), one a core: the run takes about half as long on
 # this 2-core machine; then the query-plan test in a fresh process of its own.
-# `.venv/bin/python -m pytest tests/test_x.py` runs one area alone.
-test: venv chromium pdf-libs audit oidc-provider html-validate
+# One area alone, in seconds: `.venv/bin/python -m pytest tests/records -m "not browser and not postgres"`
+# (the areas are the folders of tests/: records, breaches, agencies, notices, people,
+# oversight, governance, web, jobs, browser).
+test: venv-test chromium pdf-libs audit oidc-provider html-validate
 	$(BIN)/python -m pytest -n 2 -m "not planner"
 	$(BIN)/python -m pytest -m planner
 
 # Known vulnerabilities in the pinned requirements. Where the advisory service
 # cannot be reached (as in this workplace) pip-audit skips the packages and
 # says so; a vulnerability it does find fails the run.
-audit: venv
+audit: venv-test
 	$(BIN)/pip-audit -r requirements.txt --progress-spinner off || { echo "pip-audit found a problem"; exit 1; }
 
-bench: venv
+bench: venv-test
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.imports
 
-soak: venv chromium
+soak: venv-test chromium
 	SOAK=full $(BIN)/python -m pytest -m soak
 
-lint: venv
+lint: venv-test
 	$(BIN)/ruff check tracker jobs tests
 
 # Rebuild static/css/app.css and the vendored scripts from the pinned npm packages.

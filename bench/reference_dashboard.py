@@ -2,7 +2,7 @@
 and a page query per table, SQL generated afresh every time.
 
 Kept as the reference the fast dashboard (tracker.oversight.dashboard) must match byte
-for byte: `make bench` and tests/test_performance.py render the page both ways
+for byte: `make bench` and tests/oversight/test_performance.py render the page both ways
 and compare. `swapped_in()` makes the dashboard view use this module.
 """
 

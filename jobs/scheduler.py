@@ -156,7 +156,7 @@ def start_in_process(app: Flask) -> BackgroundScheduler | None:
     if _under_gunicorn():
         # Each worker that imports the app runs its own: the sweeps' conditional
         # claims and the outbox's unique keys and leased claims make every
-        # email go once however many run (tests/test_gunicorn_scheduler.py),
+        # email go once however many run (tests/jobs/test_gunicorn_scheduler.py),
         # at the cost of every worker sweeping. A separate `jobs run` is better.
         app.logger.warning("Scheduler started in gunicorn worker %s (SCHEDULER_ENABLED): every worker runs one; "
                            "emails still go once each. Prefer SCHEDULER_ENABLED=false and `flask --app wsgi jobs run`.",

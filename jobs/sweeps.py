@@ -32,7 +32,7 @@ def parse_moment(text: str | None) -> dt.datetime:
 
 
 # What the sweeps and their emails read of a record: every column but the
-# form's own wording and notes, which no email shows (tests/test_jobs_sweeps.py
+# form's own wording and notes, which no email shows (tests/jobs/test_jobs_sweeps.py
 # checks that none of them is in an email template). Read whole, a record was 64
 # columns of conversions for each due item, a fifth of a due sweep's time.
 NOT_IN_EMAILS = fields.NOT_IN_EMAILS | {"endorsement_override", "end_notes", "returned_comments", "copy_language",

@@ -154,7 +154,7 @@ def app(database_url, tmp_path, monkeypatch):
             "FRONT_DOOR_EMAIL": "front-door@council.example",
             # Office hours all week, so tests on the real clock do not see
             # out-of-hours copies come and go with the time of day; the
-            # out-of-hours tests (tests/test_front_door.py) set their own.
+            # out-of-hours tests (tests/breaches/test_front_door.py) set their own.
             "OFFICE_HOURS": "Mon-Sun 00:00-24:00",
             # Every test signs in from 127.0.0.1; the limits have their own tests.
             "LOGIN_RATE_LIMIT": 1_000_000,
@@ -335,3 +335,71 @@ def smtp(app):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port, MAIL_USE_TLS=False)
     yield inbox
     controller.stop()
+
+
+# --- shared helpers ----------------------------------------------------------------
+# Test files never import one another: what several share lives in tests/helpers/
+# and reaches them through these fixtures, which import it when first asked.
+
+@pytest.fixture
+def good_partnership():
+    """good_partnership(**overrides): a partnership agreement's form, good in every field."""
+    from tests.helpers import formdata
+
+    return formdata.good_partnership
+
+
+@pytest.fixture
+def good_undertaking():
+    """good_undertaking(**overrides): an undertaking's form, good in every field."""
+    from tests.helpers import formdata
+
+    return formdata.good_undertaking
+
+
+@pytest.fixture
+def page_fields():
+    """page_fields(html) -> (values, choices): the fields a page's own form would post."""
+    from tests.helpers import formdata
+
+    return formdata.page_fields
+
+
+@pytest.fixture
+def breach_form():
+    """breach_form(**overrides): the quick breach form, no term named."""
+    from tests.helpers import formdata
+
+    return formdata.breach_form
+
+
+@pytest.fixture
+def every_kind():
+    """every_kind(make_agreement) -> every kind of email the service sends, queued."""
+    from tests.helpers import mailkinds
+
+    return mailkinds.every_kind
+
+
+@pytest.fixture
+def every_kind_at_length():
+    """every_kind_at_length(people, make_agreement) -> every kind, at the longest realistic values."""
+    from tests.helpers import mailkinds
+
+    return mailkinds.every_kind_at_length
+
+
+@pytest.fixture
+def statements():
+    """The Statements class: `with statements() as seen:` collects the SQL run in the block."""
+    from tests.helpers.statements import Statements
+
+    return Statements
+
+
+@pytest.fixture
+def load():
+    """tests/helpers/loadhelpers.py: gunicorn, the job runner and a browser, driven from outside."""
+    from tests.helpers import loadhelpers
+
+    return loadhelpers

@@ -132,7 +132,7 @@ def from_environment(instance_path: Path) -> dict:
     if not password_sign_in and not issuer:
         raise ConfigError("PASSWORD_SIGN_IN=false needs single sign-on: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
     return {
-        # Single sign-on with OpenID Connect (issue 14); see tracker/sso.py.
+        # Single sign-on with OpenID Connect (issue 14); see tracker/people/sso.py.
         "OIDC_ISSUER": (issuer or "").rstrip("/") or None,
         "OIDC_CLIENT_ID": client_id,
         "OIDC_CLIENT_SECRET": client_secret,
@@ -167,7 +167,7 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", environment == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_NAME": "tracker_session",
-        # A session's absolute lifetime, and how long it may sit unused (tracker/sessions.py).
+        # A session's absolute lifetime, and how long it may sit unused (tracker/people/sessions.py).
         "PERMANENT_SESSION_LIFETIME": env_int("SESSION_MINUTES", 8 * 60) * 60,
         "SESSION_IDLE_MINUTES": env_int("SESSION_IDLE_MINUTES", 60),
         # Rate limits' store: memory:// per process, or redis://host:6379 shared by every worker.

@@ -140,3 +140,37 @@ def active_record(people, worker=None, kind="partnership", **overrides):
     lifecycle.submit(agreement, worker, now)
     lifecycle.endorse(agreement, people.manager, now, override="test")
     return Agreement.get_by_id(agreement.id)
+
+
+def caseload(people):
+    """An active agreement, an active undertaking, a draft and a breach: a page of each kind to visit."""
+    from tests.conftest import agreement_data
+    from tracker.clock import utcnow
+    from tracker.records import breaches, drafting
+
+    now = utcnow()
+    agreement = active_record(people, review_at=now + dt.timedelta(days=5))
+    undertaking = active_record(people, kind="undertaking")
+    draft = drafting.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, now)
+    breach = breaches.log(agreement, {"description": "Missed nursery twice.", "reported_by": "Nursery"}, now,
+                          user=people.worker)
+    return agreement, undertaking, draft, breach
+
+
+def pages_of_caseload(agreement, undertaking, draft, breach, recipient_token):
+    """Every page of the caseload, by who signs in to see it (None: no one)."""
+    staff = {
+        "manager": ["/", "/agreements", "/agreements/new?kind=partnership", "/agreements/new?kind=undertaking",
+                    f"/agreements/{agreement.id}", f"/agreements/{agreement.id}/edit",
+                    f"/agreements/{agreement.id}/history", f"/agreements/{agreement.id}/end",
+                    f"/agreements/{agreement.id}/review", f"/agreements/{undertaking.id}",
+                    f"/agreements/{undertaking.id}/extend", f"/agreements/{draft.id}/endorse",
+                    "/breaches/new?q=Ella", f"/agreements/{agreement.id}/breaches/new",
+                    f"/breaches/{breach.id}", f"/breaches/{breach.id}/acknowledge", f"/breaches/{breach.id}/amend"],
+        "head": ["/service/"],
+        "admin": ["/admin/", "/admin/users/new", "/admin/teams/new", "/admin/agencies/new", "/admin/settings",
+                  "/admin/outbox"],
+        None: ["/login", f"/a/{recipient_token}", f"/a/{recipient_token}/report", f"/a/{recipient_token}/breach",
+               "/a/not-a-link", f"/agreements/{agreement.id}/print"],
+    }
+    return staff

@@ -6,54 +6,25 @@ import datetime as dt
 
 import pytest
 
-from tests.browser.conftest import active_record, assert_accessible, screenshot, sign_in
-from tests.conftest import agreement_data
+from tests.browser.conftest import assert_accessible, caseload, pages_of_caseload, screenshot, sign_in
 from tracker.agencies import tokens
 from tracker.clock import utcnow
 from tracker.models import Breach, Recipient, Review
-from tracker.records import breaches, drafting
 
 pytestmark = pytest.mark.browser
 
-
-def _caseload(people):
-    now = utcnow()
-    agreement = active_record(people, review_at=now + dt.timedelta(days=5))
-    undertaking = active_record(people, kind="undertaking")
-    draft = drafting.save(None, "partnership", agreement_data(social_worker=people.worker.id), people.worker, now)
-    breach = breaches.log(agreement, {"description": "Missed nursery twice.", "reported_by": "Nursery"}, now,
-                          user=people.worker)
-    return agreement, undertaking, draft, breach
-
-
-def _pages(agreement, undertaking, draft, breach, recipient_token):
-    staff = {
-        "manager": ["/", "/agreements", "/agreements/new?kind=partnership", "/agreements/new?kind=undertaking",
-                    f"/agreements/{agreement.id}", f"/agreements/{agreement.id}/edit",
-                    f"/agreements/{agreement.id}/history", f"/agreements/{agreement.id}/end",
-                    f"/agreements/{agreement.id}/review", f"/agreements/{undertaking.id}",
-                    f"/agreements/{undertaking.id}/extend", f"/agreements/{draft.id}/endorse",
-                    "/breaches/new?q=Ella", f"/agreements/{agreement.id}/breaches/new",
-                    f"/breaches/{breach.id}", f"/breaches/{breach.id}/acknowledge", f"/breaches/{breach.id}/amend"],
-        "head": ["/service/"],
-        "admin": ["/admin/", "/admin/users/new", "/admin/teams/new", "/admin/agencies/new", "/admin/settings",
-                  "/admin/outbox"],
-        None: ["/login", f"/a/{recipient_token}", f"/a/{recipient_token}/report", f"/a/{recipient_token}/breach",
-               "/a/not-a-link", f"/agreements/{agreement.id}/print"],
-    }
-    return staff
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_every_page_has_no_serious_accessibility_violation(browser, live, size):
     people = live.people
-    agreement, undertaking, draft, breach = _caseload(people)
+    agreement, undertaking, draft, breach = caseload(people)
     token = tokens.token_for(Recipient.get(Recipient.agreement == agreement))
     viewport = {"width": 1280, "height": 900} if size == "desktop" else {"width": 375, "height": 740}
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     checked = 0
-    for who, urls in _pages(agreement, undertaking, draft, breach, token).items():
+    for who, urls in pages_of_caseload(agreement, undertaking, draft, breach, token).items():
         user = {"manager": people.manager, "head": people.head, "admin": people.admin}.get(who)
         if user is not None:
             sign_in(page, live, user)
@@ -81,7 +52,7 @@ def tab_to(page, name: str, most: int = 60) -> None:
 
 def test_breach_form_by_keyboard_alone(page, live):
     people = live.people
-    agreement, *_ = _caseload(people)
+    agreement, *_ = caseload(people)
     sign_in(page, live, people.worker)
     page.goto(f"{live.url}/agreements/{agreement.id}/breaches/new")
     page.locator("body").focus()
@@ -104,7 +75,7 @@ def test_breach_form_by_keyboard_alone(page, live):
 
 def test_review_form_by_keyboard_alone(page, live):
     people = live.people
-    agreement, *_ = _caseload(people)
+    agreement, *_ = caseload(people)
     sign_in(page, live, people.manager)
     page.goto(f"{live.url}/agreements/{agreement.id}/review")
     page.locator("body").focus()

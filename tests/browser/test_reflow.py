@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_accessibility import _caseload, _pages
+from tests.browser.conftest import caseload, pages_of_caseload, screenshot, sign_in
 from tracker.agencies import tokens
 from tracker.models import Recipient
 
@@ -49,14 +48,14 @@ WIDTHS = (320, 390)
 def test_no_page_scrolls_sideways_on_a_phone(browser, live):
     """Each page is loaded once at 320 px, checked, widened to 390 px and checked again."""
     people = live.people
-    agreement, undertaking, draft, breach = _caseload(people)
+    agreement, undertaking, draft, breach = caseload(people)
     token = tokens.token_for(Recipient.get(Recipient.agreement == agreement))
     # Not is_mobile: a mobile viewport widens itself to fit wide content, which
     # would hide the very sideways scrolling this test looks for.
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 700}, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    pages = _pages(agreement, undertaking, draft, breach, token)
+    pages = pages_of_caseload(agreement, undertaking, draft, breach, token)
     pages["admin"] = [*pages["admin"], f"/admin/users/{people.worker.id}"]
     pages["manager"] = [*pages["manager"], f"/agreements/{undertaking.id}/history", f"/agreements/{draft.id}"]
     problems, checked = [], 0
@@ -118,7 +117,7 @@ def test_words_in_tables_and_tags_never_break_inside(browser, live):
     """Found on a demo record at 1200 px: the distribution list read 'Nam/e' and
     'Jo Blog/gs', the history's 'Maria Manage/r', and a tag 'Awaiting acknowledgeme/nt'."""
     people = live.people
-    agreement, undertaking, draft, breach = _caseload(people)
+    agreement, undertaking, draft, breach = caseload(people)
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)

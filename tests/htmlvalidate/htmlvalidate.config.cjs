@@ -1,5 +1,5 @@
 // html-validate's rules for every page of the Agreement tracker
-// (tests/test_html_valid.py). The recommended preset, less only what is
+// (tests/web/test_html_valid.py). The recommended preset, less only what is
 // explained below.
 module.exports = {
   extends: ["html-validate:recommended"],

@@ -1,5 +1,5 @@
 // A real OpenID provider (oidc-provider, certified) for the single sign-on tests.
-// Started by tests/test_sso.py on 127.0.0.1 with a small configuration:
+// Started by tests/people/test_sso.py on 127.0.0.1 with a small configuration:
 //   OIDC_PORT, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_POST_LOGOUT_URI
 // Signing in needs no form when the authorization request carries a login_hint
 // (an email), so tests drive the flow over HTTP; without one the provider asks

@@ -7,7 +7,7 @@ from peewee import BooleanField, CharField, DateField, IntegerField, TextField
 
 
 def _normalise(name):
-    # The same rule as tracker.identity.normalise_name, copied so the migration
+    # The same rule as tracker.records.identity.normalise_name, copied so the migration
     # keeps working if that module changes.
     text = unicodedata.normalize("NFKD", name or "")
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()

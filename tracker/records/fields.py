@@ -18,7 +18,7 @@ Saving, variations, history, copies, checks, import and subject access read
 these declarations instead of lists of their own. A name the registry does not
 know raises `UnknownField` (a field no list knows about cannot exist): a new
 field is added here, in the model and a migration, and in the template that
-lays it out; tests/test_fields.py fails on a form field missing here.
+lays it out; tests/records/test_fields.py fails on a form field missing here.
 """
 
 from __future__ import annotations
