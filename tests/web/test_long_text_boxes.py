@@ -18,7 +18,6 @@ import pytest
 from flask import g
 
 from tests.conftest import NOW
-from tests.formdata import page_fields
 from tracker.agencies import tokens
 from tracker.governance import retention
 from tracker.models import AgreementChild, Recipient
@@ -80,7 +79,7 @@ def _sign_in(login, client, people, who):
 
 
 def test_every_long_text_box_counts_characters_and_the_server_keeps_the_limit(
-        app, client, people, login, make_agreement):
+        page_fields, app, client, people, login, make_agreement):
     seen: set[str] = set()
     for who, url, button in _pages(people, make_agreement):
         _sign_in(login, client, people, who)
