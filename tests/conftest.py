@@ -403,3 +403,12 @@ def load():
     from tests.helpers import loadhelpers
 
     return loadhelpers
+
+
+@pytest.fixture(scope="session")
+def oidc():
+    """tests/oidc/launch.py: the real OpenID provider (oidc-provider from npm) on 127.0.0.1,
+    `oidc.provider(tracker_url)` to start it and `oidc.configure(app, issuer)` to point the app at it."""
+    from tests.oidc import launch
+
+    return launch

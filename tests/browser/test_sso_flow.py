@@ -7,26 +7,25 @@ Council" must meet that page, not the first person's live council session.
 
 from __future__ import annotations
 
-from tests.oidc import launch
 from tracker.models import UserSession
 
 
-def _sign_in_at_the_council(page, email: str) -> None:
+def _sign_in_at_the_council(page, email: str, password: str) -> None:
     page.get_by_role("link", name="Sign in with Example Council").click()
     page.get_by_role("heading", name="Sign in to the council").wait_for()
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(launch.PROVIDER_PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in to the council").click()
     page.wait_for_load_state()
 
 
-def test_signing_out_ends_the_council_session_for_the_next_person(live, page):
+def test_signing_out_ends_the_council_session_for_the_next_person(live, page, oidc):
     blocked = []
     page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
-    with launch.provider(live.url) as issuer:
-        launch.configure(live.app, issuer)
+    with oidc.provider(live.url) as issuer:
+        oidc.configure(live.app, issuer)
         page.goto(f"{live.url}/agreements")  # a deep link: the sign-in returns to it
-        _sign_in_at_the_council(page, live.people.worker.email)
+        _sign_in_at_the_council(page, live.people.worker.email, oidc.PROVIDER_PASSWORD)
         assert page.url == f"{live.url}/agreements"
         assert "Signed in as Sam Worker" in page.content()
         assert UserSession.get().id_token  # on the server, not in the cookie

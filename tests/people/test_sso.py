@@ -15,17 +15,15 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.oidc import launch
 from tracker import settings
 from tracker.models import AuditEvent, User
 
 TRACKER = "http://tracker.test"
-CLIENT_ID = launch.CLIENT_ID
 
 
 @pytest.fixture(scope="module")
-def provider():
-    with launch.provider(TRACKER, groups={"new.worker@council.example": ["tracker-north-workers"]}) as issuer:
+def provider(oidc):
+    with oidc.provider(TRACKER, groups={"new.worker@council.example": ["tracker-north-workers"]}) as issuer:
         yield issuer
 
 
@@ -42,8 +40,8 @@ def client(app):
 
 
 @pytest.fixture
-def sso_app(app, provider):
-    launch.configure(app, provider)
+def sso_app(app, provider, oidc):
+    oidc.configure(app, provider)
     requests.get(f"{provider}/test-mode", params={"mode": "normal"}, timeout=5)
     yield app
     requests.get(f"{provider}/test-mode", params={"mode": "normal"}, timeout=5)
@@ -78,12 +76,12 @@ def signed_in_as(client) -> str:
     return client.get("/").get_data(as_text=True)
 
 
-def test_discovery_pkce_state_and_nonce_are_in_the_request(sso_app, people, client, provider):
+def test_discovery_pkce_state_and_nonce_are_in_the_request(sso_app, people, client, provider, oidc):
     response = client.get("/sso/login")
     url = urlsplit(response.headers["Location"])
     params = parse_qs(url.query)
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{provider}/auth"  # from the discovery document
-    assert params["client_id"] == [CLIENT_ID]
+    assert params["client_id"] == [oidc.CLIENT_ID]
     assert params["code_challenge_method"] == ["S256"] and len(params["code_challenge"][0]) >= 43
     assert params["state"][0] and params["nonce"][0]
     assert params["redirect_uri"] == [f"{TRACKER}/sso/callback"]
