@@ -68,7 +68,7 @@ run: venv pdf-libs
 # Two processes (pytest-xdist), one a core: the run takes about half as long on
 # this 2-core machine; then the query-plan test in a fresh process of its own.
 # One area alone, in seconds: `.venv/bin/python -m pytest tests/records -m "not browser and not postgres"`
-# (the areas are the folders of tests/: records, breaches, agencies, notices, people,
+# (the areas are the folders of tests/: records, breaches, agencies, family, notices, people,
 # oversight, governance, web, jobs, browser).
 test: venv-test chromium pdf-libs audit oidc-provider html-validate
 	$(BIN)/python -m pytest -n 2 -m "not planner"

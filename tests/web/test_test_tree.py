@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-AREAS = {"records", "breaches", "agencies", "notices", "people", "oversight", "governance", "web", "jobs", "browser"}
+AREAS = {"records", "breaches", "agencies", "family", "notices", "people", "oversight", "governance", "web", "jobs", "browser"}
 TEST_FILES = sorted(p for p in TESTS.rglob("test_*.py") if "node_modules" not in p.parts)
 
 
