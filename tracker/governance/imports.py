@@ -236,10 +236,11 @@ def read(filename: str, data: bytes) -> Sheet:
     if len(raw) - 1 > MAX_ROWS:
         raise FileProblem(f"The file has more than {MAX_ROWS:,} rows: split it into smaller files")
     # A column the template does not have is read by nobody: the preview says so, column by column.
-    unknown = []
+    unknown = []  # as the file names them
     for index, column in enumerate(header):
-        if column and column not in BY_NAME and column not in unknown:
-            unknown.append(column)
+        typed = _text(raw[0][index])
+        if column and column not in BY_NAME and typed not in unknown:
+            unknown.append(typed)
         elif not column and any(index < len(r) and _text(r[index]) for r in raw[1:]):
             unknown.append(f"column {index + 1} (no name)")
     places = [(i, n) for i, n in enumerate(header) if n in BY_NAME]
