@@ -65,8 +65,17 @@ def spreadsheet(rows: int) -> bytes:
 
 # The tables an import writes, in an order their foreign keys allow.
 def _written():
-    from tracker.models import (Action, Agreement, AgreementChild, AgreementVersion, AuditEvent, Child, Party,
-                                Recipient, Review)
+    from tracker.models import (
+        Action,
+        Agreement,
+        AgreementChild,
+        AgreementVersion,
+        AuditEvent,
+        Child,
+        Party,
+        Recipient,
+        Review,
+    )
 
     return [Child, Agreement, AgreementChild, Action, Party, Recipient, Review, AgreementVersion, AuditEvent]
 

@@ -8,8 +8,8 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from jobs.imports import run_imports
+from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tracker.clock import utcnow
 from tracker.governance.imports import NAMES
 from tracker.models import Agreement, ImportJob
@@ -75,7 +75,7 @@ def test_administrator_imports_a_spreadsheet_after_fixing_its_errors(page, live,
     assert run_imports(utcnow()) == 1  # the job runner's pass
     # htmx polls the progress panel: the result appears without a reload or a click.
     page.get_by_text("5 records imported from good.xlsx").wait_for(timeout=8_000)
-    assert page.locator("#import-progress").get_attribute("hx-trigger") is None  # finished: polling stops
+    assert page.locator("#import-progress").get_attribute("data-hx-trigger") is None  # finished: polling stops
     assert Agreement.select().where(Agreement.status == "active").count() == 5
     assert ImportJob.get().status == "done"
 

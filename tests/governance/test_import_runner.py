@@ -36,7 +36,7 @@ def test_confirm_returns_at_once_and_the_progress_page_polls_until_the_runner_ha
 
     waiting = client.get(where).get_data(as_text=True)
     assert "Waiting to start" in waiting
-    assert 'hx-trigger="every 2s"' in waiting and f'hx-get="{where}"' in waiting
+    assert 'hx-trigger="every 2s"' in waiting and f'data-hx-get="{where}"' in waiting
     assert f'href="{where}"' in waiting and "Check progress" in waiting  # without JavaScript
     fragment = client.get(where, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert fragment.lstrip().startswith("{#") is False and "<html" not in fragment and 'id="import-progress"' in fragment

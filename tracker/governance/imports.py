@@ -105,7 +105,7 @@ def _columns() -> list[Column]:
                                  "parties or agencies to the same record."),
         Column("kind", text="partnership (a partnership agreement) or undertaking (a written undertaking)."),
     ]
-    for f in registry.RECORD:
+    for f in registry.where("import"):
         only = _only(f.kinds)
         if f.kind == registry.ROWS:
             for c in f.columns:
@@ -238,11 +238,13 @@ def read(filename: str, data: bytes) -> Sheet:
     # A column the template does not have is read by nobody: the preview says so, column by column.
     unknown = []  # as the file names them
     for index, column in enumerate(header):
+        if column in BY_NAME:
+            continue
         typed = _text(raw[0][index])
-        if column and column not in BY_NAME and typed not in unknown:
+        if not typed and any(index < len(r) and _text(r[index]) for r in raw[1:]):
+            typed = f"column {index + 1} (no name)"
+        if typed and typed not in unknown:
             unknown.append(typed)
-        elif not column and any(index < len(r) and _text(r[index]) for r in raw[1:]):
-            unknown.append(f"column {index + 1} (no name)")
     places = [(i, n) for i, n in enumerate(header) if n in BY_NAME]
     rows = []
     for line, cells in enumerate(raw[1:], start=2):
