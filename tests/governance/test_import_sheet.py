@@ -112,3 +112,45 @@ def test_the_preview_warns_about_unknown_columns_past_reviews_and_under_fives_wi
     assert "Dee Younger is under 5" in record(3) and "Bob Older" not in record(3).split("under 5")[0].split("Warning")[-1]
     assert "Warning" not in record(4)
     assert "Import 3 records" in page and "3 records (4 rows)" in page
+
+
+def _typed(column: imports.Column):
+    """A value of the column's kind as a sheet holds it, and as the record should then store it."""
+    f = fields.field(column.field)
+    if column.kind == fields.DATE:
+        return "02/11/2026", dt.date(2026, 11, 2)
+    if column.kind == fields.MOMENT:
+        return ("22/11/2026 09:00", dt.datetime(2026, 11, 22, 9, 0)) if column.name == "undertaking_starts" else (
+            "25/11/2026 09:00", dt.datetime(2026, 11, 25, 9, 0))
+    if column.kind == fields.BOOL:
+        return "yes", True
+    if column.kind == fields.NUMBER:
+        return "2", 2
+    if column.kind == fields.CHOICE:
+        key = next(iter(f.choices))
+        return f.choices[key], key  # its label, as a person types it
+    return f"What was typed for {column.name}", f"What was typed for {column.name}"
+
+
+def test_every_field_of_a_record_typed_in_its_column_is_what_is_recorded(app, people):
+    """For every kind of record, every one of its own fields' columns, from the registry: what was typed is saved."""
+    for kind in fields.BOTH:
+        columns = [c for c in imports.TEMPLATE if c.group == "record" and c.field
+                   and fields.field(c.field).stored and fields.field(c.field).kind != fields.PERSON
+                   and kind in fields.field(c.field).kinds]
+        cells, expected = {}, {}
+        for column in columns:
+            cells[column.name], expected[column.field] = _typed(column)
+        row = record_row(f"ALL-{kind}", kind=kind, child_name="Ann Every", child_date_of_birth="01/01/2015",
+                         **cells)
+        if kind == "undertaking":
+            row["next_review_date"] = ""
+        plans = imports.check(imports.read("all.csv", sheet_csv([row])), people.manager, NOW)
+        assert imports.error_count(plans) == 0, plans[0].errors
+        (agreement_id,) = imports.commit(plans, people.manager, NOW)
+        agreement = Agreement.get_by_id(agreement_id)
+        assert expected, kind
+        for name, value in expected.items():
+            if name == "legal_advice_taken" and "legal_advice" in expected:
+                value = expected["legal_advice"] == "yes"  # the choice says it; the yes/no mirrors it
+            assert getattr(agreement, name) == value, (kind, name, getattr(agreement, name), value)
