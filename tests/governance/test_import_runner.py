@@ -3,6 +3,7 @@ acknowledged, version 1 and the named worker's; and it costs statements a batch,
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from jobs.imports import run_imports
@@ -40,6 +41,10 @@ def test_confirm_returns_at_once_and_the_progress_page_polls_until_the_runner_ha
     assert f'href="{where}"' in waiting and "Check progress" in waiting  # without JavaScript
     fragment = client.get(where, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert fragment.lstrip().startswith("{#") is False and "<html" not in fragment and 'id="import-progress"' in fragment
+
+    assert "may be stopped" not in waiting
+    ImportJob.update(created_at=ImportJob.get().created_at - dt.timedelta(minutes=5)).execute()
+    assert "the job runner has not started it: it may be stopped" in client.get(where).get_data(as_text=True)
 
     # The runner's pass, as `jobs tick` runs it.
     runner = app.test_cli_runner()

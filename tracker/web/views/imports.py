@@ -8,6 +8,7 @@ imported (or replaced by the next upload).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tracker.web.extensions import htmx
 bp = Blueprint("imports", __name__, url_prefix="/import")
 MAX_UPLOAD = 20 * 1024 * 1024
 EXTENSIONS = (".csv", ".xlsx")
+STALLED = dt.timedelta(minutes=2)  # the runner takes a waiting import within seconds
 
 
 @bp.url_value_preprocessor
@@ -136,6 +138,8 @@ def progress(job_id: int):
     job = ImportJob.select(*shown).where((ImportJob.id == job_id) & (ImportJob.user == current_user.id)).first()
     if job is None:
         abort(404)
+    # Nothing fails silently (R18): an import nobody has picked up says so, rather than waiting for ever.
+    stalled = job.status == "waiting" and utcnow() - job.created_at > STALLED
     if htmx:
-        return render_template("imports/_progress.html", job=job)
-    return render_template("imports/progress.html", job=job)
+        return render_template("imports/_progress.html", job=job, stalled=stalled)
+    return render_template("imports/progress.html", job=job, stalled=stalled)
