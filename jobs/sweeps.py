@@ -381,6 +381,9 @@ def run_all(now: dt.datetime) -> list[str]:
     lines = [f"As of {to_london(now):%Y-%m-%d %H:%M} London time ({now:%Y-%m-%dT%H:%M}Z):"]
     for name, count in run_sweeps(now).items():
         lines.append(f"  {name}: {count} queued")
+    from jobs.imports import run_imports
+
+    lines.append(f"  imports: {run_imports(now)} run")
     report = deliver_pending(now)
     lines.append(f"  delivery: {report.summary()}")
     return lines

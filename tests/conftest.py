@@ -412,3 +412,7 @@ def oidc():
     from tests.oidc import launch
 
     return launch
+
+
+# Import sheets in the template's columns (tests/helpers/importsheets.py), for the import tests.
+from tests.helpers.importsheets import record_row, sheet_csv  # noqa: E402,F401

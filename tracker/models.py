@@ -1035,3 +1035,34 @@ class FamilyTranslation(BaseModel):
 
 
 ALL_MODELS += [FamilyTranslation]
+
+
+# --- importer ---
+
+
+class ImportJob(BaseModel):
+    """A confirmed spreadsheet import, waiting for the job runner or done by it (jobs.imports).
+
+    The confirm request only writes this row and returns, so no proxy's read
+    timeout can cut an import short; the file's bytes wait here (not on one
+    machine's disk, so any runner can do it) and are emptied once it has run.
+    """
+
+    user = pw.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    filename = pw.CharField(max_length=120)
+    data = pw.BlobField()
+    # waiting -> checking -> recording -> done; or refused (a row's error, found again) or failed.
+    status = pw.CharField(max_length=16, default="waiting", index=True)
+    records = pw.IntegerField(default=0)  # how many records the file holds, once checked
+    created = pw.IntegerField(default=0)  # how many were recorded
+    message = pw.TextField(default="")  # why it was refused or failed, in plain words
+    created_at = pw.DateTimeField(default=utcnow)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "refused", "failed")
+
+
+ALL_MODELS.append(ImportJob)

@@ -44,7 +44,7 @@ def test_tick_runs_every_sweep_and_a_delivery_pass(app, make_agreement):
 def test_scheduler_has_fixed_jobs_in_london_time_with_a_grace_of_minutes(app):
     built = scheduler.build(app)
     jobs = {job.id: job for job in built.get_jobs()}
-    assert set(jobs) == {"sweeps", "delivery", "retention"}  # retention: monthly (issue 14)
+    assert set(jobs) == {"sweeps", "delivery", "retention", "imports"}  # retention: monthly (issue 14)
     assert str(built.timezone) == "Europe/London"
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60

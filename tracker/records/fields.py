@@ -23,7 +23,7 @@ lays it out; tests/records/test_fields.py fails on a form field missing here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tracker.models import (
     AGENCY_KINDS,
@@ -169,6 +169,10 @@ RECORD: tuple[Field, ...] = (
     _f("legal_advice_taken", "Legal advice taken", BOOL, False, on_form=False, kinds=("undertaking",)),
     _f("legal_advice_notes", "Legal advice notes", TEXT, False, kinds=("undertaking",)),
 )
+
+# Every field of a record is a column of the import template (tracker/governance/imports.py): a service's own
+# spreadsheet may hold any of them, and a column the template lacked was data left behind.
+RECORD = tuple(replace(f, shows=f.shows | {"import"}) for f in RECORD)
 
 # What the record's other pages and events name: a decision, a review, a breach,
 # the family's copy. Not the record's form, but labelled once here too, so the

@@ -8,19 +8,23 @@ imported (or replaced by the next upload).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from tracker.clock import utcnow
 from tracker.governance import imports
+from tracker.models import ImportJob
 from tracker.people.access import require
+from tracker.web.extensions import htmx
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 MAX_UPLOAD = 20 * 1024 * 1024
 EXTENSIONS = (".csv", ".xlsx")
+STALLED = dt.timedelta(minutes=2)  # the runner takes a waiting import within seconds
 
 
 @bp.url_value_preprocessor
@@ -100,29 +104,42 @@ def upload():
         token = secrets.token_urlsafe(24)
         session["import_token"], session["import_name"] = token, name
         imports.keep_upload(_folder(), f"{token}-{current_user.id}{Path(name).suffix.lower()}", data, utcnow())
+    return _preview(plans, name, token, rows.unknown, rows=len(rows))
+
+
+def _preview(plans, name: str, token: str | None, unknown: list[str], rows: int):
+    errors = imports.error_count(plans)
     return render_template("imports/preview.html", plans=plans, errors=errors, filename=name, token=token,
+                           unknown=unknown, rows=rows, warned=imports.warning_count(plans),
                            columns=dict((n, t) for n, _, t in imports.COLUMNS)), (400 if errors else 200)
 
 
 @bp.route("/confirm", methods=["POST"])
 @login_required
 def confirm():
+    """Hand the previewed file to the job runner and show its progress: the request returns at once."""
     require("import")
     path = _waiting()
     if path is None or request.form.get("token") != session.get("import_token"):
         return _page("The file to import has expired or was replaced: upload it again. Nothing was saved.", 400)
-    name = session["import_name"]
-    now = utcnow()
-    try:
-        plans = imports.check(imports.read(name, path.read_bytes()), current_user, now)
-    except imports.FileProblem as exc:
-        return _page(str(exc), 400)
-    if imports.error_count(plans):
-        # Something changed since the preview (a reference taken, a worker disabled).
-        _forget()
-        return render_template("imports/preview.html", plans=plans, errors=imports.error_count(plans), filename=name,
-                               token=None, columns=dict((n, t) for n, _, t in imports.COLUMNS)), 400
-    created = imports.commit(plans, current_user, now, filename=name)
+    job = ImportJob.create(user=current_user.id, filename=session["import_name"], data=path.read_bytes(),
+                           created_at=utcnow())
     _forget()
-    flash(f"{len(created)} records imported from {name}. They are active, and their reminders are planned.", "success")
-    return redirect(url_for("imports.index"))
+    return redirect(url_for("imports.progress", job_id=job.id), code=303)
+
+
+@bp.route("/jobs/<int:job_id>")
+@login_required
+def progress(job_id: int):
+    """An import's progress: the whole page, or only its panel when htmx polls (every 2 s until it has finished)."""
+    require("import")
+    # Not the file's bytes: a poll every two seconds reads only what the page shows.
+    shown = [f for f in ImportJob._meta.sorted_fields if f.name != "data"]
+    job = ImportJob.select(*shown).where((ImportJob.id == job_id) & (ImportJob.user == current_user.id)).first()
+    if job is None:
+        abort(404)
+    # Nothing fails silently (R18): an import nobody has picked up says so, rather than waiting for ever.
+    stalled = job.status == "waiting" and utcnow() - job.created_at > STALLED
+    if htmx:
+        return render_template("imports/_progress.html", job=job, stalled=stalled)
+    return render_template("imports/progress.html", job=job, stalled=stalled)
