@@ -60,6 +60,7 @@ def test_stay_signed_in_extends_the_session_again_and_again(app, people):
             answer = _keep_alive(client)
             assert answer.status_code == 200 and answer.json == {"signed_in": True, "seconds_left": idle * 60}
         clock.shift(dt.timedelta(minutes=idle - 1))
+        g.pop("_login_user", None)
         page = client.get("/", headers={"User-Agent": "browser"})
         assert page.status_code == 200
         # The page tells the warning how long is left (the session was used just now).
