@@ -217,7 +217,7 @@ DETAILS: tuple[Field, ...] = (
 )
 
 # Hidden inputs that carry the form's own state, never a record's content.
-MACHINERY = frozenset(("csrf_token", "revision", "opened_at", "once_key", "snapshot"))
+MACHINERY = frozenset(("csrf_token", "revision", "opened_at", "once_key", "snapshot", "draft_owner"))
 
 _BY_NAME: dict[str, Field] = {f.name: f for f in RECORD}
 _DETAILS: dict[str, Field] = {f.name: f for f in DETAILS if f.name not in _BY_NAME}
