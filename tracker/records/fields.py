@@ -23,7 +23,7 @@ lays it out; tests/test_fields.py fails on a form field missing here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tracker.models import (
     AGENCY_KINDS,
@@ -63,6 +63,7 @@ class Field:
     columns: tuple[Field, ...] = ()  # a row list's fields
     noun: str = ""  # a row list: what one row is called ("Action 2")
     main: str = ""  # a row list: the field that names a row
+    section: str = ""  # the part of the form it is asked in (SECTIONS; the new record's task list)
 
     def shown_on(self, surface: str) -> bool:
         if surface not in SURFACES:
@@ -163,6 +164,23 @@ RECORD: tuple[Field, ...] = (
     _f("legal_advice_taken", "Legal advice taken", BOOL, False, on_form=False, kinds=("undertaking",)),
     _f("legal_advice_notes", "Legal advice notes", TEXT, False, kinds=("undertaking",)),
 )
+
+# The parts of the record's form, in order: each is a page of its own in the new record's task list
+# (tracker/records/sections.py), and the one-page form asks them in the same order.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "child": ("children", "social_worker", "worker_phone", "completed_on"),
+    "why": ("purpose", "child_views", "family_views", "plan_type", "plan_meeting_on"),
+    "actions": ("actions",),
+    "if_wrong": ("if_things_go_wrong", "contingency"),
+    "review": ("duration", "review_at", "review_venue", "review_attendees", "undertaking_kind", "window_starts_at",
+               "window_ends_at", "closure_weeks", "window_reason", "legal_advice", "legal_advice_notes"),
+    "parties": ("parties",),
+    "copies": ("recipients",),
+    "communication": ("first_language", "interpreter", "advocacy", "literacy"),
+    "case": ("case_closing", "domestic_abuse_concern", "person_at_risk", "person_who_harms", "marac_idva"),
+}
+_SECTION_OF = {name: section for section, names in SECTIONS.items() for name in names}
+RECORD = tuple(replace(f, section=_SECTION_OF[f.name]) if f.on_form else f for f in RECORD)
 
 # What the record's other pages and events name: a decision, a review, a breach,
 # the family's copy. Not the record's form, but labelled once here too, so the
