@@ -99,3 +99,25 @@ def status(section: Section, data: dict, failing: list, problems: dict[str, str]
 def whole_record(failing: list) -> list:
     """The failing checks that are about the whole record rather than one section (plain language, warning signs)."""
     return [c for c in failing if c.key not in CHECKS]
+
+
+def answers(section: Section, data: dict) -> list[tuple[str, list[str]]]:
+    """The section as "Check your answers" shows it: each field's label and its value in plain words."""
+    from tracker.records.history import plain
+
+    shown = []
+    for name in section.fields:
+        field = fields.field(name)
+        value = data.get(name)
+        if field.kind == fields.ROWS:
+            lines = []
+            for number, row in enumerate(value or [], 1):
+                said = [f"{c.label} {plain(c.name, row.get(c.name))}" if c.name != field.main
+                        else plain(c.name, row.get(c.name))
+                        for c in field.columns if c.on_form and c.name not in ("id", "directory")
+                        and row.get(c.name) not in (None, "", False)]
+                lines.append(f"{field.noun} {number}: " + ", ".join(said) if said else f"{field.noun} {number}")
+            shown.append((field.label, lines or ["(none)"]))
+        else:
+            shown.append((field.label, plain(name, value).split("\n")))
+    return shown

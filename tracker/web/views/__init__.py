@@ -27,5 +27,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports.bp)
     app.register_blueprint(sar.bp)
     app.register_blueprint(retention.bp)
-    from tracker.web.views import drafts
+    from tracker.web.views import drafts, tasks
     app.register_blueprint(drafts.bp)
+    app.register_blueprint(tasks.bp)

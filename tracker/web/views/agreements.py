@@ -239,13 +239,14 @@ def stale_record(form, agreement_id: int):
     return changes, form
 
 
-def _render_form(form, kind, agreement=None, status=200, changed_since=None, already_sent=None, restored=None):
+def _render_form(form, kind, agreement=None, status=200, changed_since=None, already_sent=None, restored=None,
+                 page="agreements/form.html", **extra):
     section = (request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
                or ("recipients" if request.form.get("fill") else ""))
     variation = models.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
                    changed_since=changed_since, already_sent=already_sent, restored=restored,
-                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
+                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"), **extra)
     if request.form.get("add") in ROW_SECTIONS:
         # The row just added takes focus (autofocus), so the page, or htmx's
         # swapped section, comes back at it and not at the top of a long form.
@@ -265,7 +266,7 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None, alr
             context["added"] = form.recipients.entries[position].id
     if htmx and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
-    return render_template("agreements/form.html", **context), status
+    return render_template(page, **context), status
 
 
 def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None, restored=None):
