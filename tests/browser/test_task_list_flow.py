@@ -37,11 +37,9 @@ def no_js_phone(browser):
     context.close()
 
 
-def test_a_new_agreement_section_by_section_without_javascript_at_320px(no_js_phone, live):
-    page = no_js_phone
+def _walk_without_javascript(page, live):
     sign_in(page, live, live.people.worker)
     page.goto(f"{live.url}/agreements/new/tasks")
-    assert_accessible(page, "task list, nothing started")
     for title, fill in FILL.items():
         page.get_by_role("link", name=title).click()
         assert page.get_by_role("heading", level=1).inner_text() == title
@@ -53,12 +51,32 @@ def test_a_new_agreement_section_by_section_without_javascript_at_320px(no_js_ph
     # No sideways scrolling at 320 px.
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     statuses = page.locator(".govuk-task-list__status").all_inner_texts()
-    assert statuses.count("Completed") >= 5, statuses
-    assert_accessible(page, "task list, most sections done")
+    assert statuses.count("Completed") >= 4, statuses
+    # What is not yet complete says what the quality checks still want (one family action, no professional one).
+    assert page.locator(".govuk-task-list__hint").count() == statuses.count("In progress") >= 1
+    tasks_url = page.url
     page.get_by_role("link", name="Check your answers").click()
     assert page.get_by_text("Ella Murphy").first.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    assert_accessible(page, "check your answers")
+    check_url = page.url
+    section_url = tasks_url.replace("/tasks", "/sections/actions")
     page.get_by_role("button", name="Send for endorsement").click()
     page.wait_for_load_state()
     assert Agreement.get().status == "awaiting_endorsement"
+    return tasks_url, check_url, section_url
+
+
+def test_a_new_agreement_section_by_section_without_javascript_at_320px_and_axe_clean(no_js_phone, browser, live):
+    tasks_url, check_url, section_url = _walk_without_javascript(no_js_phone, live)
+    # axe runs as script, so it reads the same pages in a 320 px phone with JavaScript on.
+    Agreement.update(status="draft").execute()  # back to the task list's state, to read its pages again
+    context = browser.new_context(viewport={"width": 320, "height": 740})
+    page = context.new_page()
+    try:
+        sign_in(page, live, live.people.worker)
+        for url in (f"{live.url}/agreements/new/tasks", tasks_url, section_url, check_url):
+            page.goto(url)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 320, url
+            assert_accessible(page, url)
+    finally:
+        context.close()
