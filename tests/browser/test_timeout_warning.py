@@ -39,7 +39,7 @@ def test_the_warning_appears_is_announced_and_stay_signed_in_extends_ten_times(p
 def test_left_alone_the_page_goes_to_sign_in_and_says_why(page, live):
     live.app.config.update(SESSION_IDLE_MINUTES=0.05, SESSION_WARNING_SECONDS=2)
     sign_in(page, live, live.people.worker)
-    page.wait_for_url("**/login?**", timeout=10_000)
+    page.wait_for_url("**/login?timed_out=1**", timeout=10_000)
     assert page.locator("#timed-out").is_visible()
     page.get_by_label("Email address").fill(live.people.worker.email)
     page.get_by_label("Password").fill("correct-horse-battery")

@@ -64,13 +64,13 @@ def test_idle_past_the_limit_then_save_then_sign_in_and_the_typing_is_back(page,
 
 
 def test_left_alone_the_form_saves_its_draft_before_the_session_ends(page, live):
-    live.app.config.update(SESSION_IDLE_MINUTES=0.1, SESSION_WARNING_SECONDS=3)
+    live.app.config.update(SESSION_IDLE_MINUTES=0.15, SESSION_WARNING_SECONDS=3)
     sign_in(page, live, live.people.worker)
     _type_half_an_agreement(page, live)
     # Autosave has kept the typing already, by htmx, while the person typed.
     page.locator("#draft-status").get_by_text("Draft saved at").wait_for(timeout=6_000)
     page.get_by_role("dialog").wait_for(timeout=6_000)
     # Nobody answers the warning: the page saves the draft and goes to sign in.
-    page.wait_for_url("**/login?**", timeout=10_000)
+    page.wait_for_url("**/login?next=**", timeout=12_000)
     live.app.config["SESSION_IDLE_MINUTES"] = 60
     _sign_in_again(page, live)

@@ -16,7 +16,7 @@ from tracker.models import Agreement, AuditEvent, FormDraft
 
 NEW = "/agreements/new?kind=partnership"
 # What the page fills in itself (its guards and keys), not what a person types.
-MACHINE = re.compile("^(" + "|".join(sorted(fields.MACHINERY)) + ")$")
+MACHINE = re.compile("^(" + "|".join(sorted(fields.MACHINERY | {"review_id"})) + ")$")
 
 
 def _fields(client, path):
@@ -141,3 +141,26 @@ def test_a_draft_is_kept_only_for_the_person_the_page_was_made_for(client, peopl
         # Signed out, a post whose note the service did not sign keeps nothing either.
         client.post(NEW, data={**values, "draft_owner": owner, "save": "1"})
         assert FormDraft.select().count() == 0
+
+
+def _pages(make_agreement, people):
+    active = make_agreement(status="active")
+    return {"review": f"/agreements/{active.id}/review", "breach": f"/agreements/{active.id}/breaches/new"}
+
+
+@pytest.mark.parametrize("form", ["review", "breach"])
+def test_the_review_and_breach_forms_keep_typing_posted_after_the_session_ended(app, people, make_agreement, form):
+    path = _pages(make_agreement, people)[form]
+    client = app.test_client()
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False) as clock:
+        g.pop("_login_user", None)
+        client.post("/login", data={"email": people.worker.email, "password": PASSWORD})
+        values, choices = _fields(client, path)
+        typed = _typed(values, choices)
+        clock.shift(dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"], seconds=1))
+        g.pop("_login_user", None)
+        response = client.post(path, data=typed)
+        assert response.status_code == 303 and "/login?next=" in response.headers["Location"]
+        g.pop("_login_user", None)
+        client.post("/login", data={"email": people.worker.email, "password": PASSWORD})
+        assert _shown(client, path) == {k: v for k, v in typed.items() if not MACHINE.match(k)}
