@@ -74,7 +74,7 @@ def test_a_new_agreement_section_by_section_without_javascript_at_320px_and_axe_
     page = context.new_page()
     try:
         sign_in(page, live, live.people.worker)
-        for url in (f"{live.url}/agreements/new/tasks", tasks_url, section_url, check_url):
+        for url in (tasks_url, section_url, check_url):
             page.goto(url)
             assert page.evaluate("document.documentElement.scrollWidth") <= 320, url
             assert_accessible(page, url)

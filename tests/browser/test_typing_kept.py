@@ -64,7 +64,7 @@ def test_idle_past_the_limit_then_save_then_sign_in_and_the_typing_is_back(page,
 
 
 def test_left_alone_the_form_saves_its_draft_before_the_session_ends(page, live):
-    live.app.config.update(SESSION_IDLE_MINUTES=0.15, SESSION_WARNING_SECONDS=3)
+    live.app.config.update(SESSION_IDLE_MINUTES=0.1, SESSION_WARNING_SECONDS=2)
     sign_in(page, live, live.people.worker)
     _type_half_an_agreement(page, live)
     # Autosave has kept the typing already, by htmx, while the person typed.
