@@ -11,8 +11,8 @@ from flask import g
 
 from tests.conftest import NOW, PASSWORD
 from tests.formdata import page_fields
-from tracker.records import fields
 from tracker.models import Agreement, AuditEvent, FormDraft
+from tracker.records import fields
 
 NEW = "/agreements/new?kind=partnership"
 # What the page fills in itself (its guards and keys), not what a person types.
