@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
@@ -24,8 +24,10 @@ from tracker.web.security import safe_next
 bp = Blueprint("drafts", __name__)
 
 
-def _notes() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="form-draft-owner")
+def _notes() -> URLSafeSerializer:
+    # Untimed, so a page drawn again carries the same note: the browser's Back restores a form's
+    # hidden fields (its once key among them) only while the page's fields are the same (R12).
+    return URLSafeSerializer(current_app.secret_key, salt="form-draft-owner")
 
 
 def page_path() -> str:
@@ -44,7 +46,7 @@ def read_owner(note: str | None) -> dict | None:
     if not note or len(note) > 1000:
         return None
     try:
-        owner = _notes().loads(note, max_age=current_app.config["PERMANENT_SESSION_LIFETIME"] + 86400)
+        owner = _notes().loads(note)
     except BadSignature:
         return None
     if not (isinstance(owner, dict) and type(owner.get("u")) is int and isinstance(owner.get("p"), str)):
