@@ -71,10 +71,19 @@ def test_stay_signed_in_extends_the_session_again_and_again(app, people):
         assert client.get("/", headers={"User-Agent": "browser"}).status_code == 302
 
 
-def test_the_warning_is_on_staff_pages_only(client, people, login):
+def test_the_warning_is_on_staff_pages_only(client, people, login, make_agreement):
+    from tracker.agencies import tokens
+    from tracker.models import Recipient
+
+    agreement = make_agreement(status="active")
     login(people.worker)
-    page = client.get("/").get_data(as_text=True)
-    assert page.count('<dialog id="timeout-warning"') == 1
-    assert 'data-warn-seconds="120"' in page
+    for path in ("/", "/agreements", f"/agreements/{agreement.id}", f"/agreements/{agreement.id}/edit"):
+        page = client.get(path).get_data(as_text=True)
+        assert page.count('<dialog id="timeout-warning"') == 1, path
+        assert 'data-warn-seconds="120"' in page
+    # An agency's page, even in a browser where a worker is signed in, has no account to time out.
+    token = tokens.token_for(Recipient.get(Recipient.agreement == agreement))
+    agency = client.get(f"/a/{token}")
+    assert agency.status_code == 200 and "timeout-warning" not in agency.get_data(as_text=True)
     client.post("/logout")
     assert "timeout-warning" not in client.get("/login").get_data(as_text=True)
