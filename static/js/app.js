@@ -35,6 +35,8 @@ function minutesAndSeconds (seconds) {
   return seconds === 1 ? '1 second' : seconds + ' seconds'
 }
 
+const AFTER_THE_LIMIT_MS = 2000
+
 function startTimeoutWarning (dialog) {
   if (typeof dialog.showModal !== 'function') return
   const warnSeconds = Number(dialog.dataset.warnSeconds)
@@ -75,7 +77,9 @@ function startTimeoutWarning (dialog) {
       if (lastSpoken !== null) say('You will be signed out in ' + words + '.')
       lastSpoken = step
     }
-    if (left <= 0) timedOut()
+    // A moment after the server's own limit, so the draft saved then is kept as the typing of an ended
+    // session: saved a moment before, it would count as activity and keep an unattended page signed in.
+    if (Date.now() >= deadline + AFTER_THE_LIMIT_MS) timedOut()
   }
 
   function open () {

@@ -64,7 +64,7 @@ def _kept_at(draft) -> str:
 
 def keep_after_session_ended():
     """Before anything else reads a post: a draft form posted by someone no longer signed in is kept for them."""
-    if request.method != "POST" or "draft_owner" not in request.form:
+    if request.method != "POST" or "draft_owner" not in request.form or request.endpoint == "drafts.discard":
         return None
     if current_user.is_authenticated:
         return None
