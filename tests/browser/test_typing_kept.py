@@ -45,6 +45,7 @@ def _sign_in_again(page, live):
 def test_idle_past_the_limit_then_save_then_sign_in_and_the_typing_is_back(page, live):
     sign_in(page, live, live.people.worker)
     _type_half_an_agreement(page, live)
+    page.locator("#draft-status").get_by_text("Draft saved at").wait_for(timeout=6_000)
     # The laptop lid was closed: the page's own clock stood still while the session ran out on the server.
     live.app.config["SESSION_IDLE_MINUTES"] = 0.05
     page.wait_for_timeout(3_500)
@@ -63,7 +64,7 @@ def test_idle_past_the_limit_then_save_then_sign_in_and_the_typing_is_back(page,
     assert FormDraft.get().used_how == "saved"
 
 
-def test_left_alone_the_form_saves_its_draft_before_the_session_ends(page, live):
+def test_left_alone_past_the_warning_the_form_keeps_its_draft_for_signing_in_again(page, live):
     live.app.config.update(SESSION_IDLE_MINUTES=0.1, SESSION_WARNING_SECONDS=2)
     sign_in(page, live, live.people.worker)
     _type_half_an_agreement(page, live)
