@@ -165,4 +165,4 @@ def check(agreement_id: int):
     return render_template("agreements/check.html", agreement=agreement, progress=_progress(agreement),
                            data=drafting.form_data(agreement), review=models.next_review(agreement),
                            failing=failing_checks(agreement, now), problems=lifecycle.completeness(agreement),
-                           opened_at=now.isoformat(), may_submit=True)
+                           opened_at=now.isoformat())
