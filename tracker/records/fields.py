@@ -180,6 +180,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "case": ("case_closing", "domestic_abuse_concern", "person_at_risk", "person_who_harms", "marac_idva"),
 }
 _SECTION_OF = {name: section for section, names in SECTIONS.items() for name in names}
+_UNASKED = [f.name for f in RECORD if f.on_form and f.name not in _SECTION_OF]
+if _UNASKED:  # a field on the form belongs to a section of it, or the task list would never ask it
+    raise UnknownField(f"no section in SECTIONS asks {', '.join(_UNASKED)}")
 RECORD = tuple(replace(f, section=_SECTION_OF[f.name]) if f.on_form else f for f in RECORD)
 
 # What the record's other pages and events name: a decision, a review, a breach,
