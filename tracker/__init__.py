@@ -59,6 +59,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
+    # Issue 22: a draft form posted after its session ended is kept before the CSRF check can refuse it.
+    from tracker.web.views.drafts import keep_after_session_ended
+
+    app.before_request(keep_after_session_ended)
     csrf.init_app(app)
     htmx.init_app(app)
     mail.init_app(app)

@@ -170,6 +170,8 @@ def from_environment(instance_path: Path) -> dict:
         # A session's absolute lifetime, and how long it may sit unused (tracker/people/sessions.py).
         "PERMANENT_SESSION_LIFETIME": env_int("SESSION_MINUTES", 8 * 60) * 60,
         "SESSION_IDLE_MINUTES": env_int("SESSION_IDLE_MINUTES", 60),
+        # How long before the idle timeout every staff page warns, with "Stay signed in" (WCAG 2.2.1).
+        "SESSION_WARNING_SECONDS": env_int("SESSION_WARNING_SECONDS", 120),
         # Rate limits' store: memory:// per process, or redis://host:6379 shared by every worker.
         "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI", "memory://"),
         # Counts' names in the shared store start with this: two services sharing one Redis keep theirs apart.

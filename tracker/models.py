@@ -1066,3 +1066,32 @@ class ImportJob(BaseModel):
 
 
 ALL_MODELS.append(ImportJob)
+
+
+# --- drafts ---
+
+
+class FormDraft(BaseModel):
+    """What someone typed in a long form, kept on the server before it is saved (issue 22).
+
+    One live draft a person, a form page (its address names the form and the record it
+    changes) and a kind: "open" while they are signed in (autosave, "Save and come back
+    later"), "pending" when the form was posted after their session had ended. A draft
+    is never deleted when used: `used_at` and `used_how` say it was saved or set aside;
+    a draft for a record goes with the record at retention (its foreign key).
+    """
+
+    user = pw.ForeignKeyField(User, backref="form_drafts", on_delete="RESTRICT")
+    agreement = pw.ForeignKeyField(Agreement, null=True, backref="form_drafts", on_delete="RESTRICT")
+    path = pw.CharField(max_length=300)
+    state = pw.CharField(max_length=10, default="open")
+    body = pw.TextField()  # the posted fields as a JSON list of [name, value], less the CSRF token
+    saved_at = pw.DateTimeField(default=utcnow)
+    used_at = pw.DateTimeField(null=True)
+    used_how = pw.CharField(max_length=20, default="")
+
+    class Meta:
+        indexes = ((("user", "path", "used_at"), False),)
+
+
+ALL_MODELS.append(FormDraft)

@@ -118,6 +118,9 @@ def test_every_page_but_login_needs_a_signed_in_user(app, client, make_agreement
         if url.startswith(("/a/", "/f/")):  # agency and family pages use their own link instead of an account
             continue
         response = client.open(url, method=method)
+        if url == "/session/keep-alive":  # its script reads a 401, not a sign-in page (issue 22)
+            assert response.status_code == 401 and response.json == {"signed_in": False}
+            continue
         assert response.status_code == 302 and "/login" in response.location, f"{method} {url} is open"
         checked += 1
     assert checked >= 15
@@ -210,11 +213,11 @@ def _urls(app, cell, keys):
     """Every route with its arguments filled from one record's cell: (endpoint, method, url)."""
     agreement, child = cell["agreement"], cell["child"]
     values = {"agreement_id": agreement.id, "child_id": child.id, "recipient_id": cell["recipient"].id,
-              "breach_id": cell["breach"].id if cell["breach"] else None, "party_id": cell["party"].id}
+              "breach_id": cell["breach"].id if cell["breach"] else None, "party_id": cell["party"].id, "name": "why"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(NOT_ABOUT_A_CHILD):
             continue
-        about = rule.arguments & set(values)
+        about = rule.arguments & set(values) - {"name"}  # a section's name (issue 22) names no record
         if rule.endpoint in ("sar.preview", "sar.export"):
             about = {"child"}
         if not about or any(values.get(a) is None for a in about if a != "child"):

@@ -51,7 +51,9 @@ def _collect(app, client, people, login, make_agreement, now) -> dict[str, str]:
               f"/admin/users/{people.worker.id}", "/agreements/new?kind=partnership",
               "/agreements/new?kind=undertaking", "/breaches/new?q=ella", "/breaches/new?q=nobody",
               "/agreements?q=ella", "/agreements?status=ended", "/subject-access/preview?child=" + str(child.id),
-              "/agreements/999999", f"/agreements/{a}/family"]
+              "/agreements/999999", f"/agreements/{a}/family",
+              f"/agreements/{draft.id}/tasks", f"/agreements/{draft.id}/sections/child",
+              f"/agreements/{draft.id}/check", "/agreements/new/sections/actions"]
     pages: dict[str, str] = {}
 
     def keep(what: str, response) -> None:

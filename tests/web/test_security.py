@@ -89,7 +89,7 @@ def test_every_post_is_refused_without_its_csrf_token(app, people, make_agreemen
     token = tokens.token_for(recipient)
     values = {"agreement_id": agreement.id, "breach_id": breach.id, "recipient_id": recipient.id,
               "notification_id": notification.id, "user_id": people.worker.id, "agency_id": 1, "token": token,
-              "child_id": agreement.child_links.get().child_id, "party_id": agreement.parties.get().id}
+              "child_id": agreement.child_links.get().child_id, "party_id": agreement.parties.get().id, "name": "why"}
 
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)

@@ -87,7 +87,18 @@ def user_for(token: str | None, user_id: str, now: dt.datetime, idle: dt.timedel
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
+        row.last_seen_at = now
+    # When the idle timeout counts from: the page's timeout warning (templates/_timeout_warning.html) reads it.
+    user.session_seen_at = row.last_seen_at
     return user
+
+
+def touch(token: str | None, now: dt.datetime) -> bool:
+    """Count this session as used now, whenever it was last touched ("Stay signed in")."""
+    if not token or not isinstance(token, str) or len(token) > 100:
+        return False
+    return UserSession.update(last_seen_at=now).where(
+        (UserSession.token_hash == _hash(token)) & UserSession.ended_at.is_null()).execute() == 1
 
 
 def end(token: str | None, now: dt.datetime, reason: str = "signed_out") -> bool:

@@ -68,6 +68,7 @@ class Field:
     noun: str = ""  # a row list: what one row is called ("Action 2")
     main: str = ""  # a row list: the field that names a row
     max_length: int | None = None  # the most characters typed (text and lines; by kind unless given)
+    section: str = ""  # the part of the form it is asked in (SECTIONS; the new record's task list)
 
     def shown_on(self, surface: str) -> bool:
         if surface not in SURFACES:
@@ -173,6 +174,25 @@ RECORD: tuple[Field, ...] = (
 # Every field of a record is a column of the import template (tracker/governance/imports.py): a service's own
 # spreadsheet may hold any of them, and a column the template lacked was data left behind.
 RECORD = tuple(replace(f, shows=f.shows | {"import"}) for f in RECORD)
+# The parts of the record's form, in order: each is a page of its own in the new record's task list
+# (tracker/records/sections.py), and the one-page form asks them in the same order.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "child": ("children", "social_worker", "worker_phone", "completed_on"),
+    "why": ("purpose", "child_views", "family_views", "plan_type", "plan_meeting_on"),
+    "actions": ("actions",),
+    "if_wrong": ("if_things_go_wrong", "contingency"),
+    "review": ("duration", "review_at", "review_venue", "review_attendees", "undertaking_kind", "window_starts_at",
+               "window_ends_at", "closure_weeks", "window_reason", "legal_advice", "legal_advice_notes"),
+    "parties": ("parties",),
+    "copies": ("recipients",),
+    "communication": ("first_language", "interpreter", "advocacy", "literacy"),
+    "case": ("case_closing", "domestic_abuse_concern", "person_at_risk", "person_who_harms", "marac_idva"),
+}
+_SECTION_OF = {name: section for section, names in SECTIONS.items() for name in names}
+_UNASKED = [f.name for f in RECORD if f.on_form and f.name not in _SECTION_OF]
+if _UNASKED:  # a field on the form belongs to a section of it, or the task list would never ask it
+    raise UnknownField(f"no section in SECTIONS asks {', '.join(_UNASKED)}")
+RECORD = tuple(replace(f, section=_SECTION_OF[f.name]) if f.on_form else f for f in RECORD)
 
 # What the record's other pages and events name: a decision, a review, a breach,
 # the family's copy. Not the record's form, but labelled once here too, so the
@@ -227,7 +247,7 @@ DETAILS: tuple[Field, ...] = (
 )
 
 # Hidden inputs that carry the form's own state, never a record's content.
-MACHINERY = frozenset(("csrf_token", "revision", "opened_at", "once_key", "snapshot"))
+MACHINERY = frozenset(("csrf_token", "revision", "opened_at", "once_key", "snapshot", "draft_owner"))
 
 _BY_NAME: dict[str, Field] = {f.name: f for f in RECORD}
 _DETAILS: dict[str, Field] = {f.name: f for f in DETAILS if f.name not in _BY_NAME}

@@ -31,3 +31,6 @@ def register_blueprints(app: Flask) -> None:
     from tracker.web.views import family
     app.register_blueprint(family.bp)
     app.register_blueprint(family.staff)
+    from tracker.web.views import drafts, tasks
+    app.register_blueprint(drafts.bp)
+    app.register_blueprint(tasks.bp)

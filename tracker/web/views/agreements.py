@@ -36,6 +36,7 @@ from tracker.records.warnings import signs_of
 from tracker.web.extensions import htmx
 from tracker.web.forms import AgreementForm, EndForm, EndorseForm, IssueForm, options
 from tracker.web.once import AlreadySent, new_key, once
+from tracker.web.views import drafts
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 PAGE_SIZE = 25
@@ -238,13 +239,14 @@ def stale_record(form, agreement_id: int):
     return changes, form
 
 
-def _render_form(form, kind, agreement=None, status=200, changed_since=None, already_sent=None):
+def _render_form(form, kind, agreement=None, status=200, changed_since=None, already_sent=None, restored=None,
+                 page="agreements/form.html", **extra):
     section = (request.form.get("add") or (request.form.get("remove") or "").rpartition("-")[0]
                or ("recipients" if request.form.get("fill") else ""))
     variation = models.in_progress(agreement) if agreement is not None and agreement.status == "active" else None
     context = dict(form=form, kind=kind, agreement=agreement, kind_label=KINDS[kind], variation=variation,
-                   changed_since=changed_since, already_sent=already_sent,
-                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"))
+                   changed_since=changed_since, already_sent=already_sent, restored=restored,
+                   closure_max_weeks=settings.get("closure_undertaking_max_weeks"), **extra)
     if request.form.get("add") in ROW_SECTIONS:
         # The row just added takes focus (autofocus), so the page, or htmx's
         # swapped section, comes back at it and not at the top of a long form.
@@ -264,10 +266,10 @@ def _render_form(form, kind, agreement=None, status=200, changed_since=None, alr
             context["added"] = form.recipients.entries[position].id
     if htmx and section in ROW_SECTIONS:
         return render_template(f"agreements/_{section}.html", **context), status
-    return render_template("agreements/form.html", **context), status
+    return render_template(page, **context), status
 
 
-def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
+def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None, restored=None):
     if kind == "undertaking":
         form.if_things_go_wrong.label.text = "What will happen if the undertaking is breached"
     _offer_directory(form)
@@ -290,6 +292,7 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
             try:
                 # A new record is created once per form, however often it is posted.
                 url = save() if agreement is not None else once(form.once_key.data, save)
+                drafts.used()  # the typing is on the record now; its draft is kept, marked used
             except models.Stale:
                 changes, form = stale_record(form, agreement.id)
                 return _render_form(form, kind, agreement, 409, changed_since=changes)
@@ -302,7 +305,7 @@ def _apply_form(form: AgreementForm, kind: str, agreement: Agreement | None):
                 return _render_form(form, kind, agreement, 400)
             return redirect(url)
         return _render_form(form, kind, agreement, 400)
-    return _render_form(form, kind, agreement)
+    return _render_form(form, kind, agreement, restored=restored)
 
 
 def _save_active(agreement: Agreement, form: AgreementForm) -> str:
@@ -346,13 +349,14 @@ def new():
     kind = request.args.get("kind", "partnership")
     if kind not in KINDS:
         abort(404)
-    form = AgreementForm()
+    typed, restored = drafts.restore() if request.method == "GET" else (None, None)
+    form = AgreementForm(formdata=typed) if typed is not None else AgreementForm()
     form.social_worker.choices = _worker_choices(kind, current_user.team_id)
-    if request.method == "GET":
+    if request.method == "GET" and restored is None:
         form.social_worker.data = current_user.id if current_user.role == "social_worker" else (0 if kind == "undertaking" else None)
         if kind == "undertaking":
             form.legal_advice.data = "not_recorded"
-    return _apply_form(form, kind, None)
+    return _apply_form(form, kind, None, restored)
 
 
 @bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])
@@ -361,17 +365,24 @@ def edit(agreement_id: int):
     if agreement.status == "ended":
         flash("This record has ended. Its history stays; it cannot be changed.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
+    restored = None
     if request.method == "GET":
         _viewed(agreement, "viewed_edit_page")  # the form shows the whole record
-        variation = models.in_progress(agreement) if agreement.status == "active" else None
-        shown = versions.proposed(agreement, variation) if variation else drafting.form_data(agreement)
-        form = AgreementForm(data=shown)
-        form.snapshot.data = versions.to_json(shown)
-        form.open_on(agreement)
+        typed, restored = drafts.restore()
+        if typed is not None:
+            # The draft carries the revision and snapshot the page was opened on: a record changed
+            # since is caught on Save by the usual "changed since you opened it" page (R12).
+            form = AgreementForm(formdata=typed)
+        else:
+            variation = models.in_progress(agreement) if agreement.status == "active" else None
+            shown = versions.proposed(agreement, variation) if variation else drafting.form_data(agreement)
+            form = AgreementForm(data=shown)
+            form.snapshot.data = versions.to_json(shown)
+            form.open_on(agreement)
     else:
         form = AgreementForm()
     form.social_worker.choices = _worker_choices(agreement.kind, agreement.team_id, agreement.social_worker_id)
-    return _apply_form(form, agreement.kind, agreement)
+    return _apply_form(form, agreement.kind, agreement, restored)
 
 
 @bp.route("/<int:agreement_id>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -12,6 +14,7 @@ from tracker.models import UserSession
 from tracker.people import sessions, sso
 from tracker.people.accounts import authenticate
 from tracker.web import ratelimit
+from tracker.web.extensions import htmx
 from tracker.web.forms import LoginForm
 from tracker.web.security import safe_next
 from tracker.web.views import sso as sso_views
@@ -87,7 +90,8 @@ def login():
                 message = _try_again(result.retry_at)
                 status = 429
             form.email.errors = [*form.email.errors, message]
-    response = render_template("auth/login.html", form=form)
+    response = render_template("auth/login.html", form=form,
+                               timed_out=request.args.get("timed_out") == "1" and request.method == "GET")
     return response, status
 
 
@@ -106,6 +110,46 @@ def logout():
         flash("You have signed out of the tracker. Your council account may still be signed in: "
               "at a shared computer, close the browser.", "info")
     return page or redirect(url_for("auth.login"))
+
+
+def idle_seconds_left(user, now=None) -> int:
+    """Seconds until this person's session ends unused: the idle timeout counted from its last use."""
+    idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    seen = getattr(user, "session_seen_at", None) or (now or utcnow())
+    return max(0, int((seen + idle - (now or utcnow())).total_seconds()))
+
+
+@bp.app_template_global("timeout_warning")
+def timeout_warning() -> dict | None:
+    """What the timeout warning (templates/_timeout_warning.html) needs, for a signed-in person."""
+    if not current_user.is_authenticated:
+        return None
+    return {"seconds_left": idle_seconds_left(current_user),
+            "warn_seconds": current_app.config["SESSION_WARNING_SECONDS"],
+            "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"]}
+
+
+@bp.after_app_request
+def _session_seconds_left(response):
+    """An htmx request used the session too: the timeout warning's clock starts again from its answer."""
+    if htmx and current_user.is_authenticated:
+        response.headers["X-Session-Seconds-Left"] = str(idle_seconds_left(current_user))
+    return response
+
+
+@bp.route("/session/keep-alive", methods=["POST"])
+def keep_alive():
+    """"Stay signed in": the session counts as used now. A JSON answer for static/js/app.js.
+
+    Not behind login_required: a session that has already ended answers 401 here,
+    rather than a redirect to the sign-in page the script would read as success.
+    """
+    if not current_user.is_authenticated:
+        return {"signed_in": False}, 401
+    now = utcnow()
+    sessions.touch(session.get("sid"), now)
+    current_user.session_seen_at = now
+    return {"signed_in": True, "seconds_left": idle_seconds_left(current_user, now)}
 
 
 @bp.route("/account/sessions")

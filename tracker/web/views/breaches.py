@@ -13,6 +13,7 @@ from tracker.records import breaches
 from tracker.web.extensions import htmx
 from tracker.web.forms import AcknowledgeForm, AmendForm, BreachForm, options
 from tracker.web.once import AlreadySent, new_key, once
+from tracker.web.views import drafts
 
 bp = Blueprint("breaches", __name__)
 
@@ -34,9 +35,9 @@ def action_choices(agreement: Agreement) -> list:
     return options(choices + [("0", "Something else")])
 
 
-def prepare(form: BreachForm, agreement: Agreement, reported_by: str = "") -> BreachForm:
+def prepare(form: BreachForm, agreement: Agreement, reported_by: str = "", restored=None) -> BreachForm:
     form.action.choices = action_choices(agreement)
-    if request.method == "GET":
+    if request.method == "GET" and restored is None:
         form.occurred_at.process(None, utcnow())
         if reported_by:
             form.reported_by.data = reported_by
@@ -91,7 +92,8 @@ def new(agreement_id: int):
         flash(f"This record has ended. Call the {contacts['front_door_term'].lower()} on {contacts['front_door_phone']} "
               "to report a concern.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
-    form = prepare(BreachForm(), agreement)
+    typed, restored = drafts.restore() if request.method == "GET" else (None, None)
+    form = prepare(BreachForm(formdata=typed) if typed is not None else BreachForm(), agreement, restored=restored)
     if request.method == "POST":
         if form.validate_on_submit():
             def log() -> str:
@@ -100,6 +102,7 @@ def new(agreement_id: int):
 
             try:
                 url = once(form.once_key.data, log)
+                drafts.used()
             except AlreadySent as sent:
                 form.once_key.data = new_key()
                 return render_template("breaches/new.html", agreement=agreement, form=form, already_sent=sent.url), 409
@@ -110,7 +113,7 @@ def new(agreement_id: int):
                 return redirect(url)
         return render_template("breaches/new.html", agreement=agreement, form=form), 400
     _viewed(agreement, "viewed_breach_form")
-    return render_template("breaches/new.html", agreement=agreement, form=form)
+    return render_template("breaches/new.html", agreement=agreement, form=form, restored=restored)
 
 
 @bp.route("/breaches/<int:breach_id>")

@@ -10,6 +10,7 @@ from tracker.clock import london_date, utcnow
 from tracker.people.access import get_agreement
 from tracker.records import reviews
 from tracker.web.forms import ReviewForm
+from tracker.web.views import drafts
 
 bp = Blueprint("reviews", __name__, url_prefix="/agreements")
 
@@ -27,13 +28,15 @@ def record(agreement_id: int):
         flash("Only an active partnership agreement has reviews to record.", "info")
         return redirect(url_for("agreements.show", agreement_id=agreement.id))
     review = models.next_review(agreement)
-    form = ReviewForm()
+    typed, restored = drafts.restore() if request.method == "GET" else (None, None)
+    form = ReviewForm(formdata=typed) if typed is not None else ReviewForm()
     if request.method == "GET":
-        form.held_on.process(None, london_date(utcnow()))
-        form.open_on(agreement)
+        if typed is None:
+            form.held_on.process(None, london_date(utcnow()))
+            form.open_on(agreement)
         audit.viewed(agreement, "viewed_review_page", user=current_user, ip=request.remote_addr or "")
     changed_since = None
-    chosen = request.form.getlist("reports")
+    chosen = (typed if typed is not None else request.form).getlist("reports")
     status = 200
     if request.method == "POST":
         status = 400
@@ -41,6 +44,7 @@ def record(agreement_id: int):
             data = {**form.data, "reports": chosen, "review_id": request.form.get("review_id")}
             try:
                 reviews.record(agreement, data, current_user, utcnow())
+                drafts.used()
             except models.Stale:
                 from tracker.web.views.agreements import stale
 
@@ -57,4 +61,5 @@ def record(agreement_id: int):
                 return redirect(url_for("agreements.show", agreement_id=agreement.id))
     return render_template("reviews/record.html", agreement=agreement, review=review, form=form,
                            reports=reviews.reports_for(review), chosen=chosen,
-                           recipients=models.live_recipients(agreement), changed_since=changed_since), status
+                           recipients=models.live_recipients(agreement), changed_since=changed_since,
+                           restored=restored), status
