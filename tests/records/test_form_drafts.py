@@ -10,7 +10,6 @@ import time_machine
 from flask import g
 
 from tests.conftest import NOW, PASSWORD
-from tests.formdata import page_fields
 from tracker.models import Agreement, AuditEvent, FormDraft
 from tracker.records import fields
 
@@ -19,7 +18,7 @@ NEW = "/agreements/new?kind=partnership"
 MACHINE = re.compile("^(" + "|".join(sorted(fields.MACHINERY | {"review_id"})) + ")$")
 
 
-def _fields(client, path):
+def _fields(page_fields, client, path):
     g.pop("_login_user", None)
     page = client.get(path)
     assert page.status_code == 200
@@ -39,23 +38,23 @@ def _typed(values, choices):
     return typed
 
 
-def _shown(client, path):
-    values, _ = _fields(client, path)
+def _shown(page_fields, client, path):
+    values, _ = _fields(page_fields, client, path)
     return {k: v for k, v in values.items() if not MACHINE.match(k)}
 
 
 @pytest.mark.parametrize("path", [NEW, "/agreements/new?kind=undertaking", "edit"])
-def test_save_and_come_back_later_keeps_every_field_as_typed(client, people, login, make_agreement, path):
+def test_save_and_come_back_later_keeps_every_field_as_typed(page_fields, client, people, login, make_agreement, path):
     login(people.worker)
     if path == "edit":
         path = f"/agreements/{make_agreement().id}/edit"
-    values, choices = _fields(client, path)
+    values, choices = _fields(page_fields, client, path)
     typed = _typed(values, choices)
     response = client.post("/drafts", data={**typed, "later": "1"})
     assert response.status_code == 303 and response.headers["Location"] == path
     page = client.get(path).get_data(as_text=True)
     assert "This form shows your draft" in page
-    shown = _shown(client, path)
+    shown = _shown(page_fields, client, path)
     assert shown == {k: v for k, v in typed.items() if not MACHINE.match(k)}
     draft = FormDraft.get(FormDraft.path == path)
     assert draft.user_id == people.worker.id and draft.state == "open" and draft.used_at is None
@@ -65,9 +64,9 @@ def test_save_and_come_back_later_keeps_every_field_as_typed(client, people, log
     assert "This form shows your draft" not in client.get(path).get_data(as_text=True)
 
 
-def test_autosave_by_htmx_answers_with_the_status_line(client, people, login):
+def test_autosave_by_htmx_answers_with_the_status_line(page_fields, client, people, login):
     login(people.worker)
-    values, choices = _fields(client, NEW)
+    values, choices = _fields(page_fields, client, NEW)
     response = client.post("/drafts", data=_typed(values, choices), headers={"HX-Request": "true"})
     assert response.status_code == 200 and "Draft saved at" in response.get_data(as_text=True)
     assert response.headers["X-Session-Seconds-Left"].isdigit()
@@ -77,13 +76,13 @@ def test_autosave_by_htmx_answers_with_the_status_line(client, people, login):
 
 
 @pytest.mark.parametrize("button", ["save", "later", "autosave"])
-def test_typing_posted_after_the_session_ended_is_there_after_signing_in(app, people, button):
+def test_typing_posted_after_the_session_ended_is_there_after_signing_in(page_fields, app, people, button):
     client = app.test_client()
     start = NOW + dt.timedelta(hours=1)
     with time_machine.travel(start, tick=False) as clock:
         g.pop("_login_user", None)
         client.post("/login", data={"email": people.worker.email, "password": PASSWORD})
-        values, choices = _fields(client, NEW)
+        values, choices = _fields(page_fields, client, NEW)
         typed = _typed(values, choices)
         clock.shift(dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"], seconds=1))
         g.pop("_login_user", None)
@@ -100,14 +99,12 @@ def test_typing_posted_after_the_session_ended_is_there_after_signing_in(app, pe
         signed_in = client.post(f"/login?next={NEW.replace('?', '%3F').replace('=', '%3D')}",
                                 data={"email": people.worker.email, "password": PASSWORD})
         assert signed_in.headers["Location"] == NEW
-        assert _shown(client, NEW) == {k: v for k, v in typed.items() if not MACHINE.match(k)}
+        assert _shown(page_fields, client, NEW) == {k: v for k, v in typed.items() if not MACHINE.match(k)}
 
 
-def test_saving_the_form_marks_its_draft_used_and_keeps_it(client, people, login):
-    from tests.formdata import good_partnership
-
+def test_saving_the_form_marks_its_draft_used_and_keeps_it(page_fields, good_partnership, client, people, login):
     login(people.worker)
-    values, _ = _fields(client, NEW)
+    values, _ = _fields(page_fields, client, NEW)
     client.post("/drafts", data={**values, "purpose": "half typed", "later": "1"})
     response = client.post(NEW, data={**values, **good_partnership()})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
@@ -116,22 +113,22 @@ def test_saving_the_form_marks_its_draft_used_and_keeps_it(client, people, login
     assert "This form shows your draft" not in client.get(NEW).get_data(as_text=True)
 
 
-def test_set_aside_starts_again_without_deleting(client, people, login):
+def test_set_aside_starts_again_without_deleting(page_fields, client, people, login):
     login(people.worker)
-    values, _ = _fields(client, NEW)
+    values, _ = _fields(page_fields, client, NEW)
     client.post("/drafts", data={**values, "purpose": "half typed", "later": "1"})
-    values, _ = _fields(client, NEW)
+    values, _ = _fields(page_fields, client, NEW)
     assert client.post("/drafts/set-aside", data={"draft_owner": values["draft_owner"]}).status_code == 303
     assert FormDraft.get().used_how == "discarded"
-    assert _shown(client, NEW)["purpose"] == ""
+    assert _shown(page_fields, client, NEW)["purpose"] == ""
 
 
 @pytest.mark.parametrize("note", ["", "forged", "someone else's"])
-def test_a_draft_is_kept_only_for_the_person_the_page_was_made_for(client, people, login, note):
+def test_a_draft_is_kept_only_for_the_person_the_page_was_made_for(page_fields, client, people, login, note):
     login(people.colleague)
-    theirs, _ = _fields(client, NEW)
+    theirs, _ = _fields(page_fields, client, NEW)
     login(people.worker)
-    values, _ = _fields(client, NEW)
+    values, _ = _fields(page_fields, client, NEW)
     owner = {"": "", "forged": values["draft_owner"][:-3] + "abc", "someone else's": theirs["draft_owner"]}[note]
     assert client.post("/drafts", data={**values, "draft_owner": owner, "later": "1"}).status_code == 400
     assert FormDraft.select().count() == 0
@@ -149,13 +146,13 @@ def _pages(make_agreement, people):
 
 
 @pytest.mark.parametrize("form", ["review", "breach"])
-def test_the_review_and_breach_forms_keep_typing_posted_after_the_session_ended(app, people, make_agreement, form):
+def test_the_review_and_breach_forms_keep_typing_posted_after_the_session_ended(page_fields, app, people, make_agreement, form):
     path = _pages(make_agreement, people)[form]
     client = app.test_client()
     with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False) as clock:
         g.pop("_login_user", None)
         client.post("/login", data={"email": people.worker.email, "password": PASSWORD})
-        values, choices = _fields(client, path)
+        values, choices = _fields(page_fields, client, path)
         typed = _typed(values, choices)
         clock.shift(dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"], seconds=1))
         g.pop("_login_user", None)
@@ -163,4 +160,4 @@ def test_the_review_and_breach_forms_keep_typing_posted_after_the_session_ended(
         assert response.status_code == 303 and "/login?next=" in response.headers["Location"]
         g.pop("_login_user", None)
         client.post("/login", data={"email": people.worker.email, "password": PASSWORD})
-        assert _shown(client, path) == {k: v for k, v in typed.items() if not MACHINE.match(k)}
+        assert _shown(page_fields, client, path) == {k: v for k, v in typed.items() if not MACHINE.match(k)}

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from tests.formdata import page_fields
 from tracker.models import Agreement, AuditEvent
 from tracker.records import drafting, fields, sections
 
@@ -48,7 +47,7 @@ def test_every_section_is_on_the_task_list_and_not_yet_started(client, people, l
 
 
 @pytest.mark.parametrize("section", SECTIONS, ids=[s.name for s in SECTIONS])
-def test_saving_a_section_changes_that_section_only(client, people, login, make_agreement, section):
+def test_saving_a_section_changes_that_section_only(page_fields, client, people, login, make_agreement, section):
     agreement = make_agreement()
     before = drafting.form_data(agreement)
     login(people.worker)
@@ -73,7 +72,7 @@ def test_saving_a_section_changes_that_section_only(client, people, login, make_
     assert AuditEvent.select().where((AuditEvent.action == "changed") & (AuditEvent.agreement == agreement.id)).exists()
 
 
-def test_a_section_refuses_bad_typing_beside_the_field_and_keeps_it(client, people, login, make_agreement):
+def test_a_section_refuses_bad_typing_beside_the_field_and_keeps_it(page_fields, client, people, login, make_agreement):
     agreement = make_agreement()
     login(people.worker)
     url = f"/agreements/{agreement.id}/sections/child"
@@ -85,7 +84,7 @@ def test_a_section_refuses_bad_typing_beside_the_field_and_keeps_it(client, peop
     assert 'value="call me"' in page and "govuk-error-summary" in page
 
 
-def test_a_new_agreement_starts_from_any_section_once(client, people, login):
+def test_a_new_agreement_starts_from_any_section_once(page_fields, client, people, login):
     login(people.worker)
     url = "/agreements/new/sections/why"
     values, _ = page_fields(client.get(url).get_data(as_text=True))
@@ -110,7 +109,7 @@ def test_the_task_list_says_what_the_checks_still_want(client, people, login, ma
     assert "Still wanted:" in page
 
 
-def test_check_your_answers_shows_every_field_then_sends_for_endorsement(client, people, login, make_agreement):
+def test_check_your_answers_shows_every_field_then_sends_for_endorsement(page_fields, client, people, login, make_agreement):
     agreement = make_agreement()
     login(people.worker)
     page = client.get(f"/agreements/{agreement.id}/check").get_data(as_text=True)
