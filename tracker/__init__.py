@@ -13,7 +13,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from jobs.delivery import mail
 from tracker import config, db
-from tracker.clock import to_london, utcnow
+from tracker.clock import moment_words, time_words, to_london, utcnow
 from tracker.web.extensions import csrf, htmx, login_manager
 
 REFERENCE = re.compile(r"\b(?:PA|WU)-\d{5,}\b")
@@ -111,8 +111,7 @@ def register_filters(app: Flask) -> None:
         if value is None or value == "":
             return ""
         if isinstance(value, dt.datetime):
-            local = to_london(value)
-            return local.strftime("%-d %B %Y at %H:%M")
+            return moment_words(value)
         if isinstance(value, dt.date):
             return value.strftime("%-d %B %Y")
         return str(value)
@@ -150,6 +149,11 @@ def register_filters(app: Flask) -> None:
     from tracker.settings import role_label
 
     app.jinja_env.globals["role_label"] = role_label
+    # The published pages' words (council, phase, feedback), and GOV.UK's "1:53pm" for a time of day.
+    from tracker.settings import published
+
+    app.jinja_env.globals["service_published"] = published
+    app.jinja_env.filters["time"] = lambda value: time_words(to_london(value) if isinstance(value, dt.datetime) else value) if value else ""
     # Issue 20: the copy's out-of-hours wording from the setting; the late-job banner (R18).
     from jobs.runs import late_banner
     from tracker.settings import out_of_hours_wording
@@ -216,7 +220,7 @@ def register_errors(app: Flask) -> None:
         from tracker.web import ratelimit
 
         at = ratelimit.retry_at()
-        when = f"after {to_london(at):%H:%M} (in about {max(1, round((at - utcnow()).total_seconds() / 60))} minutes)" if at else "in a few minutes"
+        when = f"after {time_words(to_london(at))} (in about {max(1, round((at - utcnow()).total_seconds() / 60))} minutes)" if at else "in a few minutes"
         return page(429, "Too many attempts", f"Wait, then try again {when}.")
 
     @app.errorhandler(500)

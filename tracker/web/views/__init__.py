@@ -27,3 +27,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports.bp)
     app.register_blueprint(sar.bp)
     app.register_blueprint(retention.bp)
+    from tracker.web.views import public  # accessibility statement, privacy notice, cookies
+    app.register_blueprint(public.bp)
