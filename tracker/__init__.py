@@ -188,6 +188,12 @@ def register_filters(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
+    """Every error page names the front door's and the out-of-hours team's numbers and links to
+    where to go next for whoever is asking (error.html, tracker/web/next_step.py)."""
+    from tracker.web.next_step import next_step
+
+    app.jinja_env.globals["next_step"] = next_step
+
     def page(status: int, title: str, message: str):
         return render_template("error.html", title=title, message=message), status
 
@@ -205,11 +211,20 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(e):
-        return page(404, "Page not found", "Check the address, or go back to the register.")
+        return page(404, "Page not found", "If you typed the web address, check it is correct. "
+                    "If you pasted it, check you copied the entire address.")
 
     @app.errorhandler(405)
     def not_allowed(e):
-        return page(405, "Page not found", "Check the address, or go back to the register.")
+        return page(405, "Page not found", "If you typed the web address, check it is correct.")
+
+    @app.errorhandler(409)
+    def conflict(e):
+        return page(409, "This has changed since you opened it", "Go back, reload the page to see the change, and try again.")
+
+    @app.errorhandler(410)
+    def gone(e):
+        return page(410, "This page is no longer available", "What it showed has ended or moved.")
 
     @app.errorhandler(413)
     def too_large(e):
