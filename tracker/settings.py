@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import current_app, has_app_context
+from peewee import DatabaseError
 
 from tracker import rules
 from tracker.clock import utcnow
@@ -268,7 +269,13 @@ def published() -> dict:
     """The council's words for the published pages, the banner and the footer."""
     keys = ("phase", "feedback_email", "dpo_email", "dpo_address", "accessibility_compliance",
             "accessibility_tested_on", "accessibility_prepared_on", "accessibility_tested_by", "privacy_updated_on")
-    return {key: get(key) for key in keys} | contacts()
+    try:
+        return {key: get(key) for key in keys} | contacts()
+    except DatabaseError:
+        # The error page for a database that is down still gives the numbers to call: the defaults.
+        keys += ("council_name", "service_name", "front_door_term", "front_door_phone", "front_door_email",
+                 "out_of_hours_phone", "out_of_hours_email")
+        return {key: BY_KEY[key].parse(default(key)) for key in keys}
 # --- end pages ---
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
