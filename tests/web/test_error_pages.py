@@ -103,3 +103,19 @@ def test_refused_and_stopped_links_and_a_missing_page(client, people, login, mak
     stopped = client.get(f"/a/{old}")
     assert stopped.status_code == 410 and "This link has stopped working" in stopped.get_data(as_text=True)
     _assert_next_steps(client, stopped, "agency")
+
+
+def test_a_breach_search_with_no_match_says_what_to_try_and_whom_to_call(client, people, login, make_agreement):
+    make_agreement(status="active")
+    login(people.worker)
+    for response in (client.get("/breaches/new?q=Nobody+Here"),
+                     client.get("/breaches/new?q=Nobody+Here", headers={"HX-Request": "true", "HX-Target": "breach-results"})):
+        page = response.get_data(as_text=True).replace("\u00a0", " ")
+        contacts = settings.contacts()
+        assert 'No active agreement or undertaking matches "Nobody Here"' in page
+        assert "check the spelling" in page and contacts["front_door_phone"] in page and contacts["out_of_hours_phone"] in page
+        [register] = re.findall(r'href="(/agreements\?q=[^"]+)"', page)
+        assert client.get(register.replace("&amp;", "&")).status_code == 200
+    # A search that finds the child lists it, without the advice.
+    found = client.get("/breaches/new?q=Ella").get_data(as_text=True)
+    assert "check the spelling" not in found
