@@ -91,6 +91,9 @@ def test_every_page_title_says_its_h1_and_headings_never_skip(app, client, peopl
         short = title.removesuffix(suffix).removeprefix("Error: ")
         if short.startswith(PRINTED):
             continue  # the printed copy's h1 is the model form's own heading, naming the family
+        for published in ("/accessibility", "/privacy", "/cookies"):
+            if f'class="govuk-footer__link" href="{published}"' not in page:
+                problems.append(f"{what}: no footer link to {published}")
         h1s = [_words(text) for level, text in outline.headings if level == 1]
         if len(h1s) != 1:
             problems.append(f"{what}: {len(h1s)} h1s")
