@@ -57,6 +57,13 @@ def _layout_shift(page, url: str) -> tuple[float, list]:
     page.wait_for_function("() => document.body.classList.contains('govuk-frontend-supported')")
     page.wait_for_timeout(200)
     shifts = page.evaluate("window.__shifts")
+    # Nothing held still by being hidden: the menu's items, or the button that opens them, are on the screen.
+    reachable = page.evaluate("""() => {
+      const list = document.querySelector('.govuk-service-navigation__list');
+      const toggle = document.querySelector('.govuk-service-navigation__toggle');
+      return !list || list.offsetHeight > 0 || (toggle && !toggle.hidden && toggle.offsetHeight > 0);
+    }""")
+    assert reachable, f"{url}: the service navigation's menu cannot be reached"
     return round(sum(s["value"] for s in shifts), 4), shifts
 
 
