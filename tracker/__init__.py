@@ -149,11 +149,10 @@ def register_filters(app: Flask) -> None:
     from tracker.settings import role_label
 
     app.jinja_env.globals["role_label"] = role_label
-    # The published pages' words (council, phase, feedback), and GOV.UK's "1:53pm" for a time of day.
+    # The published pages' words (council, phase, feedback); times are said by tracker.clock.time_words.
     from tracker.settings import published
 
     app.jinja_env.globals["service_published"] = published
-    app.jinja_env.filters["time"] = lambda value: time_words(to_london(value) if isinstance(value, dt.datetime) else value) if value else ""
     # Issue 20: the copy's out-of-hours wording from the setting; the late-job banner (R18).
     from jobs.runs import late_banner
     from tracker.settings import out_of_hours_wording
