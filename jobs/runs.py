@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from flask import current_app, has_app_context
 
-from tracker.clock import to_london, utcnow
+from tracker.clock import time_words, to_london, utcnow
 from tracker.models import JobRun
 
 GRACE = dt.timedelta(minutes=10)  # a busy machine, a long delivery pass, a misfire grace of five minutes
@@ -167,7 +167,7 @@ def late_banner(user) -> str:
 def _since(moment: dt.datetime) -> str:
     local = to_london(moment)
     today = to_london(utcnow()).date()
-    return f"{local:%H:%M}" if local.date() == today else f"{local:%H:%M} on {local:%-d %B %Y}"
+    return time_words(local) if local.date() == today else f"{time_words(local)} on {local:%-d %B %Y}"
 
 
 def forget_cache() -> None:

@@ -13,7 +13,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from jobs.delivery import mail
 from tracker import config, db
-from tracker.clock import to_london, utcnow
+from tracker.clock import moment_words, time_words, to_london, utcnow
 from tracker.web.extensions import csrf, htmx, login_manager
 
 REFERENCE = re.compile(r"\b(?:PA|WU)-\d{5,}\b")
@@ -121,8 +121,7 @@ def register_filters(app: Flask) -> None:
         if value is None or value == "":
             return ""
         if isinstance(value, dt.datetime):
-            local = to_london(value)
-            return local.strftime("%-d %B %Y at %H:%M")
+            return moment_words(value)
         if isinstance(value, dt.date):
             return value.strftime("%-d %B %Y")
         return str(value)
@@ -163,6 +162,10 @@ def register_filters(app: Flask) -> None:
     from tracker.settings import role_label
 
     app.jinja_env.globals["role_label"] = role_label
+    # The published pages' words (council, phase, feedback); times are said by tracker.clock.time_words.
+    from tracker.settings import published
+
+    app.jinja_env.globals["service_published"] = published
     # Issue 20: the copy's out-of-hours wording from the setting; the late-job banner (R18).
     from jobs.runs import late_banner
     from tracker.settings import out_of_hours_wording
@@ -197,6 +200,12 @@ def register_filters(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
+    """Every error page names the front door's and the out-of-hours team's numbers and links to
+    where to go next for whoever is asking (error.html, tracker/web/next_step.py)."""
+    from tracker.web.next_step import next_step
+
+    app.jinja_env.globals["next_step"] = next_step
+
     def page(status: int, title: str, message: str):
         return render_template("error.html", title=title, message=message), status
 
@@ -214,11 +223,20 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(e):
-        return page(404, "Page not found", "Check the address, or go back to the register.")
+        return page(404, "Page not found", "If you typed the web address, check it is correct. "
+                    "If you pasted it, check you copied the entire address.")
 
     @app.errorhandler(405)
     def not_allowed(e):
-        return page(405, "Page not found", "Check the address, or go back to the register.")
+        return page(405, "Page not found", "If you typed the web address, check it is correct.")
+
+    @app.errorhandler(409)
+    def conflict(e):
+        return page(409, "This has changed since you opened it", "Go back, reload the page to see the change, and try again.")
+
+    @app.errorhandler(410)
+    def gone(e):
+        return page(410, "This page is no longer available", "What it showed has ended or moved.")
 
     @app.errorhandler(413)
     def too_large(e):
@@ -229,7 +247,7 @@ def register_errors(app: Flask) -> None:
         from tracker.web import ratelimit
 
         at = ratelimit.retry_at()
-        when = f"after {to_london(at):%H:%M} (in about {max(1, round((at - utcnow()).total_seconds() / 60))} minutes)" if at else "in a few minutes"
+        when = f"after {time_words(to_london(at))} (in about {max(1, round((at - utcnow()).total_seconds() / 60))} minutes)" if at else "in a few minutes"
         return page(429, "Too many attempts", f"Wait, then try again {when}.")
 
     @app.errorhandler(500)

@@ -41,3 +41,20 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LONDON)
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def time_words(value: dt.time | dt.datetime) -> str:
+    """A wall-clock time in GOV.UK style: 9am, 1:53pm, midday, midnight."""
+    if value.hour == 0 and value.minute == 0:
+        return "midnight"
+    if value.hour == 12 and value.minute == 0:
+        return "midday"
+    hour = value.hour % 12 or 12
+    minutes = f":{value.minute:02d}" if value.minute else ""
+    return f"{hour}{minutes}{'am' if value.hour < 12 else 'pm'}"
+
+
+def moment_words(value: dt.datetime) -> str:
+    """A naive UTC moment as people read it: 2 December 2026 at 1:53pm (London time)."""
+    local = to_london(value)
+    return f"{local:%-d %B %Y} at {time_words(local)}"

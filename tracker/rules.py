@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import re
 
-from tracker.clock import to_london
+from tracker.clock import time_words, to_london
 
 # Something that reads as HTML markup: refused in names and one-line answers, typed or imported.
 MARKUP = re.compile(r"<\s*[a-zA-Z/!?]")
@@ -184,7 +184,7 @@ def parse_closure_days(text: str) -> frozenset[dt.date]:
 
 def out_of_hours_wording(hours: OfficeHours) -> str:
     """What "out of hours" means for these office hours, for the family's copy:
-    "outside Monday to Friday 09:00 to 17:00, and on bank holidays"."""
+    "outside Monday to Friday 9am to 5pm, and on bank holidays"."""
     names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
     parts = []
     for days, start, end in hours:
@@ -193,8 +193,8 @@ def out_of_hours_wording(hours: OfficeHours) -> str:
             span = f"{names[ordered[0]]} to {names[ordered[-1]]}"
         else:
             span = ", ".join(names[d] for d in ordered)
-        finish = "midnight" if end == dt.time.max else f"{end:%H:%M}"
-        parts.append(f"{span} {start:%H:%M} to {finish}")
+        finish = "midnight" if end == dt.time.max else time_words(end)
+        parts.append(f"{span} {time_words(start)} to {finish}")
     return f"outside {'; '.join(parts)}, and on bank holidays and closure days"
 
 

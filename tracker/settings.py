@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import current_app, has_app_context
+from peewee import DatabaseError
 
 from tracker import rules
 from tracker.clock import utcnow
@@ -239,6 +240,26 @@ def _https_url(text: str) -> str:
     return value
 
 
+# --- pages ---
+# The pages a council publishes (/accessibility, /privacy, /cookies), the phase banner and
+# its feedback link: each council's own words, shown on the administration settings page.
+
+
+def _date_line(text: str) -> str:
+    """A date as 2026-12-02, kept as typed; the pages show it as 2 December 2026."""
+    value = _line(text, 10)
+    if value:
+        dt.date.fromisoformat(value)
+    return value
+
+
+def _compliance(text: str) -> str:
+    value = str(text).strip().lower()
+    if value not in ("fully", "partially", "not"):
+        raise ValueError("must be fully, partially or not")
+    return value
+
+
 DEFINITIONS += [
     Definition("family_unread_days", "Tell the social worker a family party has not read their copy after (days)",
                "Counted from when their link was sent", "7", _at_least_one_day),
@@ -248,6 +269,43 @@ DEFINITIONS += [
     Definition("family_exit_url", "Family pages: where Exit this page goes",
                "A neutral website that opens quickly", "https://www.bbc.co.uk/weather", _https_url),
 ]
+
+
+DEFINITIONS += [
+    Definition("phase", "Phase shown in the banner on every page", "For example Beta or Alpha; empty shows no banner",
+               "Beta", _line),
+    Definition("feedback_email", "Feedback email address", "The phase banner's feedback link and the accessibility "
+               "statement's contact", "feedback@example.org", _email),
+    Definition("dpo_email", "Data protection officer's email", "Named in the privacy notice",
+               "data-protection@example.org", _email),
+    Definition("dpo_address", "Data protection officer's postal address", "One line", "Data Protection Officer, "
+               "Example Council, Town Hall, Example Street, EX1 1AA", _line),
+    Definition("accessibility_compliance", "How far the service meets WCAG 2.2 AA",
+               "fully, partially or not: the accessibility statement's compliance status", "partially", _compliance),
+    Definition("accessibility_tested_on", "Date the service was last tested for accessibility", "As 2026-12-02",
+               "2026-12-02", _date_line),
+    Definition("accessibility_prepared_on", "Date the accessibility statement was prepared", "As 2026-12-02",
+               "2026-12-02", _date_line),
+    Definition("accessibility_tested_by", "Who tested the service for accessibility", "One line",
+               "The service's own team, with automated checks (axe, pa11y, Lighthouse) and manual checks by keyboard, "
+               "screen reader and at 320 px", _line),
+    Definition("privacy_updated_on", "Date the privacy notice was last updated", "As 2026-12-02", "2026-12-02",
+               _date_line),
+]
+
+
+def published() -> dict:
+    """The council's words for the published pages, the banner and the footer."""
+    keys = ("phase", "feedback_email", "dpo_email", "dpo_address", "accessibility_compliance",
+            "accessibility_tested_on", "accessibility_prepared_on", "accessibility_tested_by", "privacy_updated_on")
+    try:
+        return {key: get(key) for key in keys} | contacts()
+    except DatabaseError:
+        # The error page for a database that is down still gives the numbers to call: the defaults.
+        keys += ("council_name", "service_name", "front_door_term", "front_door_phone", "front_door_email",
+                 "out_of_hours_phone", "out_of_hours_email")
+        return {key: BY_KEY[key].parse(default(key)) for key in keys}
+# --- end pages ---
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 

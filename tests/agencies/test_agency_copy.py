@@ -56,7 +56,7 @@ def test_the_agency_reads_the_version_in_force_in_full(client, agency_link):
         "To keep Ella safe at home while her mother works with the family centre.",
         "Ella said she likes going to the park with her mum.", "Ms Murphy wants Ella to stay at home.",
         "The social worker will call a meeting within two working days.", "Ella will stay with her grandmother.",
-        "15 January 2027 at 10:00", "Riverside Family Centre",  # the review: date, time and venue
+        "15 January 2027 at 10am", "Riverside Family Centre",  # the review: date, time and venue
         "Maria Manager",  # who endorsed it
         "Sam Worker", "0100 000 0101",  # the social worker and their telephone
         "Front door", "0100 000 0000", "0100 000 0999",  # the front door and out of hours (service settings)
@@ -115,7 +115,7 @@ def test_the_pdf_is_the_full_copy(client, agency_link):
         f"Partnership agreement {agreement.reference}", "Copy for Jo Bloggs, Riverside Primary School",
         "Ella Murphy", "4 May 2019", "To keep Ella safe at home while her mother works with the family centre.",
         "Action 1: Ms Murphy will take Ella to nursery every weekday.", "Ella will stay with her grandmother.",
-        "15 January 2027 at 10:00", "Riverside Family Centre", "0100 000 0101", "0100 000 0000", "0100 000 0999",
+        "15 January 2027 at 10am", "Riverside Family Centre", "0100 000 0101", "0100 000 0000", "0100 000 0999",
         "call the police on 999",
     ):
         assert expected in text, expected
@@ -139,7 +139,7 @@ def test_an_undertaking_copy_shows_its_window(client, make_agreement):
     url = "/a/" + tokens.token_for(Recipient.get(Recipient.agreement == undertaking))
     page = client.get(url).get_data(as_text=True)
     assert "If the undertaking is breached, what will happen" in page
-    assert "From 23 November 2026 at 09:00 until 25 November 2026 at 09:00" in page
+    assert "From 23 November 2026 at 9am until 25 November 2026 at 9am" in page
 
 
 @sqlite_only

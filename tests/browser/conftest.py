@@ -174,3 +174,58 @@ def pages_of_caseload(agreement, undertaking, draft, breach, recipient_token):
                "/a/not-a-link", f"/agreements/{agreement.id}/print"],
     }
     return staff
+
+
+# --- every page, from the url_map -------------------------------------------------------------
+
+# Addresses that are not a page a person reads: downloads, redirects, fragments, monitoring.
+NOT_PAGES = ("/static", "/healthz", "/sso/", "/logout", ".csv", ".pdf", ".ics", "<fmt>", "agency-suggestions",
+             "new-link", "/f/exit")
+
+
+def every_page(live) -> dict[str, list[str]]:
+    """{who: addresses} for every GET page in the app's url_map, each argument filled from a caseload
+    made here (an active agreement and undertaking, one waiting for endorsement, a breach, an ended
+    an agency's link): staff pages under "staff", the agency's under "agency", and the pages
+    anyone reads signed out under "signed_out"."""
+    from tracker.agencies import tokens
+    from tracker.clock import utcnow
+    from tracker.models import Agency, Recipient
+    from tracker.records import breaches
+
+    people = live.people
+    now = utcnow()
+    agreement = active_record(people, review_at=now + dt.timedelta(days=5))
+    undertaking = active_record(people, kind="undertaking")
+    breach = breaches.log(agreement, {"description": "Missed nursery twice.", "reported_by": "Nursery"}, now,
+                          user=people.worker)
+    recipient = Recipient.get(Recipient.agreement == agreement)
+    agency = Agency.select().first()
+    from tracker.family import links
+    from tracker.models import Party
+
+    access, _code = links.send_link(agreement, Party.get(Party.agreement == agreement.id), people.worker, now,
+                                    channel="paper")
+    values = {"name": "why", "job_id": 1, "family_token": links.token_for(access), "agreement_id": agreement.id, "breach_id": breach.id, "user_id": people.worker.id,
+              "child_id": agreement.child_links.get().child_id, "token": tokens.token_for(recipient),
+              "agency_id": agency.id if agency else 1}
+    adapter = live.app.url_map.bind("127.0.0.1")
+    found = {"staff": set(), "agency": set(), "signed_out": set()}
+    for rule in live.app.url_map.iter_rules():
+        if "GET" not in rule.methods or any(part in rule.rule for part in NOT_PAGES):
+            continue
+        filled = {name: values["family_token" if rule.endpoint.startswith("family.") and name == "token" else name]
+                  for name in rule.arguments}
+        address = adapter.build(rule.endpoint, filled, force_external=False)
+        if rule.endpoint.startswith("agency."):
+            found["agency"].add(address)
+        elif rule.endpoint.startswith(("public.", "auth.login", "family.")):
+            found["signed_out"].add(address)
+        else:
+            found["staff"].add(address)
+    # The same page in its other states: each kind of new record, a search, an undertaking, the error pages.
+    found["staff"] |= {"/agreements/new?kind=partnership", "/agreements/new?kind=undertaking", "/breaches/new?q=Ella",
+                       "/breaches/new?q=nobody", f"/agreements/{undertaking.id}", f"/agreements/{undertaking.id}/extend",
+                       "/no-such-page"}
+    found["agency"] |= {"/a/not-a-link"}
+    return {who: sorted(addresses) for who, addresses in found.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import caseload, pages_of_caseload, screenshot, sign_in
+from tests.browser.conftest import caseload, every_page, pages_of_caseload, screenshot, sign_in
 from tracker.agencies import tokens
 from tracker.models import Recipient
 
@@ -133,4 +133,69 @@ def test_words_in_tables_and_tags_never_break_inside(browser, live):
                 screenshot(page, f"broken-words-{width}-{url.strip('/').replace('/', '-') or 'dashboard'}")
                 problems.append(f"{url} at {width} px: {broken}")
     context.close()
+    assert not problems, "\n".join(problems)
+
+
+# Every link, button and form control smaller than 24 by 24 CSS px (WCAG 2.2 2.5.8), except
+# the criterion's own exceptions: a link inside a sentence (its line of text sets its size),
+# and controls hidden until focused (the skip link) or drawn by their label (GOV.UK's radios
+# and checkboxes are 40 px labels over a hidden input).
+SMALL_TARGETS = """() => {
+  const targets = [];
+  for (const el of document.querySelectorAll('a[href], button, select, input:not([type=hidden]), textarea, summary')) {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility === 'hidden' || el.closest('.govuk-visually-hidden, .govuk-skip-link')) continue;
+    if (['radio', 'checkbox'].includes(el.type)) continue;  // the 40 px label is the target
+    const block = el.parentElement.closest('p, li, dd, td, th, div');
+    const around = block ? block.textContent.replace(/\\s+/g, ' ').trim().length : 0;
+    const own = el.textContent.replace(/\\s+/g, ' ').trim().length;
+    const inSentence = style.display.startsWith('inline') && !style.display.includes('block') && around > own + 3;
+    targets.push({el, box, small: (box.width < 24 || box.height < 24) && !inSentence,
+                  x: box.left + box.width / 2, y: box.top + box.height / 2});
+  }
+  // The spacing exception: a 24 px circle on an undersized target's centre touches no other
+  // target, nor another undersized target's circle.
+  const gap = (t, o) => Math.hypot(Math.max(o.box.left - t.x, 0, t.x - o.box.right), Math.max(o.box.top - t.y, 0, t.y - o.box.bottom));
+  const small = [];
+  for (const t of targets.filter((t) => t.small)) {
+    const near = targets.filter((o) => o !== t && !o.el.contains(t.el) && !t.el.contains(o.el) && (o.small ? Math.hypot(o.x - t.x, o.y - t.y) < 24 : gap(t, o) < 12));
+    if (near.length) small.push(`${t.el.tagName.toLowerCase()} "${t.el.textContent.trim().slice(0, 30)}" ${Math.round(t.box.width)}x${Math.round(t.box.height)} near "${near[0].el.textContent.trim().slice(0, 20)}"`);
+  }
+  return small;
+}"""
+
+
+def test_every_page_reflows_at_320_with_targets_of_24_px(browser, live):
+    """Every GET page in the url_map (tests/browser/conftest.py every_page), as each kind of
+    visitor sees it: staff pages for a manager and an administrator (a page one may not open
+    shows its error page, which must reflow too), the agency's pages, the published ones
+    signed out. At 320 px none scrolls sideways and no control is under 24 by 24 px."""
+    people = live.people
+    pages = every_page(live)
+    context = browser.new_context(viewport={"width": 320, "height": 640}, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems, checked = [], set()
+    visits = [(None, pages["signed_out"] + pages["agency"]), (people.manager, pages["staff"]),
+              (people.admin, [u for u in pages["staff"] if u.startswith("/admin") or u == "/"])]
+    for user, urls in visits:
+        if user is not None:
+            sign_in(page, live, user)
+        for url in urls:
+            response = page.goto(live.url + url)
+            assert response.status < 500, url
+            found = page.evaluate(OVERFLOW)
+            if found["scroll"] > found["inner"]:
+                problems.append(f"{url}: {found['scroll']} px wide at 320: {found['wide']}")
+                screenshot(page, f"reflow-all-{url.strip('/').replace('/', '-') or 'home'}")
+            small = page.evaluate(SMALL_TARGETS)
+            if small:
+                problems.append(f"{url}: targets under 24 px: {small}")
+            checked.add(url)
+        if user is not None:
+            page.get_by_role("button", name="Sign out", exact=True).click()
+    context.close()
+    assert {"/admin/outbox", "/retention/", "/account/sessions", "/import/", "/accessibility"} <= checked
+    assert len(checked) >= 40
     assert not problems, "\n".join(problems)

@@ -17,6 +17,10 @@ module.exports = {
     // GOV.UK Frontend's Exit this page (govukExitThisPage, on every family page) is a link with
     // role="button" on purpose: without JavaScript it still leaves the page as a plain link.
     "prefer-native-element": ["error", { exclude: ["button"] }],
+    // GOV.UK's title pattern "Page – Service – Council" runs past the rule's
+    // 70 characters (a search-result length) with a long council's name; the
+    // page part comes first, so nothing a person needs is cut.
+    "long-title": "off",
     "form-dup-name": ["error", { shared: ["radio", "checkbox", "button", "reset", "submit"] }],
   },
 };

@@ -52,7 +52,7 @@ def test_an_administrators_closure_days_are_out_of_hours_too(app):
 
 def test_the_copys_out_of_hours_wording_is_built_from_the_setting():
     assert rules.out_of_hours_wording(rules.parse_office_hours("Mon-Thu 08:30-17:00; Fri 08:30-16:30")) == (
-        "outside Monday to Thursday 08:30 to 17:00; Friday 08:30 to 16:30, and on bank holidays and closure days")
+        "outside Monday to Thursday 8:30am to 5pm; Friday 8:30am to 4:30pm, and on bank holidays and closure days")
 
 
 def test_an_urgent_breach_on_christmas_day_goes_to_the_out_of_hours_team(client, people, login, make_agreement,

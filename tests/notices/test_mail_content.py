@@ -46,7 +46,7 @@ def test_agency_emails_name_the_social_worker_and_carry_the_agencys_link(make_ag
     sweeps.report_requests(REVIEW - 10 * DAY)
     request = Notification.get(Notification.kind == "report_request")
     assert "The social worker is Sam Worker" in request.body_text
-    assert "by 12 January 2027 at 10:00" in request.body_text
+    assert "by 12 January 2027 at 10am" in request.body_text
     assert "http://tracker.test/a/" in request.body_text and 'href="http://tracker.test/a/' in request.body_html
     assert "call 999" in request.body_text
 

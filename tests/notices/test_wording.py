@@ -8,6 +8,7 @@ import html
 from jobs import sweeps
 from jobs.delivery import deliver_pending
 from tests.conftest import NOW
+from tracker.clock import moment_words
 from tracker.models import Agreement, Notification
 
 
@@ -104,9 +105,9 @@ def test_a_reminder_73_minutes_before_the_review_says_today_at_its_time(make_agr
     deliver_pending(now)
     for address in ("worker@council.example", "manager@council.example"):
         [message] = smtp.to(address)
-        assert message["Subject"] == "Prepare for the review of PA-00001 (EM) today at 10:00"
+        assert message["Subject"] == "Prepare for the review of PA-00001 (EM) today at 10am"
         assert "tomorrow" not in message.get_body(("plain",)).get_content()
-        assert "15 January 2027 at 10:00 (today)" in message.get_body(("plain",)).get_content()
+        assert "15 January 2027 at 10am (today)" in message.get_body(("plain",)).get_content()
 
 
 def test_a_reminder_the_day_before_says_tomorrow_and_a_week_before_gives_the_date(make_agreement, smtp):
@@ -115,7 +116,7 @@ def test_a_reminder_the_day_before_says_tomorrow_and_a_week_before_gives_the_dat
     sweeps.review_reminders(REVIEW - DAY)
     deliver_pending(REVIEW - DAY)
     subjects = sorted(m["Subject"] for m in smtp.to("worker@council.example"))
-    assert any("tomorrow at 10:00" in s for s in subjects), subjects
+    assert any("tomorrow at 10am" in s for s in subjects), subjects
     assert any("in 7 days" in s and "15 January 2027" in s for s in subjects), subjects
 
 
@@ -148,7 +149,7 @@ def test_subjects_say_what_to_do_and_by_when(make_agreement, people, smtp):
                                       "reported_by": "Jo Bloggs, school"}, NOW, user=people.worker)
     deliver_pending(NOW)
     [alert] = [m for m in smtp.to("manager@council.example") if "Breach" in m["Subject"]]
-    due = breach.escalate_at.strftime("%-d %B %Y at %H:%M")
+    due = moment_words(breach.escalate_at)
     assert alert["Subject"] == (f"Breach on {agreement.reference} (AK): acknowledge and record the response by {due}")
     # A long subject folds onto continuation lines, never after an empty first line.
     row = Notification.get(Notification.kind == "breach_alert")

@@ -25,7 +25,7 @@ def test_breaches_export_names_its_columns_as_the_screen_does(client, people, lo
     with time_machine.travel(NOW, tick=False):
         page = client.get("/").get_data(as_text=True)
         made_by, header, row = _csv(client, "/dashboard/breaches.csv")
-    assert made_by == ["Breaches awaiting acknowledgement: North team's records, as of 23 November 2026 at 09:00 (London time)"]
+    assert made_by == ["Breaches awaiting acknowledgement: North team's records, as of 23 November 2026 at 9am (London time)"]
     assert header == ["Record", "Child", "Social worker", "Reported (London time)", "What happened"]
     for column in ("Record", "Child", "Social worker", "Reported", "What happened"):
         assert f'<th scope="col" class="govuk-table__header">{column}</th>' in page

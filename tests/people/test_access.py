@@ -106,6 +106,9 @@ def _all_routes(app):
         # Single sign-on's start and return are, like the sign-in page, for people not yet signed in.
         if rule.endpoint in ("static", "auth.login", "sso.login", "sso.callback", "health.healthz"):
             continue
+        # The pages a council publishes (accessibility, privacy, cookies) are for everyone and name nobody.
+        if rule.endpoint.startswith("public."):
+            continue
         url = re.sub(r"<(?:int:)?(\w+)>", "1", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield url, method

@@ -25,7 +25,7 @@ def test_history_page_shows_labels_london_times_and_each_change(client, people, 
     assert "Action 2: 'The social worker will visit every two weeks.' → 'The social worker will visit every week.'" in page
     assert "The plan it rests on: 'Child in need plan' → 'Child protection plan'" in page
     assert "Status: 'Draft' → 'Awaiting endorsement'" in page
-    assert "1 July 2027 at 09:30" in page and "Sent for endorsement" in page and "Endorsed" in page
+    assert "1 July 2027 at 9:30am" in page and "Sent for endorsement" in page and "Endorsed" in page
     for code in ("awaiting_endorsement", "child_in_need", "child_protection", "plan_type", "T08:30", "submitted"):
         assert code not in page, code
 
@@ -40,7 +40,7 @@ def test_describe_changes_names_rows_added_removed_and_changed():
         "Action 1, who: 'Mum' → 'Gran'",
         "Action 2 added: 'Call the school'",
         "Action 2 removed: 'Visit weekly'",
-        "Undertaking must end by: '23 November 2026 at 09:00' → '24 November 2026 at 09:00'",
+        "Undertaking must end by: '23 November 2026 at 9am' → '24 November 2026 at 9am'",
         "Social worker: 'None named (the front door is contacted)'",
     ]
 

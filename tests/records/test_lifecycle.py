@@ -146,7 +146,7 @@ def test_printable_copy_reads_like_the_model_form(client, people, login, make_ag
     assert response.status_code == 200
     for words in ("Purpose of this partnership agreement", "Action agreed", "If things go wrong",
                   "Contingency plan", "Name of party to the agreement", "Signed:",
-                  "A copy of this agreement will be given to", "Riverside Primary School", "15 January 2027 at 10:00"):
+                  "A copy of this agreement will be given to", "Riverside Primary School", "15 January 2027 at 10am"):
         assert words in page, words
     assert "govuk-service-navigation" not in page  # no navigation chrome
     assert AuditEvent.select().where((AuditEvent.action == "printed") & (AuditEvent.agreement == agreement)).count() == 1

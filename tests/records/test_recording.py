@@ -25,7 +25,7 @@ def test_worker_records_a_partnership_agreement(client, people, login, good_part
     assert agreement.next_review_at == review.scheduled_at
     assert review.reports_due_at == dt.datetime(2027, 1, 12, 10, 0)
     page = client.get(response.location).get_data(as_text=True)
-    assert "Ella Murphy" in page and "Riverside Primary School" in page and "15 January 2027 at 10:00" in page
+    assert "Ella Murphy" in page and "Riverside Primary School" in page and "15 January 2027 at 10am" in page
     assert AuditEvent.select().where((AuditEvent.action == "created") & (AuditEvent.agreement == agreement)).count() == 1
     assert AuditEvent.select().where((AuditEvent.action == "viewed") & (AuditEvent.agreement == agreement)).count() == 1
 

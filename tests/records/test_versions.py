@@ -264,6 +264,7 @@ def test_the_queue_is_the_managers_first_table_undertakings_first(client, people
     table = table[:table.index("</table>")]
     assert table.index(undertaking.reference) < table.index(partnership.reference)
     assert "48 hours left" in table or "47 hours left" in table
+    assert "New undertaking" in table and "New partnership agreement" in table and ": new" not in table
     csv = client.get("/dashboard/endorsement_queue.csv").get_data(as_text=True)
     assert csv.index(undertaking.reference) < csv.index(partnership.reference)
     [urgent] = [n for n in queued("endorsement_requested") if n.agreement_id == undertaking.id]
@@ -303,7 +304,7 @@ def test_issuing_the_familys_copy(client, people, login, make_agreement):
     assert record.issued_at == dt.datetime(2026, 11, 23, 9, 37) and record.issued_on == dt.date(2026, 11, 23)
     assert record.copy_language == "Polish" and record.translation_given
     page = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
-    assert "23 November 2026 at 09:37, in Polish, translation given" in page
+    assert "23 November 2026 at 9:37am, in Polish, translation given" in page
 
 
 def test_endorsed_but_not_issued_is_listed_after_the_setting(client, people, login, make_agreement):

@@ -19,7 +19,7 @@ from flask import current_app
 
 from tracker import models, settings
 from tracker.agencies import tokens
-from tracker.clock import to_london
+from tracker.clock import moment_words, time_words, to_london
 from tracker.db import database
 from tracker.models import AgencyReport, Agreement, Breach, Notification, Recipient, Review, Team, User
 from tracker.notices import ics
@@ -272,13 +272,13 @@ def _invitation(review: Review, agreement: Agreement, attendee: str, now: dt.dat
 def how_soon(moment: dt.datetime, now: dt.datetime) -> str:
     """When a moment is, as the email says it, by London calendar days.
 
-    "today at 11:00" for a review 73 minutes away, "tomorrow at 10:00", else
-    "in 7 days, on 15 January 2027 at 10:00". The reminder's offset (7 or 1)
+    "today at 11am" for a review 73 minutes away, "tomorrow at 10:30am", else
+    "in 7 days, on 15 January 2027 at 10am". The reminder's offset (7 or 1)
     names its key, not its wording: one sent late says the real time.
     """
     local = to_london(moment)
     word = day_word(moment, now)
-    return f"{word} at {local:%H:%M}" if word in ("today", "tomorrow") else f"{word}, on {local:%-d %B %Y at %H:%M}"
+    return f"{word} at {time_words(local)}" if word in ("today", "tomorrow") else f"{word}, on {moment_words(moment)}"
 
 
 def day_word(moment: dt.datetime, now: dt.datetime) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tracker import audit, models
-from tracker.clock import to_london
+from tracker.clock import moment_words
 from tracker.db import database
 from tracker.models import Agreement, User
 from tracker.records import drafting
@@ -44,8 +44,7 @@ def extend_undertaking(agreement: Agreement, user: User, new_end: dt.datetime | 
     with database.atomic():
         models.claim(agreement.id, revision)
         old_end, old_reason = agreement.window_ends_at, agreement.window_reason
-        local = to_london(now)
-        note = f"Extended by {user.name} on {local:%-d %B %Y at %H:%M}: {reason}"
+        note = f"Extended by {user.name} on {moment_words(now)}: {reason}"
         window_reason = f"{old_reason}\n{note}".strip() if old_reason else note
         Agreement.update(
             window_ends_at=new_end, window_reason=window_reason, next_escalation_at=first,

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import re
 
-from tracker.clock import to_london
+from tracker.clock import moment_words
 from tracker.models import (
     AGENCY_KINDS,
     END_REASONS,
@@ -135,7 +135,7 @@ def plain(name: str, value) -> str:
         user = User.get_or_none(User.id == value) if str(value).isdigit() else None
         return user.name if user else str(value)
     if isinstance(value, dt.datetime):
-        return to_london(value).strftime("%-d %B %Y at %H:%M")
+        return moment_words(value)
     if isinstance(value, dt.date):
         return value.strftime("%-d %B %Y")
     text = str(value)

@@ -19,7 +19,7 @@ import hashlib
 import json
 
 from tracker import audit, models, rules, settings
-from tracker.clock import to_london
+from tracker.clock import moment_words
 from tracker.db import database
 from tracker.models import (
     VARIATION_OPEN,
@@ -190,8 +190,7 @@ def _show(v) -> str:
     text = str(v)
     if len(text) == 19 and text[10] == "T":  # an ISO moment: London time, to the minute
         try:
-            moment = to_london(dt.datetime.fromisoformat(text))
-            text = f"{moment:%-d %B %Y at %H:%M}"
+            text = moment_words(dt.datetime.fromisoformat(text))
         except ValueError:
             pass
     return f"'{text if len(text) <= 200 else text[:197] + '...'}'"

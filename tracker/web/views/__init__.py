@@ -34,3 +34,5 @@ def register_blueprints(app: Flask) -> None:
     from tracker.web.views import drafts, tasks
     app.register_blueprint(drafts.bp)
     app.register_blueprint(tasks.bp)
+    from tracker.web.views import public  # accessibility statement, privacy notice, cookies
+    app.register_blueprint(public.bp)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tracker import audit
-from tracker.clock import to_london, utcnow
+from tracker.clock import time_words, to_london, utcnow
 from tracker.models import UserSession
 from tracker.people import sessions, sso
 from tracker.people.accounts import authenticate
@@ -45,7 +45,7 @@ def _device_user() -> int | None:
 
 def _try_again(at) -> str:
     local = to_london(at)
-    return f"Too many tries. Wait, then try again after {local:%H:%M:%S} (in about {_seconds(at)} seconds)"
+    return f"Too many tries. Wait, then try again after {time_words(local)} (in about {_seconds(at)} seconds)"
 
 
 def _seconds(at) -> int:

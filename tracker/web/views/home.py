@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import audit
-from tracker.clock import to_london, utcnow
+from tracker.clock import moment_words, to_london, utcnow
 from tracker.ids import parse_id, parse_page
 from tracker.models import Team, User
 from tracker.oversight import dashboard
@@ -100,7 +100,7 @@ def export(key: str):
     when, detail = dashboard.COLUMNS[key]
     header = ["Record", "Child", "Social worker", f"{when} (London time)", detail]
     made_by = (f"{dashboard.TABLES[key]}: {_described(filters)}, "
-               f"as of {to_london(now):%-d %B %Y at %H:%M} (London time)")
+               f"as of {moment_words(now)} (London time)")
     return csv_response(f"{key}.csv", header, rows, made_by=made_by)
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from tracker import audit
-from tracker.clock import to_london, utcnow
+from tracker.clock import moment_words, utcnow
 from tracker.oversight import service
 from tracker.people.access import require
 from tracker.records import warnings
@@ -93,5 +93,5 @@ def export():
     header, *rows = _rows(service.figures(now))
     audit.record("exported_csv", user=current_user, entity="service", ip=request.remote_addr or "", at=now,
                  changes={"table": [None, "service figures"], "filter": [None, "every team"], "rows": [None, len(rows)]})
-    made_by = f"Service figures, every team, as of {to_london(now):%-d %B %Y at %H:%M} (London time)"
+    made_by = f"Service figures, every team, as of {moment_words(now)} (London time)"
     return csv_response(f"service-figures-{now:%Y-%m-%d}.csv", header, rows, made_by=made_by)
