@@ -27,7 +27,7 @@ from tracker.models import (
 )
 from tracker.oversight.dashboard import children_names
 from tracker.people.access import get_agreement, may_endorse, require, visible_agreements, visible_children
-from tracker.records import drafting, identity, lifecycle, printed, versions
+from tracker.records import drafting, identity, lifecycle, printed, search, versions
 from tracker.records import history as history_words
 from tracker.records.breaches import timeline as breach_timeline
 from tracker.records.quality import checks
@@ -74,14 +74,7 @@ def register():
     kind = request.args.get("kind") or ""
     worker = request.args.get("worker") or ""
     if q:
-        matching = (
-            AgreementChild.select(AgreementChild.agreement)
-            .join(Child)
-            .where((Child.name.contains(q) | (Child.normalised_name.contains(identity.normalise_name(q))
-                                              if identity.normalise_name(q) else Child.name.contains(q)))
-                   & AgreementChild.removed_at.is_null())
-        )
-        query = query.where((Agreement.reference.contains(q)) | (Agreement.id.in_(matching)))
+        query = query.where(Agreement.id.in_(search.agreement_ids(q)))
     if status in STATUSES:
         query = query.where(Agreement.status == status)
     if kind in KINDS:
