@@ -33,14 +33,24 @@ def _has(seq: list[str], phrase: tuple[str, ...], start: int = 0, end: int | Non
     """Index of the phrase (a tuple of words) in seq[start:end], or -1."""
     end = len(seq) if end is None else min(end, len(seq))
     n = len(phrase)
-    for i in range(start, end - n + 1):
-        if tuple(seq[i:i + n]) == phrase:
+    first, rest = phrase[0], list(phrase[1:])
+    last = end - n + 1
+    i = start
+    while i < last:
+        try:  # only where the phrase's first word is: the warning signs read every active record (issue 24)
+            i = seq.index(first, i, last)
+        except ValueError:
+            return -1
+        if seq[i + 1:i + n] == rest:
             return i
+        i += 1
     return -1
 
 
 def _any(seq: list[str], phrases, start: int = 0, end: int | None = None) -> int:
-    found = [i for i in (_has(seq, p, start, end) for p in phrases) if i >= 0]
+    """The first index at which one of the phrases begins in seq[start:end], or -1."""
+    present = set(seq[start:end])
+    found = [i for i in (_has(seq, p, start, end) for p in phrases if p[0] in present) if i >= 0]
     return min(found) if found else -1
 
 
