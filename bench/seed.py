@@ -106,7 +106,7 @@ def counts_for(scale: float) -> dict:
     return {
         # Teams grow with the square root of the scale, so a team's own caseload grows
         # too (by the same root), not only the number of teams (issue 24).
-        "teams": n(50 * scale ** 0.5), "agencies": n(2000), "children": n(60000), "agreements": n(100000),
+        "teams": max(1, round(50 * scale ** 0.5)), "agencies": n(2000), "children": n(60000), "agreements": n(100000),
         "active_partnerships": n(4200), "active_undertakings": n(800), "drafts": n(200), "awaiting": n(100),
         "overdue_reviews": n(500), "due_reminders": n(400), "due_undertakings": n(300), "due_chases": n(200),
         "due_breaches": n(100),
