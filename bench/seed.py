@@ -270,7 +270,7 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
         # One active record in 40 is not yet issued to the family (issue 9's dashboard table).
         if s["status"] == "active":
             actives += 1
-        issued = endorsed if endorsed and not (s["status"] == "active" and actives % 40 == 0) else None
+        issued = endorsed if endorsed and not (s["status"] == "active" and actives % 40 == 1) else None
         level, next_escalation = 0, None
         if s["kind"] == "undertaking" and s["status"] == "active":
             ends = s["ends"]

@@ -10,6 +10,13 @@
 #   agreement.reference, which ILIKE '%q%' uses. The extension is trusted
 #   (PostgreSQL 13+), so a database owner may create it. Where it cannot be made
 #   the search still works, by scanning, and the migration says so.
+#
+# And three indexes for a team's own rows, so a team's pages read the team's
+# rows and not the service's (both engines):
+# - agreement(team_id, updated_at, id): the register's page, newest first;
+# - agreement(team_id, issued_at, endorsed_at, id): "endorsed but not yet issued";
+# - review(agreement_id, status, scheduled_at): a record's scheduled reviews in a window
+#   (the dashboard's missing agency reports, from the team's records).
 import logging
 
 import peewee
@@ -37,6 +44,16 @@ AGREEMENT_TRIGGERS = (
 
 
 def up(migrator, db):
+    migrator.migrate(
+        migrator.add_index("agreement", ("team_id", "updated_at", "id"), name="agreement_team_updated"),
+        migrator.add_index("agreement", ("team_id", "issued_at", "endorsed_at", "id"), name="agreement_team_not_issued"),
+        migrator.add_index("review", ("agreement_id", "status", "scheduled_at"), name="review_agreement_status_scheduled"),
+    )
+    _search(db)
+    db.execute_sql("ANALYZE")
+
+
+def _search(db):
     if isinstance(db, peewee.PostgresqlDatabase):
         try:
             with db.atomic():
