@@ -5,7 +5,7 @@ every child and every record.
 SQLite: the FTS5 trigram tables of migration 0022 (child_search, agreement_search),
 asked for the typed text as a phrase, which the trigram tokenizer answers as a
 substring match, case-insensitively. Three characters are the fewest a trigram
-can find; shorter text is matched by LIKE on the records' and children's columns
+can find; shorter text (typed, or once normalised: '__a' is 'a') is matched by LIKE on the records' and children's columns
 (a scan, but of two characters no index could narrow much anyway).
 PostgreSQL: ILIKE '%q%', which the pg_trgm GIN indexes of 0022 answer.
 
@@ -44,9 +44,10 @@ def _by_children(child_ids) -> peewee.Select:
 def agreement_ids(q: str) -> peewee.Select:
     """A subquery: the ids of records whose reference or a live child's name contains `q`."""
     normalised = normalise_name(q)
-    if isinstance(database.obj, peewee.SqliteDatabase) and len(q) >= TRIGRAM:
+    trigrams = len(q) >= TRIGRAM and (not normalised or len(normalised) >= TRIGRAM)
+    if isinstance(database.obj, peewee.SqliteDatabase) and trigrams:
         children = _fts("child_search", "name", q)
-        if normalised and len(normalised) >= TRIGRAM:
+        if normalised:
             children = children | _fts("child_search", "normalised_name", normalised)
         return _by_children(children) | _fts("agreement_search", "reference", q)
     children = Child.select(Child.id).where(Child.name.contains(q))
