@@ -46,9 +46,14 @@ def agreement_ids(q: str) -> peewee.Select:
     normalised = normalise_name(q)
     trigrams = len(q) >= TRIGRAM and (not normalised or len(normalised) >= TRIGRAM)
     if isinstance(database.obj, peewee.SqliteDatabase) and trigrams:
-        children = _fts("child_search", "name", q)
-        if normalised:
-            children = children | _fts("child_search", "normalised_name", normalised)
+        if q.isascii() and normalised == q.lower():
+            # Plain letters, digits and single spaces: a name holding them holds them
+            # once normalised too, so the normalised column alone answers (one look-up).
+            children = _fts("child_search", "normalised_name", normalised)
+        else:
+            children = _fts("child_search", "name", q)
+            if normalised:
+                children = children | _fts("child_search", "normalised_name", normalised)
         return _by_children(children) | _fts("agreement_search", "reference", q)
     children = Child.select(Child.id).where(Child.name.contains(q))
     if normalised:

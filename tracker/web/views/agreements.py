@@ -84,11 +84,15 @@ def register():
     total = query.count()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(parse_page(request.args.get("page")), pages)
+    # The page's ids first (narrow rows to sort), then their whole rows: sorting every
+    # match as a whole record was most of a search for a common surname (issue 24).
+    newest_first = (Agreement.updated_at.desc(), Agreement.id.desc())
+    on_page = query.select(Agreement.id).order_by(*newest_first).paginate(page, PAGE_SIZE)
     rows = list(
-        query.select(Agreement, User)
+        Agreement.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
-        .order_by(Agreement.updated_at.desc(), Agreement.id.desc())
-        .paginate(page, PAGE_SIZE)
+        .where(Agreement.id.in_(on_page))
+        .order_by(*newest_first)
     )
     names = children_names([a.id for a in rows])
     workers = User.select().where(User.role == "social_worker").order_by(User.name)
