@@ -246,8 +246,10 @@ def _links_of(ids):
     their_ids = Child.select(Child.person_id).where(Child.id.in_(mine) & (Child.person_id != ""))
     their_children = (Child.select(Child.id).where(Child.identity.in_(their_identities) & (Child.identity != 0))
                       | direct
-                      | Child.select(Child.id).where(Child.nhs_number.in_(their_nhs))
-                      | Child.select(Child.id).where(Child.person_id.in_(their_ids)))
+                      # "!= ''" again outside: the IDs inside never are, but PostgreSQL's
+                      # statistics (most rows have none) would otherwise plan for every child.
+                      | Child.select(Child.id).where(Child.nhs_number.in_(their_nhs) & (Child.nhs_number != ""))
+                      | Child.select(Child.id).where(Child.person_id.in_(their_ids) & (Child.person_id != "")))
     # 1. Every live link of those children, with the record it belongs to.
     return (
         AgreementChild.select(
