@@ -25,8 +25,13 @@
 7. Delivery of everything queued to an SMTP sink (aiosmtpd on 127.0.0.1).
 8. Steps 1-3 and 6 again at a tenth of the data, to show how the sweep's cost grows.
 
-Results go to bench/results.json under "sqlite" or "postgresql" (the other
-engine's figures are kept) with the machine's facts, and a table is printed.
+Issue 24: steps 1-3 and the pages run at each scale of BENCH_SCALES (1 and 10
+by default; a team's caseload grows with the square root of the scale): every
+page interleaved with the floor (page_figures), then the growth ratios from the
+first scale to the last. Steps 4-7 run at the first scale unless BENCH_QUICK.
+
+Results go to bench/results-<engine>.json, this run's only, with the machine's
+facts (date, commit, load average at start and end), and a table is printed.
 Targets are reported, not asserted. Medians use time.perf_counter after a
 warm-up. Set BENCH_KEEP=1 to keep the databases for inspection.
 """
