@@ -1048,11 +1048,10 @@ def targets(f: dict, engine: str = "sqlite") -> dict:
     """Issue 24's targets, from what this run measured (a figure it did not measure is not listed)."""
     checks: dict = {}
     first = next(iter(f["scales"].values()))
-    pages = first["pages"]["pages"]
-    checks["dashboard_vs_floor"] = (pages["dashboard"]["vs_floor"]["median_of_rounds"], "<= 2.5", 2.5)
-    checks["record_page_vs_floor"] = (pages["record_page"]["vs_floor"]["median_of_rounds"], "<= 2", 2)
     for label, scale in f["scales"].items():
         p = scale["pages"]["pages"]
+        checks[f"dashboard_vs_floor_at_{label}x"] = (p["dashboard"]["vs_floor"]["median_of_rounds"], "<= 2.5", 2.5)
+        checks[f"record_page_vs_floor_at_{label}x"] = (p["record_page"]["vs_floor"]["median_of_rounds"], "<= 2", 2)
         checks[f"register_search_vs_register_at_{label}x"] = (
             round(p["register_search"]["median_ms"] / p["register"]["median_ms"], 2), "<= 2", 2)
     grown = f.get("growth")
@@ -1062,6 +1061,8 @@ def targets(f: dict, engine: str = "sqlite") -> dict:
             g = grown["pages"].get(name)
             if g:
                 checks[f"{name}_growth_{span}"] = (g["vs_floor_ratio"], "<= 1.25", 1.25)
+                # A dashboard reads each table that has rows in a statement of its own
+                # (oversight.dashboard.tables): more tables with rows, more statements.
                 checks[f"{name}_statements_{span}"] = (g["statements"][1] - g["statements"][0], "0 more", 0)
         for name in ("service_view", "service_csv"):
             g = grown["pages"].get(name)
@@ -1166,6 +1167,13 @@ def table(engine: str, f: dict) -> str:
     return "\n".join(lines)
 
 
+def reprint(path: str) -> None:
+    """`python -m bench.run --print bench/results-sqlite.json`: a saved run's table again."""
+    f = json.loads(Path(path).read_text())
+    f["targets"] = targets(f, f["machine"]["engine"] if "engine" in f["machine"] else "sqlite")
+    print(table(Path(path).stem.removeprefix("results-"), f))
+
+
 def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     engine = "postgresql" if is_postgres(base_url) else "sqlite"
@@ -1199,4 +1207,7 @@ def ensure_trigram(base_url: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--print"]:
+        reprint(sys.argv[2])
+    else:
+        main()
