@@ -81,7 +81,7 @@ def test_search_is_an_index_look_up(app, people, make_agreement):
         with database.atomic():
             database.execute_sql("SET LOCAL enable_seqscan = off")
             plan = "\n".join(r[0] for r in database.execute_sql("EXPLAIN " + sql, params).fetchall())
-        assert "child_name_trigram" in plan and "agreement_reference_trigram" in plan, plan
+        assert re.search(r"child_(normalised_)?name_trigram", plan) and "agreement_reference_trigram" in plan, plan
     else:
         plan = "\n".join(r[-1] for r in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert plan.count("VIRTUAL TABLE INDEX") >= 2, plan

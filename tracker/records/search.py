@@ -55,9 +55,12 @@ def agreement_ids(q: str) -> peewee.Select:
             if normalised:
                 children = children | _fts("child_search", "normalised_name", normalised)
         return _by_children(children) | _fts("agreement_search", "reference", q)
-    children = Child.select(Child.id).where(Child.name.contains(q))
-    if normalised:
-        children = children | Child.select(Child.id).where(Child.normalised_name.contains(normalised))
+    if q.isascii() and normalised == q.lower():  # as above: the normalised column alone answers
+        children = Child.select(Child.id).where(Child.normalised_name.contains(normalised))
+    else:
+        children = Child.select(Child.id).where(Child.name.contains(q))
+        if normalised:
+            children = children | Child.select(Child.id).where(Child.normalised_name.contains(normalised))
     # UNIONs of indexed look-ups: an OR across columns and tables would read every row.
     return _by_children(children) | Agreement.select(Agreement.id).where(Agreement.reference.contains(q))
 
