@@ -3,10 +3,11 @@
 - bench.seed: a synthetic service (100,000 records over ten years, 5,000
   active) written with bulk inserts, with due moments placed so that only
   planted work falls due.
-- bench.run: seeds, measures (dashboard and baseline, record page, breach
-  POST, gunicorn over HTTP and a worker's memory, sweeps with nothing and
-  with 1,000 items due, delivery to an SMTP sink, sweeps at a tenth of the
-  data) and writes bench/results.json.
+- bench.run: seeds each scale (BENCH_SCALES, 1 and 10), measures every page
+  against an honest floor and the lightest signed-in page, interleaved, with
+  statement counts and growth ratios; at the first scale also the breach POST,
+  gunicorn over HTTP, load, sweeps with 1,000 items due and delivery (unless
+  BENCH_QUICK); writes bench/results-<engine>.json.
 
-See docs/running.md for the figures and what they mean.
+See bench/README.md for the latest figures and how to reproduce them.
 """

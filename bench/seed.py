@@ -6,11 +6,12 @@ record at a time and audited, and 100,000 records would take most of an hour.
 
 The service, at scale 1 (every count is multiplied by `scale`):
 
-- 50 teams of 10 social workers and a team manager; one service manager and
+- 50 teams (times the square root of the scale) of 10 social workers and a team manager; one service manager and
   an administrator; 2,000 agencies; 60,000 children.
 - 100,000 records over ten years: 5,000 active (4,200 partnership agreements,
   800 undertakings), 300 drafts or awaiting endorsement, the rest ended.
-  Actions, parties and distribution lists exist for the live ones only.
+  Live records have actions, parties and distribution lists; ended ones carry
+  history: an action, a party, an acknowledged copy and (partnerships) a held review.
 - Each active agreement has its next review scheduled; 500 of them are
   overdue. Older active agreements have a held review behind them.
 - Breaches: one in ten ended records has an acknowledged one; active records
@@ -92,6 +93,7 @@ class Service:
     counts: dict = field(default_factory=dict)
     manager_email: str = ""
     service_manager_email: str = ""
+    front_door_email: str = ""
     team_id: int = 0
     record_ids: list[int] = field(default_factory=list)  # active partnerships in the manager's team
     seconds: float = 0.0
@@ -102,7 +104,9 @@ def counts_for(scale: float) -> dict:
         return max(1, round(value * scale))
 
     return {
-        "teams": n(50), "agencies": n(2000), "children": n(60000), "agreements": n(100000),
+        # Teams grow with the square root of the scale, so a team's own caseload grows
+        # too (by the same root), not only the number of teams (issue 24).
+        "teams": max(1, round(50 * scale ** 0.5)), "agencies": n(2000), "children": n(60000), "agreements": n(100000),
         "active_partnerships": n(4200), "active_undertakings": n(800), "drafts": n(200), "awaiting": n(100),
         "overdue_reviews": n(500), "due_reminders": n(400), "due_undertakings": n(300), "due_chases": n(200),
         "due_breaches": n(100),
@@ -175,6 +179,8 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
         manager_of[team_id] = uid
     users.append((uid + 1, "head@bench.example", "Helen Head", password_hash, "service_manager", None))
     users.append((uid + 2, "admin@bench.example", "Alex Admin", password_hash, "administrator", None))
+    users.append((uid + 3, "frontdoor@bench.example", "Fran Door", password_hash, "front_door", None))
+    service.front_door_email = "frontdoor@bench.example"
     bulk(User, ["id", "email", "name", "password_hash", "role", "team"], users, now)
     service.manager_email, service.service_manager_email, service.team_id = "manager1@bench.example", "head@bench.example", 1
 
@@ -264,7 +270,7 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
         # One active record in 40 is not yet issued to the family (issue 9's dashboard table).
         if s["status"] == "active":
             actives += 1
-        issued = endorsed if endorsed and not (s["status"] == "active" and actives % 40 == 0) else None
+        issued = endorsed if endorsed and not (s["status"] == "active" and actives % 40 == 1) else None
         level, next_escalation = 0, None
         if s["kind"] == "undertaking" and s["status"] == "active":
             ends = s["ends"]
@@ -313,6 +319,11 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
             actions.append((s["id"], position, _text(rng, "Action", 12), who, side, "Every week"))
         parties.append((s["id"], 0, f"{rng.choice(FIRST)} {rng.choice(LAST)}", "Parent", s["created"].date()))
         parties.append((s["id"], 1, "Social worker", "Social worker", s["created"].date()))
+    # Ended records carry their history too (issue 24): an action and a party each.
+    for s in specs:
+        if s["status"] == "ended":
+            actions.append((s["id"], 0, _text(rng, "Action", 12), "Parent", "family", "Every week"))
+            parties.append((s["id"], 0, f"{rng.choice(FIRST)} {rng.choice(LAST)}", "Parent", s["created"].date()))
     bulk(Action, ["agreement", "position", "what", "who", "side", "timescale"], actions, now)
     bulk(Party, ["agreement", "position", "name", "role", "signed_on"], parties, now)
 
@@ -344,6 +355,14 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
                                    agency[1], agency[2], "Designated lead", agency[3], position == 0,
                                    sent, acknowledged, chase_at, chased))
             recipients_of.setdefault(s["id"], []).append(rid)
+    # An ended record's copy went and was acknowledged.
+    for s in specs:
+        if s["status"] == "ended":
+            rid += 1
+            agency = agencies[rng.randrange(len(agencies))]
+            sent = s["endorsed"]
+            recipient_rows.append((rid, s["id"], agency[0], 0, f"{rng.choice(FIRST)} {rng.choice(LAST)}", agency[1],
+                                   agency[2], "Designated lead", agency[3], True, sent, sent + HOUR, None, None))
     bulk(Recipient, ["id", "agreement", "agency", "position", "name", "agency_name", "agency_kind", "role",
                      "email", "breach_contact", "copy_sent_at", "acknowledged_at", "chase_at", "chased_at"],
          recipient_rows, now)
@@ -372,6 +391,14 @@ def seed(scale: float, now: dt.datetime, rng_seed: int = 6) -> Service:
                     answered = min(now - HOUR, at - 10 * DAY + _offset(rng))
                     reports.append((review_id, recipient, rng.random() < 0.5, _text(rng, "Report", 20), answered,
                                     "link"))
+    # An ended partnership had its review held.
+    for s in specs:
+        if s["status"] == "ended" and s["kind"] == "partnership":
+            held = min(s["created"] + 60 * DAY, s["ended"] - HOUR)
+            review_id += 1
+            review_rows.append((review_id, s["id"], held, "Family centre", "held", held - 10 * DAY, held - 3 * DAY,
+                                held.date(), "Family, school, social worker", "end", "Ended at review.",
+                                manager_of[s["team"]], held + HOUR, s["created"], None, None, None, None))
     bulk(Review, ["id", "agreement", "scheduled_at", "venue", "status", "requests_open_at", "reports_due_at",
                   "held_on", "attendees", "outcome", "notes", "recorded_by", "recorded_at", "created_at",
                   "reminder_at", "request_at", "prompt_at", "overdue_at"],

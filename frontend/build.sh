@@ -36,6 +36,11 @@ if grep -q "GDS Transport" "$STATIC/css/app.css"; then
   echo "ERROR: GDS Transport found in app.css" >&2
   exit 1
 fi
+# perf (issue 24): no image the build does not ship (the footer's crest was one).
+if grep -q 'url("/static/govuk/assets/images/' "$STATIC/css/app.css"; then
+  echo "ERROR: app.css points at a GOV.UK image that is not shipped" >&2
+  exit 1
+fi
 # app.scss imports only the components the app uses: every govuk- class that
 # the templates or the Python code write, and that GOV.UK Frontend styles,
 # must have its rules in app.css.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
+from peewee import Cast, Value, fn
 
 from tracker import rules, settings
 from tracker.clock import as_utc, to_london, utcnow
@@ -334,13 +335,18 @@ def digests(now: dt.datetime) -> int:
     if (local.hour, local.minute) < (hour, minute):
         return 0
     day = local.date()
-    # Two queries whatever the number of teams: every team manager, and which
-    # of today's digests are already queued.
-    managers = list(User.select().where((User.role == "team_manager") & (User.active == True) & User.team.is_null(False)))
-    keys = {m: f"digest/{m.team_id}/{day.isoformat()}/{m.email}" for m in managers}
-    sent = {n.key for n in Notification.select(Notification.key).where(Notification.key.in_(list(keys.values())))}
+    # One statement whatever the number of teams (issue 24): the teams with a manager
+    # whose digest key for today is not yet queued, each key looked up in
+    # Notification's unique index. No manager's row is loaded; once the day's
+    # digests are queued the answer is empty.
+    key = (Value("digest/").concat(Cast(User.team, "TEXT")).concat(f"/{day.isoformat()}/").concat(User.email))
+    queued = Notification.select(Notification.id).where(Notification.key == key)
+    waiting = (User.select(User.team).distinct()
+               .where((User.role == "team_manager") & (User.active == True)  # noqa: E712
+                      & User.team.is_null(False) & ~fn.EXISTS(queued))
+               .tuples())
     count = 0
-    for team_id in sorted({m.team_id for m, key in keys.items() if key not in sent}):
+    for team_id in sorted(team for (team,) in waiting):
         with database.atomic():
             count += mailings.digest(Team.get_by_id(team_id), digest_items(Team.get_by_id(team_id), now), day, now)
     return count

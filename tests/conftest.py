@@ -417,7 +417,6 @@ def oidc():
 # Import sheets in the template's columns (tests/helpers/importsheets.py), for the import tests.
 from tests.helpers.importsheets import record_row, sheet_csv  # noqa: E402,F401
 
-
 # --- every page, as each role sees it (html-validate, headings and titles) ---
 
 def collect_pages(app, client, people, login, make_agreement, now) -> dict[str, str]:
@@ -504,3 +503,13 @@ def collect_pages(app, client, people, login, make_agreement, now) -> dict[str, 
     keep("worker POST family link (no address)", client.post(f"/agreements/{a}/family/{access.party_id}/send",
                                                              data={"channel": "email", "address": ""}))
     return pages
+
+
+# --- statements a page runs, at two sizes of the bench's service (no page's count grows with data) ---
+
+@pytest.fixture
+def page_statements(app):
+    """Seed bench.seed's service at a scale, then count the SQL statements each page runs."""
+    from tests.helpers.page_statements import PageStatements
+
+    return PageStatements(app)

@@ -72,6 +72,10 @@ def init_app(app) -> None:
             database.close()
 
 
+# Whether planned_once forces generic plans; `make bench` measures both (bench/run.py).
+GENERIC_PLANS = True
+
+
 @contextmanager
 def planned_once():
     """PostgreSQL: the statements inside are planned once per connection, not per request.
@@ -85,7 +89,7 @@ def planned_once():
     dashboard's. SQLite plans every statement anyway: nothing to do.
     """
     db = database.obj
-    if not isinstance(db, peewee.PostgresqlDatabase):
+    if not isinstance(db, peewee.PostgresqlDatabase) or not GENERIC_PLANS:
         yield
         return
     with db.atomic():

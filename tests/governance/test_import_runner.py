@@ -7,8 +7,7 @@ import datetime as dt
 import io
 
 from jobs.imports import run_imports
-from tests.conftest import NOW
-from tests.conftest import record_row, sheet_csv
+from tests.conftest import NOW, record_row, sheet_csv
 from tracker.db import database
 from tracker.governance import import_writer, imports
 from tracker.models import Agreement, AgreementVersion, AuditEvent, ImportJob, Recipient

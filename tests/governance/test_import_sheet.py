@@ -11,8 +11,7 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import NOW
-from tests.conftest import record_row, sheet_csv
+from tests.conftest import NOW, record_row, sheet_csv
 from tracker.governance import imports
 from tracker.models import Agreement, AgreementChild, Recipient
 from tracker.records import fields

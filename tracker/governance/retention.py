@@ -30,6 +30,7 @@ from tracker.models import (
     Tombstone,
     User,
 )
+from tracker.records import search
 
 KEEP_MONTHS = 12
 
@@ -184,6 +185,7 @@ def destroy(agreement: Agreement, user: User, reason: str, now: dt.datetime) -> 
         if gone:
             _forget_children_in_audit(list(Child.select().where(Child.id.in_(gone))))
             Child.delete().where(Child.id.in_(gone)).execute()
+            search.forget_deleted()  # the search index keeps no trace of a destroyed child's name
         audit.record("record_destroyed", user=user, entity="tombstone", entity_id=tombstone.id,
                      changes={"reference": [agreement.reference, None], "decision": [None, "destroy"],
                               "reason": [None, reason.strip()]}, at=now)

@@ -14,7 +14,7 @@ import difflib
 import re
 import unicodedata
 
-from peewee import Case
+from peewee import SQL, Case, Select, Value
 
 from tracker import audit
 from tracker.db import database
@@ -110,34 +110,29 @@ def _candidate_condition(child: Child):
     return condition & (Child.id != child.id) & ((Child.identity != child.identity) | (Child.identity == 0))
 
 
-def _is_candidate(child: Child, other: Child) -> bool:
-    """`_candidate_condition` in Python, to share one statement's rows among the children."""
-    found = other.date_of_birth == child.date_of_birth or bool(
-        child.person_id and other.person_id == child.person_id) or bool(
-        child.nhs_number and other.nhs_number == child.nhs_number)
-    return found and other.id != child.id and (other.identity != child.identity or other.identity == 0)
-
-
 def _candidates(children: list[Child], within=None) -> dict[Child, list[Child]]:
     """Each child's first CANDIDATES other rows by id, found by indexed columns.
 
-    One statement for all the record's children: their conditions joined by OR,
-    the rows shared out in Python. If that statement reaches its own limit, some
-    child's first rows may be missing from it, so each child is read on its own.
+    One statement for all the record's children however many candidates a date of
+    birth has (issue 24): each child's own look-up, ordered and limited, tagged with
+    the child's place, joined by UNION ALL.
     """
     if not children:
         return {}
-    most = CANDIDATES * len(children)
-    condition = _candidate_condition(children[0])
-    for child in children[1:]:
-        condition |= _candidate_condition(child)
     scope = Child.id.in_(within) if within is not None else Child.id.is_null(False)
-    rows = list(Child.select().where(condition & scope).order_by(Child.id).limit(most + 1))
-    if len(rows) > most:
-        return {child: list(Child.select().where(_candidate_condition(child) & scope).order_by(Child.id)
-                            .limit(CANDIDATES))
-                for child in children}
-    return {child: [other for other in rows if _is_candidate(child, other)][:CANDIDATES] for child in children}
+    fields = Child._meta.sorted_fields
+    parts = None
+    for place, child in enumerate(children):
+        own = (Child.select(*fields, Value(place).alias("place"))
+               .where(_candidate_condition(child) & scope).order_by(Child.id).limit(CANDIDATES))
+        part = Select([own.alias(f"candidates{place}")], [SQL("*")])
+        parts = part if parts is None else parts + part
+    found: dict[Child, list[Child]] = {child: [] for child in children}
+    # Read through subqueries the columns come back unconverted: each as its field would.
+    for *values, place in parts.bind(database).tuples():
+        other = Child(**{f.name: (None if v is None else f.python_value(v)) for f, v in zip(fields, values, strict=True)})
+        found[children[place]].append(other)
+    return found
 
 
 def linked_records(agreement: Agreement) -> dict[int, list[Agreement]]:

@@ -52,7 +52,9 @@ def _has(seq: list[str], phrase: tuple[str, ...], start: int = 0, end: int | Non
 
 
 def _any(seq: list[str], phrases, start: int = 0, end: int | None = None) -> int:
-    found = [i for i in (_has(seq, p, start, end) for p in phrases) if i >= 0]
+    """The first index at which one of the phrases begins in seq[start:end], or -1."""
+    present = set(seq[start:end])
+    found = [i for i in (_has(seq, p, start, end) for p in phrases if p[0] in present) if i >= 0]
     return min(found) if found else -1
 
 

@@ -115,6 +115,28 @@ def _headers(headers, path: str, url: str) -> None:
     headers["X-Content-Type-Options"] = "nosniff"
 
 
+def _favicon(served, static: Path) -> None:
+    """/favicon.ico, which browsers ask for whatever the page links to, served by
+    WhiteNoise from static/favicon.ico like any plain-named static file (briefly
+    cached, not the pages' no-store): without it every first visit logs a 404."""
+    icon = static / "favicon.ico"
+    if icon.is_file():
+        served.files["/favicon.ico"] = served.get_static_file(str(icon), "/favicon.ico")
+
+
+def _compress_pages(app: Flask) -> None:
+    """Pages (HTML, CSV, JSON) compressed with brotli or gzip when the browser asks
+    (Accept-Encoding), with Vary: Accept-Encoding. Static files never reach Flask:
+    WhiteNoise serves their precompressed copies (build())."""
+    from flask_compress import Compress
+
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/csv", "text/plain", "application/json"])
+    app.config.setdefault("COMPRESS_BR_LEVEL", 4)  # 66 KB of dashboard HTML to ~5 KB in about a millisecond
+    app.config.setdefault("COMPRESS_STREAMS", False)  # a streamed download goes as it is made
+    Compress(app)
+
+
 def init_app(app: Flask) -> None:
     from whitenoise import WhiteNoise
 
@@ -134,6 +156,9 @@ def init_app(app: Flask) -> None:
     served.add_files(str(static), prefix="static/")
     app.wsgi_app = served
     app.extensions["static_manifest"] = manifest
+
+    _favicon(served, static)
+    _compress_pages(app)
 
     @app.url_defaults
     def hashed_static(endpoint, values):

@@ -19,15 +19,13 @@ from tracker.models import (
     STATUSES,
     Agency,
     Agreement,
-    AgreementChild,
     AuditEvent,
-    Child,
     Recipient,
     User,
 )
 from tracker.oversight.dashboard import children_names
 from tracker.people.access import get_agreement, may_endorse, require, visible_agreements, visible_children
-from tracker.records import drafting, identity, lifecycle, printed, versions
+from tracker.records import drafting, identity, lifecycle, printed, search, versions
 from tracker.records import history as history_words
 from tracker.records.breaches import timeline as breach_timeline
 from tracker.records.quality import checks
@@ -75,14 +73,7 @@ def register():
     kind = request.args.get("kind") or ""
     worker = request.args.get("worker") or ""
     if q:
-        matching = (
-            AgreementChild.select(AgreementChild.agreement)
-            .join(Child)
-            .where((Child.name.contains(q) | (Child.normalised_name.contains(identity.normalise_name(q))
-                                              if identity.normalise_name(q) else Child.name.contains(q)))
-                   & AgreementChild.removed_at.is_null())
-        )
-        query = query.where((Agreement.reference.contains(q)) | (Agreement.id.in_(matching)))
+        query = query.where(Agreement.id.in_(search.agreement_ids(q)))
     if status in STATUSES:
         query = query.where(Agreement.status == status)
     if kind in KINDS:
@@ -92,11 +83,15 @@ def register():
     total = query.count()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(parse_page(request.args.get("page")), pages)
+    # The page's ids first (narrow rows to sort), then their whole rows: sorting every
+    # match as a whole record was most of a search for a common surname (issue 24).
+    newest_first = (Agreement.updated_at.desc(), Agreement.id.desc())
+    on_page = query.select(Agreement.id).order_by(*newest_first).paginate(page, PAGE_SIZE)
     rows = list(
-        query.select(Agreement, User)
+        Agreement.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
-        .order_by(Agreement.updated_at.desc(), Agreement.id.desc())
-        .paginate(page, PAGE_SIZE)
+        .where(Agreement.id.in_(on_page))
+        .order_by(*newest_first)
     )
     names = children_names([a.id for a in rows])
     workers = User.select().where(User.role == "social_worker").order_by(User.name)

@@ -1,0 +1,78 @@
+"""The register's search: records whose reference, or one of whose children's names,
+contains what was typed, found through an index (issue 24), never by reading
+every child and every record.
+
+SQLite: the FTS5 trigram tables of migration 0022 (child_search, agreement_search),
+asked for the typed text as a phrase, which the trigram tokenizer answers as a
+substring match, case-insensitively. Three characters are the fewest a trigram
+can find; shorter text (typed, or once normalised: '__a' is 'a') is matched by LIKE on the records' and children's columns
+(a scan, but of two characters no index could narrow much anyway).
+PostgreSQL: ILIKE '%q%', which the pg_trgm GIN indexes of 0022 answer.
+
+`agreement_ids(q)` is a subquery of the matching records' ids; the register
+narrows its visible records by it, so scope (tracker.people.access) still decides
+what is shown.
+"""
+
+from __future__ import annotations
+
+import peewee
+from peewee import SQL, NodeList
+
+from tracker.db import database
+from tracker.models import Agreement, AgreementChild, Child
+from tracker.records.identity import normalise_name
+
+TRIGRAM = 3
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fts(table: str, column: str, text: str) -> peewee.Select:
+    """rowids of an FTS5 trigram table whose column contains `text` (as a phrase)."""
+    return (peewee.Table(table).select(SQL("rowid"))
+            .where(NodeList((SQL(f"{table} MATCH"), f"{column} : {_phrase(text)}"))))
+
+
+def _by_children(child_ids) -> peewee.Select:
+    return (AgreementChild.select(AgreementChild.agreement)
+            .where(AgreementChild.child.in_(child_ids) & AgreementChild.removed_at.is_null()))
+
+
+def agreement_ids(q: str) -> peewee.Select:
+    """A subquery: the ids of records whose reference or a live child's name contains `q`."""
+    normalised = normalise_name(q)
+    trigrams = len(q) >= TRIGRAM and (not normalised or len(normalised) >= TRIGRAM)
+    if isinstance(database.obj, peewee.SqliteDatabase) and trigrams:
+        if q.isascii() and normalised == q.lower():
+            # Plain letters, digits and single spaces: a name holding them holds them
+            # once normalised too, so the normalised column alone answers (one look-up).
+            children = _fts("child_search", "normalised_name", normalised)
+        else:
+            children = _fts("child_search", "name", q)
+            if normalised:
+                children = children | _fts("child_search", "normalised_name", normalised)
+        return _by_children(children) | _fts("agreement_search", "reference", q)
+    if q.isascii() and normalised == q.lower():  # as above: the normalised column alone answers
+        children = Child.select(Child.id).where(Child.normalised_name.contains(normalised))
+    else:
+        children = Child.select(Child.id).where(Child.name.contains(q))
+        if normalised:
+            children = children | Child.select(Child.id).where(Child.normalised_name.contains(normalised))
+    # UNIONs of indexed look-ups: an OR across columns and tables would read every row.
+    return _by_children(children) | Agreement.select(Agreement.id).where(Agreement.reference.contains(q))
+
+
+def forget_deleted() -> None:
+    """SQLite: merge the child search index's segments after children are deleted.
+
+    FTS5 records a deletion as a marker in a new segment; the deleted name's
+    trigrams stay in the older one until a merge. 'optimize' merges every segment
+    into one, so the trigrams go, and the database's secure_delete overwrites the
+    freed pages: a destroyed record is not readable from a copy of the file.
+    PostgreSQL's GIN index drops dead entries at VACUUM, which autovacuum runs.
+    """
+    if isinstance(database.obj, peewee.SqliteDatabase):
+        database.execute_sql("INSERT INTO child_search(child_search) VALUES ('optimize')")
