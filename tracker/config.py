@@ -68,6 +68,23 @@ def env_office_hours(name: str) -> str | None:
     return value
 
 
+NOTIFY_KEY = r"(?:[^\s]+-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def env_notify_key(name: str) -> str | None:
+    """A GOV.UK Notify API key, `{key name}-{service id}-{secret}` (two UUIDs at its end), or None.
+
+    Read from the environment only, never stored in the database: whoever can read
+    a backup must not be able to send texts as the council."""
+    import re
+
+    value = env_str(name)
+    if value is not None and not re.fullmatch(NOTIFY_KEY, value.strip()):
+        raise ConfigError(f"{name} must be a GOV.UK Notify API key: its name, then the service id and the secret "
+                          "(two ids like 26785a09-ab16-4eb0-8407-a37497a57506), joined by hyphens")
+    return value.strip() if value is not None else None
+
+
 def development_secret_key(instance_path: Path) -> str:
     """Read, or create on first run, a secret key kept in instance/ (git-ignored).
 
@@ -151,6 +168,10 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "agreement-tracker@localhost"),
         "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 20),
         "MAIL_REPLY_TO": env_str("MAIL_REPLY_TO"),
+        # Text messages through GOV.UK Notify (tracker/notices/texts.py): the council's API key, from the
+        # environment only. Unset, no text is offered; the template ids and Notify's address are service settings.
+        "NOTIFY_API_KEY": env_notify_key("NOTIFY_API_KEY"),
+        "NOTIFY_TIMEOUT": env_int("NOTIFY_TIMEOUT", 20),
         # Flask-Mail would otherwise stop sending whenever app.testing is set;
         # the tests send to a real SMTP server.
         "MAIL_SUPPRESS_SEND": False,

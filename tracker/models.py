@@ -528,6 +528,16 @@ class Notification(BaseModel):
     # still the one that works just before sending (tracker.notices.mailings.check_agency_link).
     recipient = pw.ForeignKeyField(Recipient, null=True, backref="+", on_delete="RESTRICT")
     link_version = pw.IntegerField(null=True)
+    # --- text messages (GOV.UK Notify) ---
+    # The one outbox carries texts too: `channel` says which (jobs.delivery sends "email",
+    # jobs.texting "text"). A text keeps its template's values (JSON) in `personalisation`,
+    # Notify's id for it once accepted, the last status Notify gave, and when to ask again.
+    channel = pw.CharField(max_length=8, default="email")
+    personalisation = pw.TextField(default="")
+    notify_id = pw.CharField(max_length=64, null=True)
+    notify_status = pw.CharField(max_length=32, default="")
+    status_check_at = pw.DateTimeField(null=True, index=True)
+    # --- end text messages ---
 
     class Meta:
         indexes = ((("status", "next_attempt_at"), False),)

@@ -306,6 +306,52 @@ def published() -> dict:
                  "out_of_hours_phone", "out_of_hours_email")
         return {key: BY_KEY[key].parse(default(key)) for key in keys}
 # --- end pages ---
+# --- text messages ---
+# GOV.UK Notify (tracker/notices/texts.py): its address, a template id per kind of text, and the
+# out-of-hours team's mobile for urgent breaches. The API key is an environment value (NOTIFY_API_KEY), never here.
+
+
+def _notify_url(text: str) -> str:
+    """https://…, or http:// to this machine only (a local stand-in for Notify, as the tests run)."""
+    value = _line(text, 300).rstrip("/")
+    if not re.fullmatch(r"https://[A-Za-z0-9.-]+(?::\d+)?|http://(?:127\.0\.0\.1|localhost)(?::\d+)?", value):
+        raise ValueError("must be an address starting https://, such as https://api.notifications.service.gov.uk")
+    return value
+
+
+def _template_id(text: str) -> str:
+    value = str(text).strip().lower()
+    if value and not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", value):
+        raise ValueError("must be a Notify template id, like f33517ff-2a88-4f6e-b855-c550268ce08a")
+    return value
+
+
+def _mobile_or_empty(text: str) -> str:
+    from tracker.notices import texts
+
+    value = _line(text, 40)
+    if not value:
+        return ""
+    try:
+        return texts.mobile_number(value)
+    except texts.TextRefused as refused:
+        raise ValueError(str(refused)) from None
+
+
+DEFINITIONS += [
+    Definition("notify_base_url", "Text messages: GOV.UK Notify's address", "Leave as it is unless Notify says otherwise",
+               "https://api.notifications.service.gov.uk", _notify_url),
+    Definition("notify_template_family_link", "Text messages: Notify template id for a family link",
+               "From Notify's Templates page. The template must say only ((link)) and fixed words: no name. Empty: "
+               "links are not sent by text", "", _template_id),
+    Definition("notify_template_breach_alert", "Text messages: Notify template id for an urgent breach out of hours",
+               "From Notify's Templates page, with ((reference)) and ((link)). Empty: no texts for breaches", "",
+               _template_id),
+    Definition("out_of_hours_mobile", "Out-of-hours (emergency duty) team mobile, for texts",
+               "A UK mobile number. Set, an urgent breach outside office hours also sends it a text. Empty: email only",
+               "", _mobile_or_empty),
+]
+# --- end text messages ---
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 
