@@ -72,6 +72,7 @@ PASS_SIZE = 200
 
 def delivery_job(app: Flask) -> None:
     from jobs.delivery import deliver_pending
+    from jobs.texting import text_pass
 
     def work() -> None:
         # A full pass means more is waiting: go again at once rather than in 20
@@ -83,7 +84,13 @@ def delivery_job(app: Flask) -> None:
                 if report.sent or report.failed or report.retry:
                     app.logger.info("Delivery: %s", report.summary())
                 if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
-                    return
+                    break
+            # Texts are the outbox's second channel, sent and watched in the same recorded pass (R18).
+            if not stopping.is_set():
+                texted = text_pass(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
+                run.done += texted.sent + texted.failed + texted.cancelled
+                if texted.sent or texted.failed or texted.retry:
+                    app.logger.info("Texts: %s", texted.summary())
 
     _in_app(app, work)
 

@@ -392,4 +392,7 @@ def run_all(now: dt.datetime) -> list[str]:
     lines.append(f"  imports: {run_imports(now)} run")
     report = deliver_pending(now)
     lines.append(f"  delivery: {report.summary()}")
+    from jobs.texting import text_pass
+
+    lines.append(f"  texts: {text_pass(now).summary()}")
     return lines
