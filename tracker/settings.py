@@ -327,14 +327,12 @@ def _template_id(text: str) -> str:
 
 
 def _mobile_or_empty(text: str) -> str:
-    from tracker.notices import texts
-
     value = _line(text, 40)
     if not value:
         return ""
     try:
-        return texts.mobile_number(value)
-    except texts.TextRefused as refused:
+        return rules.mobile_number(value)
+    except rules.TextRefused as refused:
         raise ValueError(str(refused)) from None
 
 

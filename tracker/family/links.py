@@ -29,6 +29,7 @@ from flask import current_app
 
 from tracker import audit, models, settings
 from tracker.models import Agreement, FamilyAccess, FamilyDevice, FamilyRead, FamilyTranslation, Party, User
+from tracker.notices import texts
 from tracker.notices.notify import enqueue
 from tracker.records import responsibility, warnings
 from tracker.records.identity import normalise_name
@@ -43,7 +44,8 @@ DEVICE_DAYS = 180
 
 # The channels a link can go by; the access row keeps the one it went by, so a text
 # message (a channel of the one outbox too) is one more entry here and in `send_link`.
-CHANNELS = {"email": "By email", "paper": "On paper: a short address and a code, printed for the party"}
+CHANNELS = {"email": "By email", "text": "By text message",
+            "paper": "On paper: a short address and a code, printed for the party"}
 
 STOPPED = {
     "removed": "the party was taken off the record",
@@ -224,6 +226,14 @@ def send_link(agreement: Agreement, party: Party, user: User, now: dt.datetime, 
                 address = _check_email(address.strip())
             except Refused as refused:
                 errors.update(refused.errors)
+    elif channel == "text":
+        try:
+            address = texts.mobile_number(address)
+            if not texts.available("family_link"):
+                raise texts.TextRefused("Text messages are not set up for this service: send the link by email "
+                                        "or on paper")
+        except texts.TextRefused as refused:
+            errors["address"] = str(refused)
     else:
         address = ""
     if errors:
@@ -249,6 +259,8 @@ def send_link(agreement: Agreement, party: Party, user: User, now: dt.datetime, 
                  changes=changes, at=now)
     if channel == "email":
         _email_link(access, agreement, now, changed=[])
+    elif channel == "text":
+        _text_link(access, agreement, now)
     return access, code
 
 
@@ -264,6 +276,13 @@ def _email_link(access: FamilyAccess, agreement: Agreement, now: dt.datetime, ch
                                 "new_version": bool(changed) or access.sent_version != agreement.version,
                                 # Nothing personal: the template is given no name and no initials.
                                 "initials": "", "record_url": ""})
+
+
+def _text_link(access: FamilyAccess, agreement: Agreement, now: dt.datetime) -> bool:
+    """The link by text message: only the link, in the council's Notify template; no name, no initials (R20)."""
+    return texts.queue_text(f"family-link/{access.id}/g{access.generation}/v{agreement.version}/text", "family_link",
+                            access.address, personalisation={"link": family_url(access)}, agreement=agreement,
+                            to_label="A family party", now=now)
 
 
 def _in_words(labels: list[str]) -> str:
@@ -311,7 +330,7 @@ def lift_do_not_send(agreement: Agreement, party: Party, user: User, now: dt.dat
 
 
 def new_version(agreement: Agreement, now: dt.datetime, changed: list[str]) -> int:
-    """A new version came into force: each working emailed link is sent again, saying what changed (R16).
+    """A new version came into force: each working emailed or texted link is sent again, saying what changed (R16).
 
     The address stays the same (it always shows the version in force); the email's
     key names the version, so each version is sent once."""
@@ -323,6 +342,8 @@ def new_version(agreement: Agreement, now: dt.datetime, changed: list[str]) -> i
             continue
         if access.channel == "email":
             count += _email_link(access, agreement, now, changed)
+        elif access.channel == "text":
+            count += _text_link(access, agreement, now)
         FamilyAccess.update(sent_version=agreement.version,
                             unread_check_at=now + dt.timedelta(days=settings.get("family_unread_days"))).where(
             FamilyAccess.id == access.id).execute()

@@ -22,7 +22,7 @@ from tracker.agencies import tokens
 from tracker.clock import moment_words, time_words, to_london
 from tracker.db import database
 from tracker.models import AgencyReport, Agreement, Breach, Notification, Recipient, Review, Team, User
-from tracker.notices import ics
+from tracker.notices import ics, texts
 from tracker.notices.notify import enqueue, initials, render
 
 # --- who ----------------------------------------------------------------------
@@ -577,7 +577,22 @@ def breach_alert(breach: Breach, now: dt.datetime) -> int:
                 context={"breach": breach, "escalation_hours": hours, "out_of_hours": bool(ooh),
                          "respond_by": breach.escalate_at or breach.created_at + dt.timedelta(hours=hours)}, now=now,
             )
+        count += out_of_hours_text(breach, agreement, now)
     return count
+
+
+def out_of_hours_text(breach: Breach, agreement: Agreement, now: dt.datetime) -> int:
+    """An urgent breach out of hours also texts the out-of-hours team's mobile, where the service
+    setting gives one and Notify is set up (R5). The text has the record's reference and a link
+    to it, behind sign-in: no name, no initials, nothing of what happened."""
+    mobile = settings.get("out_of_hours_mobile")
+    if not (breach.immediate_risk and mobile and out_of_hours(now) and texts.available("breach_alert")):
+        return 0
+    return int(texts.queue_text(
+        f"breach/{breach.id}/alert/text/{mobile}", "breach_alert", mobile, agreement=agreement,
+        to_label="Out-of-hours team", now=now,
+        personalisation={"reference": agreement.reference,
+                         "link": f"{current_app.config['BASE_URL']}/agreements/{agreement.id}"}))
 
 
 def breach_escalation(breach: Breach, agreement: Agreement, now: dt.datetime) -> int:

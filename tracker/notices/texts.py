@@ -17,57 +17,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 from flask import current_app
 
 from tracker import settings
 from tracker.clock import utcnow
 from tracker.models import Agreement, Notification
+from tracker.rules import TextRefused, mobile_number
+
+__all__ = ["KINDS", "TextRefused", "available", "mobile_number", "queue_text", "template_id", "values_of"]
 
 # Each kind of text, the values its Notify template has (and nothing else), and what it is in words.
 KINDS = {
     "family_link": {"values": ("link",), "what": "Text message: a family party's link to their own copy"},
     "breach_alert": {"values": ("reference", "link"), "what": "Text message: an urgent breach, out of hours"},
 }
-EXAMPLE = "07700 900982"
-
-
-class TextRefused(Exception):
-    """A text cannot go to this number (or cannot go at all); the message is in plain words for the form."""
-
-
-def mobile_number(text: str) -> str:
-    """A UK mobile number as Notify takes it (+447…), from what was typed; TextRefused in plain words.
-
-    Spaces, dashes, brackets and dots are ignored, and +44, 0044, 44 or 0 may start it
-    ("+44 (0)7700 900982" too). A landline, or anything else, is refused: a text cannot reach it.
-    """
-    typed = (text or "").strip()
-    if not typed:
-        raise TextRefused("Enter the mobile number to send the text message to")
-    digits = re.sub(r"[\s().\-\u2010-\u2015]", "", typed.replace("(0)", ""))
-    if digits.startswith("+"):
-        digits = digits[1:]
-        if not digits.startswith("44"):
-            raise TextRefused(f"Enter a UK mobile number, like {EXAMPLE}: text messages go to UK mobiles only")
-    elif digits.startswith("0044"):
-        digits = digits[2:]
-    if not digits.isdigit():
-        raise TextRefused(f"Enter a mobile number using only numbers, like {EXAMPLE}")
-    if digits.startswith("44"):
-        national = digits[2:]
-    elif digits.startswith("0"):
-        national = digits[1:]
-    else:
-        raise TextRefused(f"Enter a UK mobile number, like {EXAMPLE}")
-    if not national.startswith("7"):
-        raise TextRefused(f"Enter a mobile number, like {EXAMPLE}: a landline cannot receive a text message")
-    if len(national) != 10:
-        raise TextRefused(f"Enter a UK mobile number with 11 digits, like {EXAMPLE}")
-    return f"+44{national}"
-
-
 def api_key() -> str | None:
     """The council's Notify API key, from the environment only (tracker.config)."""
     return current_app.config.get("NOTIFY_API_KEY") or None
