@@ -414,6 +414,29 @@ def oidc():
     return launch
 
 
+# --- text messages: a local GOV.UK Notify (tests/helpers/notifyfake.py) ---
+NOTIFY_TEMPLATES = {"family_link": ("0d9f1a52-6c11-4c3e-9a57-2f1b8e6a7c01", "Your own copy is at ((link))"),
+                    "breach_alert": ("5b2e7c44-8d0a-4f6b-b1c3-9e4d2a6f8b02",
+                                     "Urgent breach on ((reference)). Please act now: ((link))")}
+
+
+@pytest.fixture
+def notify(app):
+    """A real HTTP server on 127.0.0.1 implementing Notify's send-a-text and get-a-status requests,
+    with the app's NOTIFY_API_KEY, Notify address and template ids pointed at it."""
+    from tests.helpers.notifyfake import FakeNotify
+    from tracker import settings
+
+    fake = FakeNotify({template: words for template, words in NOTIFY_TEMPLATES.values()}).start()
+    app.config["NOTIFY_API_KEY"] = fake.api_key
+    settings.put("notify_base_url", fake.url)
+    for kind, (template, _words) in NOTIFY_TEMPLATES.items():
+        settings.put(f"notify_template_{kind}", template)
+    yield fake
+    fake.stop()
+# --- end text messages ---
+
+
 # Import sheets in the template's columns (tests/helpers/importsheets.py), for the import tests.
 from tests.helpers.importsheets import record_row, sheet_csv  # noqa: E402,F401
 

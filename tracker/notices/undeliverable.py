@@ -1,7 +1,8 @@
 """A message that cannot be delivered becomes a task (R18): its words, by cause.
 
 Delivery marks a row failed on a permanent refusal (5xx, an address that does
-not exist) or when its retries are exhausted. The record page, the responsible
+not exist) or when its retries are exhausted; a text message (jobs.texting) when
+Notify refuses it, or its status read back says it was not delivered. The record page, the responsible
 worker's dashboard, the manager's digest and the outbox page say what went
 wrong in these words, and that the fix is to correct the address and send again.
 """
@@ -23,6 +24,12 @@ CAUSES = (
     ("gave_up", "the mail server did not accept it after repeated tries"),
     ("header", "the address or subject cannot be written in an email"),
     ("other", "the mail server would not take it"),
+    # Text messages (jobs.texting): Notify's refusal at sending, or the status it gave back.
+    ("text_refused", "GOV.UK Notify refused to send the text message to that number"),
+    ("text_failed", "the mobile number does not exist or cannot take text messages"),
+    ("text_phone_off", "the phone did not accept the text message for 72 hours"),
+    ("text_gave_up", "GOV.UK Notify did not accept the text message after repeated tries"),
+    ("text_not_set_up", "text messages are not set up for this service"),
 )
 CAUSE_WORDS = dict(CAUSES)
 FIX = "correct the address and send again"
@@ -31,6 +38,16 @@ FIX = "correct the address and send again"
 def cause(last_error: str) -> str:
     """The key of what went wrong, from the error delivery kept."""
     text = last_error or ""
+    if text.startswith("Text message refused"):
+        return "text_refused"
+    if text.startswith("Text message not delivered (permanent-failure)"):
+        return "text_failed"
+    if text.startswith("Text message not delivered"):
+        return "text_phone_off"
+    if text.startswith("Not sent: text messages are not set up"):
+        return "text_not_set_up"
+    if text.startswith("Gave up after") and ": Text message" in text:
+        return "text_gave_up"
     if text.startswith("Gave up after"):
         return "gave_up"
     if "line break" in text:
