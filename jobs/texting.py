@@ -125,8 +125,11 @@ def send_pending(now: dt.datetime, limit: int = 200, should_stop: Callable[[], b
             report.errors.append(error)
             continue
         try:
+            # Tried before (a lease that lapsed mid-send, a 5xx after Notify had taken it): ask Notify
+            # whether it already has this text, by the row's reference, rather than send it twice (R10).
+            answer = _already_taken(notify, row) if row.attempts > 1 else None
             # The reference is the outbox row's, which names nobody (Notify asks that it carry nothing personal).
-            answer = notify.send_sms_notification(phone_number=row.to_address, template_id=template,
+            answer = answer or notify.send_sms_notification(phone_number=row.to_address, template_id=template,
                                                   personalisation=texts.values_of(row), reference=f"outbox-{row.id}")
         except APIError as exc:
             error = f"Text message: {_answer(exc)}"
@@ -151,6 +154,15 @@ def send_pending(now: dt.datetime, limit: int = 200, should_stop: Callable[[], b
                     notify_status="created", status_check_at=now + FIRST_RETRY)
             report.sent += 1
     return report
+
+
+def _already_taken(notify: NotificationsAPIClient, row: Notification) -> dict | None:
+    """The text Notify already holds under this row's reference, if any (its list of the last 7 days).
+
+    Not one already judged: the text whose technical failure is why this row is being sent again."""
+    found = notify.get_all_notifications(template_type="sms", reference=f"outbox-{row.id}")
+    return next((n for n in found.get("notifications") or []
+                 if n.get("id") != row.notify_id and n.get("status") not in (*NOT_DELIVERED, *SEND_AGAIN)), None)
 
 
 def _retry_or_give_up(row: Notification, error: str, now: dt.datetime, report: DeliveryReport) -> None:

@@ -10,6 +10,8 @@ Python client's documentation):
   {"status_code": 400, "errors": [{"error": "BadRequestError", "message": ...}]}.
 - GET /v2/notifications/<id>: 200 and the notification with its status; 404
   NoResultFound; 400 ValidationError for an id that is not a UUID.
+- GET /v2/notifications?template_type=sms&reference=…: {"notifications": [...], "links": {...}},
+  the texts sent under that reference (the runner asks before sending a text a second time).
 - Every request carries "Authorization: Bearer <JWT>", HS256, whose `iss` is the
   service id and which is signed with the secret part of the API key
   (`{key name}-{service id}-{secret}`), `iat` within 30 seconds: else 403 AuthError.
@@ -28,6 +30,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import jwt
 
@@ -54,6 +57,7 @@ class FakeNotify:
         self.sent: list[dict] = []  # every text accepted, in order
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of every request
         self.fail_next: list[int] = []  # answer the next sends with these statuses (500, 503, 429 ...)
+        self.lose_answer_next = False  # take the next text, then answer 500 as if the answer were lost
         self.statuses: dict[str, str] = {}  # a notification's status as a test sets it ("sending")
         self.lock = threading.Lock()
         fake = self
@@ -125,6 +129,9 @@ class FakeNotify:
             except ValueError:
                 return self._error(400, "ValidationError", "Invalid JSON supplied in POST data")
             return self._send(body)
+        path, _, query = handler.path.partition("?")
+        if method == "GET" and path == "/v2/notifications":
+            return self._list(parse_qs(query))
         found = re.fullmatch(r"/v2/notifications/([^/?]+)", handler.path)
         if method == "GET" and found:
             return self._status(found.group(1))
@@ -156,11 +163,24 @@ class FakeNotify:
                 "status": FINAL.get(number, "delivered")}
         with self.lock:
             self.sent.append(sent)
+            if self.lose_answer_next:
+                self.lose_answer_next = False
+                return self._error(500, "Exception", "Internal server error")
         return 201, {"id": notification_id, "reference": body.get("reference"),
                      "content": {"body": words, "from_number": "GOVUK"},
                      "uri": f"{self.url}/v2/notifications/{notification_id}",
                      "template": {"id": body["template_id"], "version": 1,
                                   "uri": f"{self.url}/v2/template/{body['template_id']}/version/1"}}
+
+    def _list(self, query: dict) -> tuple[int, dict]:
+        """GET /v2/notifications?template_type=sms&reference=…: the newest first, as Notify lists them."""
+        reference = (query.get("reference") or [None])[0]
+        kind = (query.get("template_type") or [None])[0]
+        if kind not in (None, "sms", "email", "letter"):
+            return self._error(400, "ValidationError", f"{kind} is not one of [sms, email, letter]")
+        found = [self._status(s["id"])[1] for s in reversed(self.sent)
+                 if (reference is None or s["reference"] == reference) and kind in (None, "sms")]
+        return 200, {"notifications": found, "links": {"current": f"{self.url}/v2/notifications"}}
 
     def _status(self, notification_id: str) -> tuple[int, dict]:
         if not UUID.fullmatch(notification_id):

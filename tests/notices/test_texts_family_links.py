@@ -241,3 +241,15 @@ def test_without_notify_set_up_a_text_is_not_offered_as_working(app, client, peo
     assert response.status_code == 400
     assert "Text messages are not set up for this service" in response.get_data(as_text=True)
     assert _texts() == []
+
+
+def test_a_text_notify_took_before_its_answer_was_lost_is_not_sent_twice(app, people, make_agreement, notify):
+    agreement = make_agreement(status="active")
+    links.send_link(agreement, _mother(agreement), people.worker, NOW, channel="text", address=MOBILE)
+    notify.lose_answer_next = True  # Notify takes it, then the answer is a 500
+    assert _pass(LATER).retry == 1
+    assert len(notify.to(MOBILE)) == 1 and _texts()[0].status == "pending"
+    assert _pass(LATER + dt.timedelta(minutes=1)).sent == 1
+    (sent,) = notify.to(MOBILE)  # asked by its reference, found, not sent again
+    row = _texts()[0]
+    assert row.status == "sent" and row.notify_id == sent["id"]
