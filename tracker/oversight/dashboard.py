@@ -236,7 +236,7 @@ def not_issued(p, visible):
             .order_by(Agreement.endorsed_at, Agreement.id))
 
 
-@dashboard_table("undeliverable", "Emails that could not be delivered",
+@dashboard_table("undeliverable", "Emails and text messages that could not be delivered",
                  row=_row_type("UndeliverableRow", "id kind to_label last_error created_at", {
                      "words": property(lambda self: not_delivered.words(self.to_label, self.kind, self.last_error))}))
 def undeliverable_mail(p, visible):
