@@ -228,7 +228,7 @@ def test_a_bad_mobile_number_is_refused_beside_the_field_with_the_typing_kept(ap
         assert response.status_code == 400
         page = response.get_data(as_text=True)
         field = page[page.index('for="address-'):]
-        field = field[:field.index("</div>")]
+        field = field[:field.index(">", field.index('name="address"'))]  # the label, hint, message and input
         assert "Email address or mobile number" in field and message in field
         assert f'value="{typed}"' in field
     assert _texts() == [] and links.access_for(_mother(agreement)).generation == 0
