@@ -237,10 +237,18 @@ def test_a_bad_mobile_number_is_refused_beside_the_field_with_the_typing_kept(ap
 def test_without_notify_set_up_a_text_is_not_offered_as_working(app, client, people, login, make_agreement):
     agreement = make_agreement(status="active")
     assert texts.available("family_link") is False
-    response = _send_by_text(client, login, people, agreement)
+    assert "By text message" not in client.get(f"/agreements/{agreement.id}/family").get_data(as_text=True)
+    response = _send_by_text(client, login, people, agreement)  # a page from before it was switched off
     assert response.status_code == 400
     assert "Text messages are not set up for this service" in response.get_data(as_text=True)
     assert _texts() == []
+
+
+def test_with_notify_set_up_the_worker_is_offered_a_text(app, client, people, login, make_agreement, notify):
+    agreement = make_agreement(status="active")
+    login(people.worker)
+    page = client.get(f"/agreements/{agreement.id}/family").get_data(as_text=True)
+    assert "By text message" in page and "Email address or mobile number" in page
 
 
 def test_a_text_notify_took_before_its_answer_was_lost_is_not_sent_twice(app, people, make_agreement, notify):

@@ -47,6 +47,11 @@ DEVICE_DAYS = 180
 CHANNELS = {"email": "By email", "text": "By text message",
             "paper": "On paper: a short address and a code, printed for the party"}
 
+def channels_offered() -> dict[str, str]:
+    """The channels the worker may choose now: a text message only where Notify is set up."""
+    return {key: words for key, words in CHANNELS.items() if key != "text" or texts.available("family_link")}
+
+
 STOPPED = {
     "removed": "the party was taken off the record",
     "ended": "the record is no longer active",

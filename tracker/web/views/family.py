@@ -257,7 +257,7 @@ def _party(agreement, party_id: int) -> Party:
 def _links_page(agreement, status: int = 200, **extra):
     now = utcnow()
     return render_template("family/links.html", agreement=agreement, a=agreement,
-                           rows=links.on_record(agreement, now), channels=links.CHANNELS,
+                           rows=links.on_record(agreement, now), channels=links.channels_offered(),
                            translations=links.translations_of(agreement),
                            errors=extra.pop("errors", {}), typed=extra.pop("typed", {}), **extra), status
 
