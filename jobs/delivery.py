@@ -323,9 +323,10 @@ def deliver_pending(
     config = current_app.config
     who = None  # read on the first message, so a pass with nothing due reads no settings
     report = DeliveryReport()
-    ready = (((Notification.status == "pending") & (Notification.next_attempt_at <= now)) | (
+    ready = ((Notification.status == "pending") & (Notification.next_attempt_at <= now)) | (
         (Notification.status == "sending") & (Notification.claimed_until < now)
-    )) & (Notification.channel == "email")  # texts are jobs.texting's
+    )
+    ready &= Notification.channel == "email"  # text messages are jobs.texting's
     # Breach alerts go first: a backlog of reminders must not hold one up (R5).
     urgent = [
         row.id for row in Notification.select(Notification.id)
