@@ -64,6 +64,29 @@ def test_no_text_in_office_hours_for_a_breach_that_is_not_urgent_or_without_the_
     assert _texts() == []
 
 
-def test_a_landline_is_refused_as_the_out_of_hours_mobile(app):
-    with pytest.raises(ValueError, match="landline"):
-        settings.put("out_of_hours_mobile", "0100 000 0999")
+def test_the_text_settings_are_refused_beside_the_field_and_saved_as_typed(client, people, login):
+    login(people.admin)
+    every = {d.key: settings.raw(d.key) for d in settings.DEFINITIONS}
+    for key, typed, message in (("out_of_hours_mobile", "0100 000 0999", "a landline cannot receive a text message"),
+                                ("notify_template_family_link", "not-an-id", "must be a Notify template id"),
+                                ("notify_base_url", "http://notify.example.org", "must be an address starting https://")):
+        response = client.post("/admin/settings", data={**every, key: typed})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and message in page and f'value="{typed}"' in page
+        assert settings.raw(key) == every[key]
+    response = client.post("/admin/settings", data={**every, "out_of_hours_mobile": "07700 900777",
+                                                    "notify_template_breach_alert": "5b2e7c44-8d0a-4f6b-b1c3-9e4d2a6f8b02"})
+    assert response.status_code in (200, 302)
+    assert settings.raw("out_of_hours_mobile") == "07700 900777"  # what was typed; read as +447700900777
+    assert settings.get("out_of_hours_mobile") == "+447700900777"
+
+
+def test_the_api_key_comes_from_the_environment_and_a_malformed_one_stops_start_up(monkeypatch):
+    from tracker.config import ConfigError, env_notify_key
+
+    monkeypatch.setenv("NOTIFY_API_KEY", "not a key")
+    with pytest.raises(ConfigError, match="NOTIFY_API_KEY"):
+        env_notify_key("NOTIFY_API_KEY")
+    key = "tracker-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
+    monkeypatch.setenv("NOTIFY_API_KEY", key)
+    assert env_notify_key("NOTIFY_API_KEY") == key
