@@ -125,9 +125,10 @@ def send_pending(now: dt.datetime, limit: int = 200, should_stop: Callable[[], b
             report.errors.append(error)
             continue
         try:
-            # Tried before (a lease that lapsed mid-send, a 5xx after Notify had taken it): ask Notify
-            # whether it already has this text, by the row's reference, rather than send it twice (R10).
-            answer = _already_taken(notify, row) if row.attempts > 1 else None
+            # Tried before (a lease that lapsed mid-send, a 5xx or a timed-out answer after Notify had
+            # taken it): ask Notify whether it already has this text, by the row's reference, rather
+            # than send it twice (R10). A first try asks nothing.
+            answer = _already_taken(notify, row) if row.attempts > 1 or row.last_error else None
             # The reference is the outbox row's, which names nobody (Notify asks that it carry nothing personal).
             answer = answer or notify.send_sms_notification(phone_number=row.to_address, template_id=template,
                                                   personalisation=texts.values_of(row), reference=f"outbox-{row.id}")

@@ -58,6 +58,7 @@ class FakeNotify:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of every request
         self.fail_next: list[int] = []  # answer the next sends with these statuses (500, 503, 429 ...)
         self.lose_answer_next = False  # take the next text, then answer 500 as if the answer were lost
+        self.slow_answer_next = 0.0  # take the next text, then wait this many seconds before answering
         self.statuses: dict[str, str] = {}  # a notification's status as a test sets it ("sending")
         self.lock = threading.Lock()
         fake = self
@@ -94,11 +95,14 @@ class FakeNotify:
         with self.lock:
             self.requests.append((method, handler.path, status))
         data = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped waiting (a test of a timed-out answer)
 
     @staticmethod
     def _error(status: int, error: str, message: str) -> tuple[int, dict]:
@@ -166,6 +170,8 @@ class FakeNotify:
             if self.lose_answer_next:
                 self.lose_answer_next = False
                 return self._error(500, "Exception", "Internal server error")
+            slow, self.slow_answer_next = self.slow_answer_next, 0.0
+        time.sleep(slow)
         return 201, {"id": notification_id, "reference": body.get("reference"),
                      "content": {"body": words, "from_number": "GOVUK"},
                      "uri": f"{self.url}/v2/notifications/{notification_id}",

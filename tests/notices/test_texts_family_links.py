@@ -261,3 +261,15 @@ def test_a_text_notify_took_before_its_answer_was_lost_is_not_sent_twice(app, pe
     (sent,) = notify.to(MOBILE)  # asked by its reference, found, not sent again
     row = _texts()[0]
     assert row.status == "sent" and row.notify_id == sent["id"]
+
+
+def test_a_text_whose_answer_timed_out_is_not_sent_twice(app, people, make_agreement, notify):
+    agreement = make_agreement(status="active")
+    links.send_link(agreement, _mother(agreement), people.worker, NOW, channel="text", address=MOBILE)
+    app.config["NOTIFY_TIMEOUT"] = 0.5
+    notify.slow_answer_next = 1.5  # Notify takes it, but answers after the runner has stopped waiting
+    report = _pass(LATER)
+    row = _texts()[0]
+    assert report.retry == 1 and row.status == "pending" and row.attempts == 0  # an outage is not the text's fault
+    assert _pass(LATER + dt.timedelta(minutes=1)).sent == 1
+    assert len(notify.to(MOBILE)) == 1 and _texts()[0].notify_id == notify.to(MOBILE)[0]["id"]
