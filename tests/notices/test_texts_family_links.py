@@ -273,3 +273,21 @@ def test_a_text_whose_answer_timed_out_is_not_sent_twice(app, people, make_agree
     assert report.retry == 1 and row.status == "pending" and row.attempts == 0  # an outage is not the text's fault
     assert _pass(LATER + dt.timedelta(minutes=1)).sent == 1
     assert len(notify.to(MOBILE)) == 1 and _texts()[0].notify_id == notify.to(MOBILE)[0]["id"]
+
+
+def test_a_wrong_api_key_is_refused_by_notify_and_the_text_fails_for_a_person_to_see(app, people, make_agreement,
+                                                                                     notify):
+    import uuid
+
+    agreement = make_agreement(status="active")
+    links.send_link(agreement, _mother(agreement), people.worker, NOW, channel="text", address=MOBILE)
+    app.config["NOTIFY_API_KEY"] = f"tracker_tests-{notify.service_id}-{uuid.uuid4()}"  # another secret
+    assert _pass(LATER).failed == 1
+    row = _texts()[0]
+    assert row.status == "failed" and row.last_error == (
+        "Text message refused: 403 Invalid token: signature, api token not found")
+    assert notify.sent == [] and notify.requests[-1][2] == 403
+    from tracker.notices import undeliverable
+
+    assert undeliverable.words(row.to_label, row.kind, row.last_error).endswith(
+        "GOV.UK Notify did not accept the service's API key (NOTIFY_API_KEY)")

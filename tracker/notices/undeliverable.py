@@ -30,6 +30,7 @@ CAUSES = (
     ("text_phone_off", "the phone did not accept the text message for 72 hours"),
     ("text_gave_up", "GOV.UK Notify did not accept the text message after repeated tries"),
     ("text_not_set_up", "text messages are not set up for this service"),
+    ("text_key", "GOV.UK Notify did not accept the service's API key (NOTIFY_API_KEY)"),
 )
 CAUSE_WORDS = dict(CAUSES)
 FIX = "correct the address and send again"
@@ -38,6 +39,8 @@ FIX = "correct the address and send again"
 def cause(last_error: str) -> str:
     """The key of what went wrong, from the error delivery kept."""
     text = last_error or ""
+    if text.startswith("Text message refused: 403"):
+        return "text_key"
     if text.startswith("Text message refused"):
         return "text_refused"
     if text.startswith("Text message not delivered (permanent-failure)"):
