@@ -528,7 +528,14 @@ def deliver_pending(
        would wait for the same timeout. Rows claimed but not sent (the pass
        stops, the server went) are put back as they were.
     5. A pass that leaves nothing due (fewer than `limit` rows) closes the connection.
+
+    Settings (the link's lifetime, the council's name) are read once a pass.
     """
+    with settings.held():
+        return _pass(now, limit, should_stop)
+
+
+def _pass(now: dt.datetime, limit: int, should_stop: Callable[[], bool] | None) -> DeliveryReport:
     config = current_app.config
     who = None  # read on the first message, so a pass with nothing due reads no settings
     report = DeliveryReport()
