@@ -15,6 +15,8 @@
      the stdlib email package (EmailMessage, policy SMTP: text, HTML, the
      calendar invitation) and sent over one smtplib connection kept for the
      whole run. No outbox bookkeeping, no checks.
+   - email.mime: the same messages through email.mime and the compat32
+     policy, the cheapest way the stdlib builds them (for comparison only).
    - app: `jobs.delivery.deliver_pending` in passes of the runner's size
      (jobs.scheduler.PASS_SIZE) until nothing is due, as the job runner does.
    Each round's rate is messages sent per second; the figure is the median of
@@ -35,8 +37,14 @@ import statistics
 import subprocess
 import sys
 import time
+from email import charset as email_charset
+from email.encoders import encode_base64
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import SMTP, compat32
 from email.utils import formataddr, formatdate, make_msgid
 
 from bench import run as bench_run  # sets the bench's environment first (SECRET_KEY, no scheduler)
@@ -110,10 +118,40 @@ def plain_message(row: tuple, sender: tuple[str, str], reply_to: str) -> bytes:
     return message.as_bytes()
 
 
-def plain_round(ids: list[int], smtp: smtplib.SMTP, sender: tuple[str, str], reply_to: str) -> int:
+def mime_message(row: tuple, sender: tuple[str, str], reply_to: str) -> bytes:
+    """The same again through email.mime and the default (compat32) policy: the
+    cheapest way the stdlib builds it, for comparison (not the target's plain)."""
+    row_id, to_address, subject, text, html, calendar, created_at = row
+    quoted = email_charset.Charset("utf-8")
+    quoted.body_encoding = email_charset.QP
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(MIMEText(text, "plain", quoted))
+    if html:
+        alternative.attach(MIMEText(html, "html", quoted))
+    message = MIMEMultipart()
+    message.attach(alternative)
+    if calendar:
+        part = MIMEBase("text", "calendar; method=REQUEST; charset=utf-8")
+        part.set_payload(calendar.encode())
+        encode_base64(part)
+        part.add_header("Content-Disposition", "attachment", filename="review.ics")
+        message.attach(part)
+    message["Subject"] = Header(" ".join(subject.split()), "utf-8")
+    message["From"] = formataddr(sender)
+    message["To"] = to_address
+    message["Date"] = formatdate(created_at.replace(tzinfo=dt.UTC).timestamp(), localtime=True)
+    message["Message-ID"] = make_msgid(idstring=f"n{row_id}", domain=sender[1].rpartition("@")[2])
+    message["Reply-To"] = reply_to
+    return message.as_bytes(policy=COMPAT_SMTP)
+
+
+COMPAT_SMTP = compat32.clone(linesep="\r\n")
+
+
+def plain_round(ids: list[int], smtp: smtplib.SMTP, sender: tuple[str, str], reply_to: str, build=plain_message) -> int:
     rows = list(Notification.select(*COLUMNS).where(Notification.id.in_(ids)).order_by(Notification.id).tuples())
     for row in rows:
-        smtp.sendmail(sender[1], [row[1]], plain_message(row, sender, reply_to))
+        smtp.sendmail(sender[1], [row[1]], build(row, sender, reply_to))
     return len(rows)
 
 
@@ -180,8 +218,9 @@ def measure(engine: str, base_url: str) -> dict:
         requeue(ids, moment)
         app_round(moment, bench_run.Queries())
         plain_round(ids, plain_smtp, who.sender, who.reply_to)
+        plain_round(ids, plain_smtp, who.sender, who.reply_to, build=mime_message)
         for number in range(ROUNDS):
-            order = ("plain", "app") if number % 2 == 0 else ("app", "plain")
+            order = ("plain", "app", "mime") if number % 2 == 0 else ("mime", "app", "plain")
             here = {}
             for variant in order:
                 requeue(ids, moment)
@@ -190,6 +229,11 @@ def measure(engine: str, base_url: str) -> dict:
                     sent = plain_round(ids, plain_smtp, who.sender, who.reply_to)
                     seconds = time.perf_counter() - begun
                     here["plain"] = {"sent": sent, "seconds": seconds, "per_second": sent / seconds}
+                elif variant == "mime":
+                    begun = time.perf_counter()
+                    sent = plain_round(ids, plain_smtp, who.sender, who.reply_to, build=mime_message)
+                    seconds = time.perf_counter() - begun
+                    here["mime"] = {"sent": sent, "seconds": seconds, "per_second": sent / seconds}
                 else:
                     counter.count = 0
                     with Connections() as connections:
@@ -199,8 +243,10 @@ def measure(engine: str, base_url: str) -> dict:
                     here["app"] = {**outcome, "seconds": seconds, "per_second": outcome["sent"] / seconds,
                                    "statements": counter.count, "smtp_connections": connections.count}
             here["ratio"] = here["app"]["per_second"] / here["plain"]["per_second"]
+            here["ratio_mime"] = here["app"]["per_second"] / here["mime"]["per_second"]
             rounds.append(here)
-            log(f"round {number + 1}: plain {here['plain']['per_second']:.0f}/s, app {here['app']['per_second']:.0f}/s "
+            log(f"round {number + 1}: plain {here['plain']['per_second']:.0f}/s, "
+                f"email.mime {here['mime']['per_second']:.0f}/s, app {here['app']['per_second']:.0f}/s "
                 f"({here['ratio']:.2f}), {here['app']['statements']} statements, "
                 f"{here['app']['smtp_connections']} SMTP connection(s), {here['app']['passes']} passes")
         plain_smtp.quit()
@@ -213,6 +259,8 @@ def measure(engine: str, base_url: str) -> dict:
             "app_per_second": round(statistics.median(a["per_second"] for a in app_rounds), 1),
             "ratio_median_of_rounds": round(statistics.median(r["ratio"] for r in rounds), 3),
             "ratio_by_round": [round(r["ratio"], 3) for r in rounds],
+            "mime_per_second": round(statistics.median(r["mime"]["per_second"] for r in rounds), 1),
+            "ratio_to_mime_median_of_rounds": round(statistics.median(r["ratio_mime"] for r in rounds), 3),
             "app_sent_per_round": messages,
             "app_cancelled_per_round": statistics.median(a["cancelled"] for a in app_rounds),
             "app_failed_or_retry_per_round": max(a["failed_or_retry"] for a in app_rounds),
@@ -264,6 +312,8 @@ def main() -> None:
     print(f"  plain build-and-send  {figures['plain_per_second']:>7}/s")
     print(f"  app delivery passes   {figures['app_per_second']:>7}/s  (ratio, median of rounds: "
           f"{figures['ratio_median_of_rounds']}; by round {figures['ratio_by_round']})")
+    print(f"  email.mime (compat32) {figures['mime_per_second']:>7}/s  (app's ratio to it: "
+          f"{figures['ratio_to_mime_median_of_rounds']}; for comparison, not the target)")
     print(f"  statements/message    {figures['statements_per_message']:>7}   ({figures['statements_per_round']} a round, "
           f"{figures['passes_per_round']} passes)")
     print(f"  SMTP connections      {figures['smtp_connections_per_round']:>7}   a round (most)")

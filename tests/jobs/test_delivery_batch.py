@@ -6,6 +6,7 @@ and the rest of its batch still goes."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections import Counter
 from email import message_from_bytes, policy
 
@@ -95,7 +96,7 @@ def test_a_kept_connection_the_server_dropped_is_opened_again_and_nothing_is_los
     assert deliver_pending(NOW, limit=2).sent == 2  # full: the connection is kept
     kept = delivery.outgoing(app.config).connection.host
     assert kept is not None
-    kept.sock.close()  # the server (or a firewall) dropped it while idle
+    kept.sock.shutdown(socket.SHUT_RDWR)  # the server (or a firewall) dropped it while idle
     report = deliver_pending(NOW, limit=due)
     assert report.sent == due - 2 and report.retry == 0, report.summary()
     assert Counter(n.status for n in Notification.select()) == {"sent": due}
