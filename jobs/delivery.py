@@ -272,7 +272,7 @@ def build_message(row: Notification, who: Identity) -> Message:
     # is recognisably the same message to the reader's mail program.
     message.msgId = make_msgid(idstring=f"n{row.id}", domain=who.envelope_from.rpartition("@")[2] or "localhost")
     if row.ics:
-        method = ics_format.parse(row.ics).get("METHOD", "REQUEST")
+        method = ics_format.method(row.ics)
         # Flask-Mail builds the part as MIMEBase(*content_type.split("/")), so
         # the iTIP method rides in the subtype; calendars read it from there.
         message.attach("review.ics", f"text/calendar; method={method}; charset=utf-8", row.ics.encode())

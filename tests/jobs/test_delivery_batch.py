@@ -140,3 +140,16 @@ def test_the_quick_message_reads_as_flask_mails_own(smtp, every_kind_at_length, 
             if not mine.is_multipart():
                 assert mine.get_content() == flask_mail.get_content(), row.kind
                 assert mine.get_filename() == flask_mail.get_filename()
+
+
+def test_the_invitations_method_is_read_as_the_calendar_says_it(smtp, every_kind, make_agreement):
+    """delivery reads METHOD with ics.method, not a whole parse: the same answer for every invitation queued."""
+    from tracker.notices import ics
+
+    calendars = [row.ics for row in every_kind(make_agreement) if row.ics]
+    calendars.append(ics.review_invitation(
+        review_id=1, scheduled_at=NOW + DAY, sequence=1, summary="Review of PA-00001 (AK)", venue="School",
+        description="Review meeting.", organizer="agreement-tracker@localhost", attendee="dsl@school.example",
+        base_url="http://127.0.0.1:5000", now=NOW, method="CANCEL"))
+    assert {ics.method(text) for text in calendars} == {"REQUEST", "CANCEL"}
+    assert all(ics.method(text) == ics.parse(text).get("METHOD", "REQUEST") for text in calendars)
