@@ -71,19 +71,23 @@ PASS_SIZE = 200
 
 
 def delivery_job(app: Flask) -> None:
-    from jobs.delivery import deliver_pending
+    from jobs.delivery import close_kept, deliver_pending
 
     def work() -> None:
         # A full pass means more is waiting: go again at once rather than in 20
         # seconds, so a burst of 1,800 reminders takes seconds, not minutes.
+        # The passes share one SMTP connection; it is closed when they stop.
         with recorded("delivery") as run:
-            while True:
-                report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
-                run.done += report.sent + report.failed + report.cancelled
-                if report.sent or report.failed or report.retry:
-                    app.logger.info("Delivery: %s", report.summary())
-                if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
-                    return
+            try:
+                while True:
+                    report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
+                    run.done += report.sent + report.failed + report.cancelled
+                    if report.sent or report.failed or report.retry:
+                        app.logger.info("Delivery: %s", report.summary())
+                    if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
+                        return
+            finally:
+                close_kept()
 
     _in_app(app, work)
 
