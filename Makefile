@@ -83,6 +83,7 @@ audit: venv-test
 bench: venv-test
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.imports
+	$(BIN)/python -m bench.delivery
 
 soak: venv-test chromium
 	SOAK=full $(BIN)/python -m pytest -m soak

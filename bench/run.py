@@ -946,12 +946,13 @@ def delivery_breakdown(app: Flask, service) -> dict:
         setattr(owner, name, timed_step)
         restore.append((owner, name, original if had_own else None))
 
-    wrap(delivery, "claim", "claim (conditional update)")
-    wrap(delivery.Notification, "get_by_id", "read the row")
-    wrap(delivery, "still_wanted", "still_wanted (reads the review or record)")
-    wrap(delivery, "build_message", "build the EmailMessage")
-    wrap(delivery.Outgoing, "send", "SMTP send")
-    wrap(delivery, "_finish", "record the outcome")
+    wrap(delivery, "claim_batch", "claim a batch (UPDATE ... RETURNING)")
+    wrap(delivery, "still_wanted", "still_wanted")
+    wrap(delivery, "check_agency_link", "check_agency_link")
+    wrap(delivery, "build_message", "build the message")
+    wrap(delivery.Outgoing, "send", "SMTP send (with the message's bytes)")
+    wrap(delivery, "_mark_sent", "record it sent")
+    wrap(delivery, "_finish", "record a failure")
     try:
         figures = delivery_figures(app, service)
     finally:

@@ -12,10 +12,15 @@ long as the outage lasts. Nothing is dropped.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import functools
 import re
+import secrets
 import smtplib
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,16 +28,17 @@ from email import charset as email_charset
 from email.header import Header
 from email.mime.text import MIMEText
 from email.policy import SMTP, EmailPolicy
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
-from flask_mail import BadHeaderError, Connection, Mail, Message
+from flask_mail import BadHeaderError, Connection, Mail, Message, sanitize_address
 
 from tracker import settings
 from tracker.models import Notification
 from tracker.notices import ics as ics_format
-from tracker.notices.mailings import check_agency_link, still_wanted
+from tracker.notices.mailings import check_agency_link, checking, still_wanted
+from tracker.prepared import Prepared
 
 LEASE = dt.timedelta(minutes=5)
 FIRST_RETRY = dt.timedelta(minutes=1)
@@ -153,9 +159,105 @@ class FittingMessage(Message):
         return message
 
 
+class QuickMessage(FittingMessage):
+    """FittingMessage, written straight to bytes (issue 24).
+
+    Flask-Mail builds a tree of email.mime objects and the email package's
+    generator then parses and refolds every header and quoted-printable-encodes
+    each body in pure Python: half of a delivery pass went there. The outbox's
+    messages have one shape (text, HTML, perhaps an invitation), so this writes
+    that shape directly: each header as the FOLDING policy would fold it (short
+    plain values as they are, anything else through the policy itself, the
+    sender's once a pass), bodies quoted-printable by binascii (C), the
+    invitation in base64, and boundaries that cannot occur in either encoding.
+    Anything else (copies, blind copies, extra headers or alternatives) goes
+    through FittingMessage as before. `_message()` is Flask-Mail's unchanged.
+    """
+
+    def as_bytes(self) -> bytes:
+        if self.cc or self.bcc or self.extra_headers or set(self.alts) - {"html"} or len(self.recipients) != 1:
+            return super().as_bytes()
+        to = self.recipients[0]
+        if not isinstance(to, str) or not to.isascii():
+            return super().as_bytes()  # an internationalised address: Flask-Mail's encoding
+        headers = [
+            _folded("From", formataddr(self.sender) if isinstance(self.sender, tuple) else self.sender, True),
+            _header("To", sanitize_address(to, self.charset or "utf-8")),
+        ]
+        if self.subject:
+            headers.append(_header("Subject", " ".join(str(self.subject).split()), parsed=True))
+        headers.append(_header("Date", formatdate(self.date, localtime=True)))
+        headers.append(_header("Message-ID", self.msgId))
+        if self.reply_to:
+            headers.append(_folded("Reply-To", sanitize_address(self.reply_to, self.charset or "utf-8"), False))
+        text = _text_part(self.body, "plain")
+        if not self.attachments and not self.alts:
+            return ("".join(headers) + text).encode("ascii")
+        parts = []
+        if self.alts:
+            inner = _boundary()
+            parts.append(f'Content-Type: multipart/alternative; boundary="{inner}"\r\nMIME-Version: 1.0\r\n\r\n'
+                         + "".join(f"--{inner}\r\n{part}\r\n" for part in
+                                   [text, *(_text_part(body, kind) for kind, body in self.alts.items())])
+                         + f"--{inner}--\r\n")
+        else:
+            parts.append(text)
+        for attachment in self.attachments:
+            part = _attachment_part(attachment)
+            if part is None:
+                return super().as_bytes()
+            parts.append(part)
+        outer = _boundary()
+        headers.append(f'Content-Type: multipart/mixed; boundary="{outer}"\r\nMIME-Version: 1.0\r\n\r\n')
+        body = "".join(f"--{outer}\r\n{part}\r\n" for part in parts) + f"--{outer}--\r\n"
+        return ("".join(headers) + body).encode("ascii")
+
+
+def _boundary() -> str:
+    # "=_" never appears in quoted-printable ("=" is followed by two hex digits
+    # or a line break) nor in base64 ("=" only pads the end of a line).
+    return f"=_{secrets.token_hex(12)}"
+
+
+def _header(name: str, value: str, parsed: bool = False) -> str:
+    """One header line as the FOLDING policy writes it; a short plain value is written as it is."""
+    if len(name) + 2 + len(value) <= 78 and value.isascii() and value.isprintable() and "=?" not in value \
+            and value == value.strip() and "  " not in value:
+        return f"{name}: {value}\r\n"
+    return _folded(name, value, parsed)
+
+
+@functools.lru_cache(maxsize=256)
+def _folded(name: str, value: str, parsed: bool) -> str:
+    """Through the policy itself: `parsed` for a header FittingMessage sets after
+    switching to the policy (From, Subject), a plain string for the rest."""
+    return FOLDING.fold(name, FOLDING.header_store_parse(name, value)[1] if parsed else value)
+
+
+def _text_part(text: str | None, subtype: str) -> str:
+    """A text part in UTF-8, quoted-printable: lines of at most 76 characters whatever the content."""
+    body = (text or "").replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    encoded = binascii.b2a_qp(body, istext=True).replace(b"\n", b"\r\n").decode("ascii")
+    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+            f"Content-Transfer-Encoding: quoted-printable\r\n\r\n{encoded}")
+
+
+def _attachment_part(attachment) -> str | None:
+    """As Flask-Mail writes an attachment (base64, its disposition); None for what it would encode itself."""
+    if attachment.headers or not attachment.filename or not attachment.filename.isascii() \
+            or not attachment.filename.isprintable() or '"' in attachment.filename or "\\" in attachment.filename:
+        return None
+    data = attachment.data.encode("utf-8") if isinstance(attachment.data, str) else attachment.data
+    encoded = base64.encodebytes(data).replace(b"\n", b"\r\n").decode("ascii")
+    return (_header("Content-Type", attachment.content_type) + "MIME-Version: 1.0\r\n"
+            "Content-Transfer-Encoding: base64\r\n"
+            + _header("Content-Disposition", f'{attachment.disposition}; filename="{attachment.filename}"')
+            + f"\r\n{encoded}")
+
+
 def build_message(row: Notification, who: Identity) -> Message:
     """One Flask-Mail message for one recipient: text, HTML and any invitation."""
-    message = FittingMessage(
+    message = QuickMessage(
         # One line, whatever was stored: a line break in a header would make
         # the message unsendable (or, worse, add a header).
         subject=" ".join(row.subject.split()),
@@ -170,7 +272,7 @@ def build_message(row: Notification, who: Identity) -> Message:
     # is recognisably the same message to the reader's mail program.
     message.msgId = make_msgid(idstring=f"n{row.id}", domain=who.envelope_from.rpartition("@")[2] or "localhost")
     if row.ics:
-        method = ics_format.parse(row.ics).get("METHOD", "REQUEST")
+        method = ics_format.method(row.ics)
         # Flask-Mail builds the part as MIMEBase(*content_type.split("/")), so
         # the iTIP method rides in the subtype; calendars read it from there.
         message.attach("review.ics", f"text/calendar; method={method}; charset=utf-8", row.ics.encode())
@@ -197,12 +299,20 @@ class TimedConnection(Connection):
 
 
 class Outgoing:
-    """One Flask-Mail connection, opened on first use and reused for the whole pass."""
+    """One Flask-Mail connection, opened on first use and kept across passes while there is work.
+
+    `outgoing(config)` gives this thread's; a pass that leaves nothing due
+    closes it (`close_kept`), as does any error on it. A kept connection the
+    server has since dropped (SMTPServerDisconnected, a reset, 421) is opened
+    again once, and the message sent on the new one.
+    """
 
     def __init__(self, config):
         # Read at each pass, so the settings in force are the ones used.
         self.state = mail.init_mail(config)
-        self.connection = TimedConnection(self.state, float(config.get("MAIL_TIMEOUT") or 20))
+        self.timeout = float(config.get("MAIL_TIMEOUT") or 20)
+        self.connection = TimedConnection(self.state, self.timeout)
+        self.settings = _settings_of(self.state, self.timeout)
 
     def _open(self) -> None:
         try:
@@ -212,6 +322,19 @@ class Outgoing:
             raise ConnectionDown(f"Could not connect to {self.state.server}: {_describe(exc)}") from exc
 
     def send(self, message: Message, envelope_from: str) -> None:
+        kept = self.connection.host is not None
+        try:
+            self._send(message, envelope_from)
+        except _Dropped as exc:
+            if not kept:
+                raise ConnectionDown(f"Lost the connection to the mail server: {_describe(exc.__cause__)}") from exc
+            # The kept connection had gone stale: once more on a new one.
+            try:
+                self._send(message, envelope_from)
+            except _Dropped as again:
+                raise ConnectionDown(f"Lost the connection to the mail server: {_describe(again.__cause__)}") from again
+
+    def _send(self, message: Message, envelope_from: str) -> None:
         if self.connection.host is None:
             self._open()
         to_address = message.recipients[0]
@@ -223,13 +346,19 @@ class Outgoing:
             # One message is one recipient (the outbox's rows), so this is that
             # recipient's own answer.
             code, answer = next(iter(exc.recipients.values()), (550, b"refused"))
+            if code == 421:
+                self.close()
+                raise _Dropped() from exc
             raise _by_code(code, f"{to_address} refused: {code} {_text(answer)}") from exc
         except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:  # "closing the connection": about the connection, not the message
+                self.close()
+                raise _Dropped() from exc
             self.reset()
             raise _by_code(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self.close()
-            raise ConnectionDown(f"Lost the connection to the mail server: {_describe(exc)}") from exc
+            raise _Dropped() from exc
 
     def reset(self) -> None:
         try:
@@ -245,6 +374,38 @@ class Outgoing:
                 host.quit()
             except (OSError, smtplib.SMTPException):
                 host.close()
+
+
+class _Dropped(Exception):
+    """The connection went (its cause says how); Outgoing.send decides whether to open it again."""
+
+
+def _settings_of(state, timeout: float) -> tuple:
+    return (state.server, state.port, state.use_tls, state.use_ssl, state.username, state.password, timeout)
+
+
+# Each runner thread's kept connection (tests and PostgreSQL runners deliver from several threads).
+_kept = threading.local()
+
+
+def outgoing(config) -> Outgoing:
+    """This thread's Outgoing, kept from the last pass when the mail settings are the same."""
+    kept: Outgoing | None = getattr(_kept, "outgoing", None)
+    state = mail.init_mail(config)
+    if kept is not None and kept.settings == _settings_of(state, float(config.get("MAIL_TIMEOUT") or 20)):
+        kept.state = kept.connection.mail = state
+        return kept
+    if kept is not None:
+        kept.close()
+    _kept.outgoing = Outgoing(config)
+    return _kept.outgoing
+
+
+def close_kept() -> None:
+    """Close this thread's kept connection, if any: the outbox is empty, or the runner stops."""
+    kept: Outgoing | None = getattr(_kept, "outgoing", None)
+    if kept is not None:
+        kept.close()
 
 
 def _text(answer) -> str:
@@ -270,22 +431,64 @@ def _write_eml(row: Notification, message: Message) -> Path:
     return path
 
 
+def due(now: dt.datetime):
+    """The rows a pass may take: pending and past next_attempt_at, or claimed by
+    a runner whose lease has lapsed. Both the pass's read and its claim use
+    this one expression, so a filter on the rows goes here once."""
+    ready = ((Notification.status == "pending") & (Notification.next_attempt_at <= now)) | (
+        (Notification.status == "sending") & (Notification.claimed_until < now)
+    )
+    return ready & (Notification.channel == "email")  # text messages are jobs.texting's
+
+
+def claim_batch(ids: list[int], now: dt.datetime) -> list[Notification]:
+    """Take these rows for this runner in one statement: a conditional update
+    that returns the rows it took (UPDATE ... RETURNING), in the order of `ids`.
+    A row another runner took first, or no longer due, is not among them; on
+    PostgreSQL a row being claimed by another is waited for, then re-checked."""
+    if not ids:
+        return []
+    rows = list(
+        Notification.update(status="sending", claimed_until=now + LEASE, attempts=Notification.attempts + 1)
+        .where(Notification.id.in_(ids) & due(now))
+        .returning(Notification)
+        .execute()
+    )
+    place = {row_id: n for n, row_id in enumerate(ids)}
+    return sorted(rows, key=lambda row: place[row.id])
+
+
 def claim(row_id: int, now: dt.datetime) -> bool:
     """Take one row for this runner; False means another runner has it or it is not due."""
-    return (
-        Notification.update(
-            status="sending", claimed_until=now + LEASE, attempts=Notification.attempts + 1
-        )
-        .where(
-            (Notification.id == row_id)
-            & (
-                ((Notification.status == "pending") & (Notification.next_attempt_at <= now))
-                | ((Notification.status == "sending") & (Notification.claimed_until < now))
-            )
-        )
-        .execute()
-        == 1
-    )
+    return len(claim_batch([row_id], now)) == 1
+
+
+def _release(rows: list[Notification]) -> None:
+    """Claimed rows this pass will not send (it stops, or the server went): due
+    again at once, the claim's attempt taken back (none reached a server)."""
+    if rows:
+        Notification.update(status="pending", claimed_until=None, attempts=Notification.attempts - 1).where(
+            Notification.id.in_([row.id for row in rows]) & (Notification.status == "sending")).execute()
+
+
+# Recorded as each message goes, so a runner killed mid-batch sends again at
+# most the message in flight; its SQL text made once (tracker.prepared).
+_SENT = Prepared(lambda p: Notification.update(status="sent", sent_at=p.now, last_error="", claimed_until=None)
+                 .where((Notification.id == p.id) & (Notification.status == "sending")))
+
+
+def _mark_sent(row_id: int, now: dt.datetime) -> None:
+    _SENT.rowcount(id=row_id, now=now)
+
+
+def _cancel(rows: list[tuple[Notification, str]]) -> None:
+    """Rows no longer wanted, one statement per distinct reason."""
+    by_reason: dict[str, list[int]] = {}
+    for row, reason in rows:
+        by_reason.setdefault(reason, []).append(row.id)
+    for reason, ids in by_reason.items():
+        Notification.update(status="cancelled", claimed_until=None, last_error=reason).where(
+            Notification.id.in_(ids) & (Notification.status == "sending")).execute()
 
 
 def _finish(row: Notification, **values) -> None:
@@ -304,29 +507,40 @@ def _retry_or_give_up(row: Notification, error: str, now: dt.datetime, report: D
         report.retry += 1
 
 
+BATCH = 50  # rows claimed, checked and recorded together; also the most a crash mid-batch sends twice
+
+
 def deliver_pending(
     now: dt.datetime, limit: int = 200, should_stop: Callable[[], bool] | None = None
 ) -> DeliveryReport:
     """One delivery pass.
 
-    1. Read up to `limit` ids that are due: pending and past next_attempt_at, or
-       claimed by a runner whose lease has lapsed.
-    2. For each, stop if asked to (SIGTERM), else claim it; skip it if another
-       runner won.
-    3. Cancel it if its reason has gone (tracker.notices.mailings.still_wanted) or
-       the agency link it carries has stopped; re-render it if that link was
-       replaced or expired (tracker.notices.mailings.check_agency_link).
-    4. Send it, as a .eml file when no MAIL_SERVER is set; record the outcome.
-       When the server cannot be reached, put the row back and end the pass:
-       every other row would wait for the same timeout.
+    1. Read up to `limit` ids that are due (`due`), breach alerts first.
+    2. In batches of BATCH: claim the batch in one statement (`claim_batch`);
+       rows another runner won are not returned.
+    3. Check the batch before sending (tracker.notices.mailings.checking: its
+       reviews, records, entries and breaches read set-based): cancel what is
+       no longer wanted (`still_wanted`) or whose agency link has stopped;
+       re-render one whose link was replaced or expired (`check_agency_link`).
+    4. Send each, as a .eml file when no MAIL_SERVER is set, over this thread's
+       kept connection (`outgoing`); a failure is recorded on its row at once,
+       the batch's sent rows together at the end of the batch. When the server
+       cannot be reached, put the row back and end the pass: every other row
+       would wait for the same timeout. Rows claimed but not sent (the pass
+       stops, the server went) are put back as they were.
+    5. A pass that leaves nothing due (fewer than `limit` rows) closes the connection.
+
+    Settings (the link's lifetime, the council's name) are read once a pass.
     """
+    with settings.held():
+        return _pass(now, limit, should_stop)
+
+
+def _pass(now: dt.datetime, limit: int, should_stop: Callable[[], bool] | None) -> DeliveryReport:
     config = current_app.config
     who = None  # read on the first message, so a pass with nothing due reads no settings
     report = DeliveryReport()
-    ready = ((Notification.status == "pending") & (Notification.next_attempt_at <= now)) | (
-        (Notification.status == "sending") & (Notification.claimed_until < now)
-    )
-    ready &= Notification.channel == "email"  # text messages are jobs.texting's
+    ready = due(now)
     # Breach alerts go first: a backlog of reminders must not hold one up (R5).
     urgent = [
         row.id for row in Notification.select(Notification.id)
@@ -337,58 +551,75 @@ def deliver_pending(
     if urgent:
         rest = rest.where(Notification.id.not_in(urgent))
     ids = urgent + [row.id for row in rest.limit(limit - len(urgent))] if len(urgent) < limit else urgent
-    outgoing = Outgoing(config) if config.get("MAIL_SERVER") else None
+    sender = outgoing(config) if config.get("MAIL_SERVER") else None
     started = time.monotonic()
+    finished = False  # every id of the pass was dealt with
     try:
-        for row_id in ids:
+        for first in range(0, len(ids), BATCH):
             if should_stop is not None and should_stop():
                 break
-            if time.monotonic() - started > LEASE.total_seconds() / 2:
-                # Claims below are leased from `now`, the start of the pass: on a
-                # slow mail server, stop before a lease could lapse mid-send and
-                # let another runner send the same message (R10).
+            rows = claim_batch(ids[first:first + BATCH], now)
+            wanted, cancelled = [], []
+            with checking(rows):
+                for row in rows:
+                    # Its reason may have gone; an agency link it carries may have
+                    # stopped (cancel) or moved on (re-rendered here with the current one).
+                    reason = still_wanted(row) or check_agency_link(row, now)
+                    if reason:
+                        cancelled.append((row, reason))
+                    else:
+                        wanted.append(row)
+            _cancel(cancelled)
+            report.cancelled += len(cancelled)
+            who = who or (identity(config) if wanted else None)
+            if not _send_batch(wanted, who, sender, now, started, should_stop, report):
                 break
-            if not claim(row_id, now):
-                continue
-            row = Notification.get_by_id(row_id)
-            # Its reason may have gone; an agency link it carries may have
-            # stopped (cancel) or moved on (re-rendered here with the current one).
-            reason = still_wanted(row) or check_agency_link(row, now)
-            if reason:
-                _finish(row, status="cancelled", last_error=reason)
-                report.cancelled += 1
-                continue
-            try:
-                who = who or identity(config)
-                message = build_message(row, who)
-                if outgoing is None:
-                    _write_eml(row, message)
-                else:
-                    outgoing.send(message, who.envelope_from)
-            except PermanentFailure as exc:
-                _finish(row, status="failed", last_error=str(exc)[:2000])
-                report.failed += 1
-                report.errors.append(str(exc))
-            except ConnectionDown as exc:
-                # An unreachable server says nothing about this message, so it is
-                # not counted as an attempt: an outage of any length (a weekend)
-                # must not use up MAX_ATTEMPTS and fail the whole queue, nor leave
-                # it hours of backoff behind when the server returns. Ending the
-                # pass here keeps an outage to one connection attempt per pass.
-                _finish(row, status="pending", attempts=row.attempts - 1, next_attempt_at=now + FIRST_RETRY,
-                        last_error=str(exc)[:2000])
-                report.retry += 1
-                report.errors.append(str(exc))
-                break
-            except TemporaryFailure as exc:
-                _retry_or_give_up(row, str(exc), now, report)
-            except Exception as exc:
-                current_app.logger.exception("Delivering notification %s failed", row.id)
-                _retry_or_give_up(row, f"Unexpected error: {type(exc).__name__}: {exc}", now, report)
-            else:
-                _finish(row, status="sent", sent_at=now, last_error="")
-                report.sent += 1
+        else:
+            finished = True
     finally:
-        if outgoing is not None:
-            outgoing.close()
+        if sender is not None and not (finished and len(ids) >= limit):
+            sender.close()  # nothing more due, or the pass ended early: no connection left idle
     return report
+
+
+def _send_batch(rows: list[Notification], who: Identity | None, sender: Outgoing | None, now: dt.datetime,
+                started: float, should_stop: Callable[[], bool] | None, report: DeliveryReport) -> bool:
+    """Send a claimed, checked batch; False when the pass must end here."""
+    for index, row in enumerate(rows):
+        if (should_stop is not None and should_stop()) or time.monotonic() - started > LEASE.total_seconds() / 2:
+            # Claims are leased from `now`, the start of the pass: on a slow
+            # mail server, stop before a lease could lapse mid-send and let
+            # another runner send the same message (R10).
+            _release(rows[index:])
+            return False
+        try:
+            message = build_message(row, who)
+            if sender is None:
+                _write_eml(row, message)
+            else:
+                sender.send(message, who.envelope_from)
+        except PermanentFailure as exc:
+            _finish(row, status="failed", last_error=str(exc)[:2000])
+            report.failed += 1
+            report.errors.append(str(exc))
+        except ConnectionDown as exc:
+            # An unreachable server says nothing about this message, so it is
+            # not counted as an attempt: an outage of any length (a weekend)
+            # must not use up MAX_ATTEMPTS and fail the whole queue, nor leave
+            # it hours of backoff behind when the server returns. Ending the
+            # pass here keeps an outage to one connection attempt per pass.
+            _finish(row, status="pending", attempts=row.attempts - 1, next_attempt_at=now + FIRST_RETRY,
+                    last_error=str(exc)[:2000])
+            report.retry += 1
+            report.errors.append(str(exc))
+            _release(rows[index + 1:])
+            return False
+        except TemporaryFailure as exc:
+            _retry_or_give_up(row, str(exc), now, report)
+        except Exception as exc:
+            current_app.logger.exception("Delivering notification %s failed", row.id)
+            _retry_or_give_up(row, f"Unexpected error: {type(exc).__name__}: {exc}", now, report)
+        else:
+            _mark_sent(row.id, now)
+            report.sent += 1
+    return True

@@ -71,20 +71,24 @@ PASS_SIZE = 200
 
 
 def delivery_job(app: Flask) -> None:
-    from jobs.delivery import deliver_pending
+    from jobs.delivery import close_kept, deliver_pending
     from jobs.texting import text_pass
 
     def work() -> None:
         # A full pass means more is waiting: go again at once rather than in 20
         # seconds, so a burst of 1,800 reminders takes seconds, not minutes.
+        # The passes share one SMTP connection; it is closed when they stop.
         with recorded("delivery") as run:
-            while True:
-                report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
-                run.done += report.sent + report.failed + report.cancelled
-                if report.sent or report.failed or report.retry:
-                    app.logger.info("Delivery: %s", report.summary())
-                if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
-                    break
+            try:
+                while True:
+                    report = deliver_pending(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)
+                    run.done += report.sent + report.failed + report.cancelled
+                    if report.sent or report.failed or report.retry:
+                        app.logger.info("Delivery: %s", report.summary())
+                    if stopping.is_set() or report.retry or report.sent + report.failed + report.cancelled < PASS_SIZE:
+                        break
+            finally:
+                close_kept()
             # Texts are the outbox's second channel, sent and watched in the same recorded pass (R18).
             if not stopping.is_set():
                 texted = text_pass(utcnow(), limit=PASS_SIZE, should_stop=stopping.is_set)

@@ -81,6 +81,19 @@ def _plain(value) -> str:
     return value.to_ical().decode("utf-8")  # times as written: 20270115T100000Z
 
 
+def method(text: str) -> str:
+    """The calendar's iTIP method (REQUEST or CANCEL), read without parsing the whole
+    calendar: delivery asks it of every invitation it sends. METHOD is a property
+    of the VCALENDAR itself, a short line of its own before the first component."""
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.upper() == "METHOD" and value.strip():
+            return value.strip().upper()
+        if name.upper() == "BEGIN" and value.strip().upper() != "VCALENDAR":
+            break
+    return "REQUEST"
+
+
 def parse(text: str) -> dict[str, str]:
     """The properties of a one-event calendar, the calendar's first (for tests and the outbox page)."""
     calendar = Calendar.from_ical(text)
