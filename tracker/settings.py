@@ -350,6 +350,15 @@ DEFINITIONS += [
                "", _mobile_or_empty),
 ]
 # --- end text messages ---
+# --- drafts ---
+# Drafts of records never created (tracker.records.form_drafts) hold a child's details with no
+# record to keep them by: the monthly retention review clears those untouched this long.
+DEFINITIONS += [
+    Definition("draft_keep_days", "Clear drafts of records never created after (days untouched)",
+               "The monthly retention review clears them, and the audit log says how many", "30",
+               _between(1, 365)),
+]
+# --- end drafts ---
 BY_KEY = {d.key: d for d in DEFINITIONS}
 
 

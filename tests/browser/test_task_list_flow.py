@@ -39,7 +39,8 @@ def no_js_phone(browser):
 
 def _walk_without_javascript(page, live):
     sign_in(page, live, live.people.worker)
-    page.goto(f"{live.url}/agreements/new/tasks")
+    page.get_by_role("link", name="New agreement").click()  # the menu opens the task list
+    page.wait_for_url("**/agreements/new/tasks")
     for title, fill in FILL.items():
         page.get_by_role("link", name=title).click()
         assert page.get_by_role("heading", level=1).inner_text() == title

@@ -75,14 +75,15 @@ def test_autosave_by_htmx_answers_with_the_status_line(page_fields, client, peop
     assert FormDraft.select().count() == 1 and "more" in FormDraft.get().body
 
 
+@pytest.mark.parametrize("form", [NEW, "/agreements/new?kind=undertaking"])
 @pytest.mark.parametrize("button", ["save", "later", "autosave"])
-def test_typing_posted_after_the_session_ended_is_there_after_signing_in(page_fields, app, people, button):
+def test_typing_posted_after_the_session_ended_is_there_after_signing_in(page_fields, app, people, button, form):
     client = app.test_client()
     start = NOW + dt.timedelta(hours=1)
     with time_machine.travel(start, tick=False) as clock:
         g.pop("_login_user", None)
         client.post("/login", data={"email": people.worker.email, "password": PASSWORD})
-        values, choices = _fields(page_fields, client, NEW)
+        values, choices = _fields(page_fields, client, form)
         typed = _typed(values, choices)
         clock.shift(dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"], seconds=1))
         g.pop("_login_user", None)
@@ -90,16 +91,16 @@ def test_typing_posted_after_the_session_ended_is_there_after_signing_in(page_fi
             response = client.post("/drafts", data=typed, headers={"HX-Request": "true"})
             assert response.status_code == 200 and "You were signed out" in response.get_data(as_text=True)
         else:
-            response = client.post("/drafts" if button == "later" else NEW, data={**typed, button: "1"})
+            response = client.post("/drafts" if button == "later" else form, data={**typed, button: "1"})
             assert response.status_code == 303 and "/login?next=" in response.headers["Location"]
         assert Agreement.select().count() == 0
         draft = FormDraft.get()
         assert draft.state == "pending" and draft.user_id == people.worker.id
         g.pop("_login_user", None)
-        signed_in = client.post(f"/login?next={NEW.replace('?', '%3F').replace('=', '%3D')}",
+        signed_in = client.post(f"/login?next={form.replace('?', '%3F').replace('=', '%3D')}",
                                 data={"email": people.worker.email, "password": PASSWORD})
-        assert signed_in.headers["Location"] == NEW
-        assert _shown(page_fields, client, NEW) == {k: v for k, v in typed.items() if not MACHINE.match(k)}
+        assert signed_in.headers["Location"] == form
+        assert _shown(page_fields, client, form) == {k: v for k, v in typed.items() if not MACHINE.match(k)}
 
 
 def test_saving_the_form_marks_its_draft_used_and_keeps_it(page_fields, good_partnership, client, people, login):

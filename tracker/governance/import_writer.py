@@ -27,7 +27,7 @@ import json
 from tracker import clock, rules, settings
 from tracker.audit import _plain
 from tracker.db import database
-from tracker.governance.imports import IMPORTED_ENDORSEMENT, Plan, error_count, london_to_utc
+from tracker.governance.import_plan import IMPORTED_ENDORSEMENT, Plan, error_count
 from tracker.models import (
     AGENCY_KINDS,
     Action,
@@ -233,7 +233,7 @@ def _children(plans: list[Plan], now: dt.datetime) -> dict[tuple, Child]:
 
 
 def _agreement_row(plan: Plan, now: dt.datetime, today: dt.date, warning_hours: int) -> dict:
-    endorsed_at = london_to_utc(plan.endorsed_on, NOON)
+    endorsed_at = clock.from_london(plan.endorsed_on, NOON)
     issued_on = plan.issued_on or today
     row = {name: plan.values.get(name, _default(name)) for name in STORED}
     next_escalation_at = None
@@ -249,7 +249,7 @@ def _agreement_row(plan: Plan, now: dt.datetime, today: dt.date, warning_hours: 
         reference=plan.reference, kind=plan.kind, status="active", team=plan.worker.team_id,
         social_worker=plan.worker.id, created_by=plan.worker.id, created_at=now, updated_at=now,
         completed_on=plan.completed_on, purpose=plan.cells["purpose"], issued_on=issued_on,
-        issued_at=london_to_utc(plan.issued_on, NOON) if plan.issued_on else now,
+        issued_at=clock.from_london(plan.issued_on, NOON) if plan.issued_on else now,
         submitted_at=endorsed_at, endorsed_by=None, endorsed_at=endorsed_at, endorsement_override=IMPORTED_ENDORSEMENT,
         imported_at=now, version=1, window_starts_at=plan.window_starts_at, window_ends_at=plan.window_ends_at,
         next_review_at=plan.review_at if plan.kind == "partnership" else None,
@@ -260,7 +260,7 @@ def _agreement_row(plan: Plan, now: dt.datetime, today: dt.date, warning_hours: 
 
 def _recipient_row(x: dict, directory: dict, plan: Plan, now: dt.datetime) -> dict:
     agency = directory.get(x["agency_name"].lower())
-    endorsed_at = london_to_utc(plan.endorsed_on, NOON)
+    endorsed_at = clock.from_london(plan.endorsed_on, NOON)
     return {
         "agency": agency.id if agency else None, "name": (x.get("name") or x["agency_name"])[:200],
         "agency_name": x["agency_name"][:200],
@@ -271,7 +271,7 @@ def _recipient_row(x: dict, directory: dict, plan: Plan, now: dt.datetime) -> di
         # The copy went out when it was made, and was acknowledged before the tracker (or on the day the sheet
         # says): nothing is chased for it.
         "copy_sent_at": endorsed_at,
-        "acknowledged_at": london_to_utc(x["acknowledged_on"], NOON) if x.get("acknowledged_on") else now,
+        "acknowledged_at": clock.from_london(x["acknowledged_on"], NOON) if x.get("acknowledged_on") else now,
         "chase_at": None,
     }
 

@@ -28,16 +28,17 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tracker import clock
 from tracker.clock import from_london
+from tracker.governance import import_writer
+from tracker.governance.import_plan import IMPORTED_ENDORSEMENT, Plan, error_count  # noqa: F401 (named here for callers)
 from tracker.models import Agreement, User
 from tracker.records import fields as registry
 from tracker.rules import LINE_BREAKS, MARKUP
 
 MAX_ROWS = 10_000
-IMPORTED_ENDORSEMENT = "Imported: endorsed before the tracker was used"
 
 # The row lists' column groups, by the registry's row list.
 PREFIX = {"children": "child", "actions": "action", "parties": "party", "recipients": "agency"}
@@ -164,35 +165,6 @@ class Sheet(list):
     def __init__(self, rows, unknown: list[str]):
         super().__init__(rows)
         self.unknown = unknown
-
-
-@dataclass
-class Plan:
-    """One record of the file, as it will be recorded: its rows, values, errors and warnings."""
-
-    line: int
-    cells: dict[str, str]
-    lines: list[int] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    kind: str = ""
-    worker: User | None = None
-    values: dict = field(default_factory=dict)  # the record's own fields, as the model stores them
-    children: list[dict] = field(default_factory=list)
-    actions: list[dict] = field(default_factory=list)
-    parties: list[dict] = field(default_factory=list)
-    recipients: list[dict] = field(default_factory=list)
-    completed_on: dt.date | None = None
-    endorsed_on: dt.date | None = None
-    issued_on: dt.date | None = None
-    review_at: dt.datetime | None = None
-    review_venue: str = ""
-    window_starts_at: dt.datetime | None = None
-    window_ends_at: dt.datetime | None = None
-
-    @property
-    def reference(self) -> str:
-        return self.cells.get("reference", "")
 
 
 # --- 1. reading the file -----------------------------------------------------------
@@ -619,10 +591,6 @@ def _row_lists(plan: Plan, row: dict, first: bool, today: dt.date) -> None:
             plan.parties.append({"name": name[:200], "role": role[:200], "side": "family"})
 
 
-def error_count(plans: list[Plan]) -> int:
-    return sum(1 for plan in plans if plan.errors)
-
-
 def warning_count(plans: list[Plan]) -> int:
     return sum(1 for plan in plans if plan.warnings)
 
@@ -631,8 +599,6 @@ def warning_count(plans: list[Plan]) -> int:
 
 def commit(plans: list[Plan], user: User, now: dt.datetime, filename: str = "") -> list[int]:
     """Record every record in one transaction, audited; refuses a file with any error. The new records' ids."""
-    from tracker.governance import import_writer
-
     return import_writer.commit(plans, user, now, filename)
 
 

@@ -2,7 +2,9 @@
 
 `collect` gathers every record naming the person: every version of each
 record, its reviews and agency reports, breaches with their amendments, the
-emails sent about it, and its audit trail (who changed and who viewed it).
+family's own links to their copy (when each went, by which channel, which
+versions they said they read, each call back they asked for), the emails sent
+about it, and its audit trail (who changed and who viewed it).
 `redact` blanks the contact details of third parties the manager ticked.
 `pdf` and `zip_of_json` turn the result into the two files handed over.
 """
@@ -23,6 +25,9 @@ from tracker.models import (
     AuditEvent,
     Breach,
     Child,
+    FamilyAccess,
+    FamilyDevice,
+    FamilyRead,
     Notification,
     Party,
     Recipient,
@@ -167,6 +172,9 @@ def others_named(agreements: list[Agreement], subject: str) -> list[str]:
     names += [b.reported_by for b in Breach.select(Breach.reported_by).where(Breach.agreement.in_(ids))]
     names += [c.name for c in Child.select(Child.name).join(AgreementChild).where(AgreementChild.agreement.in_(ids))]
     names += [p.name for p in Party.select(Party.name).where(Party.agreement.in_(ids))]
+    # A family party's email address or mobile number, unless it is the subject's own link.
+    names += [address for address, party in FamilyAccess.select(FamilyAccess.address, Party.name).join(Party)
+              .where(FamilyAccess.agreement.in_(ids)).tuples() if party.strip().lower() != mine]
     seen: dict[str, str] = {}
     for name in names:
         name = (name or "").strip()
@@ -188,6 +196,52 @@ def _user(user_id) -> str | None:
         return None
     user = User.get_or_none(User.id == user_id)
     return user.name if user else None
+
+
+# The words a reader of the export sees for each detail of a family party's own link (R20).
+FAMILY_LABELS = {
+    "party": "Family party", "role": "Role", "channel": "How the link was sent", "sent_to": "Sent to",
+    "link_sent_at": "Link last sent", "sent_by": "Sent by", "version_sent": "Version sent",
+    "stopped_at": "Link stopped", "stop_reason": "Why it stopped",
+    "not_sent_reason": "Reason for not sending a link", "not_sent_by": "Decided by", "not_sent_at": "Decided on",
+    "harms_reason": "Manager's reason to send a link to the person who harms", "harms_reason_by": "Given by",
+    "devices": "Phones or computers that entered the code", "read_confirmations": "Said they had read",
+    "call_backs_asked": "Asked for a call back",
+}
+
+
+def family_data(agreement: Agreement) -> list[dict]:
+    """Each family party's own link on the record: how and when it went, what they read, each call back asked.
+
+    The call back's message itself went only in the social worker's email, which is under the emails sent."""
+    from tracker.family.links import CHANNELS
+
+    accesses = list(FamilyAccess.select(FamilyAccess, Party).join(Party)
+                    .where(FamilyAccess.agreement == agreement.id).order_by(Party.position, FamilyAccess.id))
+    call_backs: dict[int, list[str]] = {}
+    for event in (AuditEvent.select(AuditEvent.entity_id, AuditEvent.at)
+                  .where((AuditEvent.agreement == agreement.id) & (AuditEvent.action == "family_call_back_asked"))
+                  .order_by(AuditEvent.at)):
+        call_backs.setdefault(event.entity_id, []).append(_plain(event.at))
+    rows = []
+    for access in accesses:
+        rows.append({
+            "party": access.party.name, "role": access.party.role,
+            "channel": CHANNELS.get(access.channel, access.channel) if access.channel else "",
+            "sent_to": access.address, "link_sent_at": _plain(access.issued_at), "sent_by": _user(access.issued_by_id),
+            "version_sent": access.sent_version or None,
+            "stopped_at": _plain(access.stopped_at), "stop_reason": access.stop_reason,
+            "not_sent_reason": access.do_not_send, "not_sent_by": _user(access.do_not_send_by_id),
+            "not_sent_at": _plain(access.do_not_send_at),
+            "harms_reason": access.harms_reason, "harms_reason_by": _user(access.harms_reason_by_id),
+            "devices": [{"first_used": _plain(d.created_at), "last_used": _plain(d.last_seen_at),
+                         "exit_pressed": _plain(d.ended_at)}
+                        for d in FamilyDevice.select().where(FamilyDevice.access == access.id).order_by(FamilyDevice.id)],
+            "read_confirmations": [{"version": r.version, "at": _plain(r.at)}
+                                   for r in FamilyRead.select().where(FamilyRead.access == access.id).order_by(FamilyRead.at)],
+            "call_backs_asked": call_backs.get(access.party_id, []),
+        })
+    return rows
 
 
 def record_data(agreement: Agreement) -> dict:
@@ -232,7 +286,8 @@ def record_data(agreement: Agreement) -> dict:
                           "email": r.email, "removed": r.removed_at is not None}
                          for r in agreement.recipients.order_by(Recipient.position)],
         "versions": versions_of(agreement),
-        "reviews": reviews, "breaches": breaches, "emails_sent": emails, "audit_trail": trail,
+        "reviews": reviews, "breaches": breaches, "family_copies": family_data(agreement),
+        "emails_sent": emails, "audit_trail": trail,
         "ended_at": _plain(agreement.ended_at), "end_reason": agreement.end_reason, "end_notes": agreement.end_notes,
     }
 

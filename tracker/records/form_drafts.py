@@ -6,7 +6,9 @@ While the person is signed in, autosave and "Save and come back later" keep it
 ("open"); a form posted after their session had ended is kept for them too
 ("pending"), so after signing in again the page comes back with what they typed.
 Saving the form for real marks the draft used; nothing here deletes a row (a
-record's drafts go with the record at retention, by their foreign key).
+record's drafts go with the record at retention, by their foreign key; drafts of
+records never created are cleared by the monthly retention review once untouched
+for `draft_keep_days`: tracker.governance.retention.clear_abandoned_drafts).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from tracker import settings
 from tracker.clock import utcnow
 from tracker.governance import retention
 from tracker.models import Agreement, RetentionDecision, Tombstone
@@ -23,7 +24,9 @@ def index():
     tombstones = list(Tombstone.select().order_by(Tombstone.destroyed_at.desc()).limit(50))
     decisions = list(RetentionDecision.select().where(RetentionDecision.decision == "keep")
                      .order_by(RetentionDecision.decided_at.desc()).limit(50))
-    return render_template("retention/index.html", due=due, tombstones=tombstones, decisions=decisions)
+    return render_template("retention/index.html", due=due, tombstones=tombstones, decisions=decisions,
+                           abandoned=retention.abandoned_drafts(now).count(),
+                           draft_keep_days=settings.get("draft_keep_days"))
 
 
 def _due_record(agreement_id: int) -> Agreement:

@@ -28,6 +28,12 @@ from tracker.people.access import require
 bp = Blueprint("sar", __name__, url_prefix="/subject-access")
 
 
+@bp.app_template_global("family_label")
+def family_label(key: str) -> str:
+    """The export's words for a detail of a family party's own link (sar.FAMILY_LABELS)."""
+    return sar.FAMILY_LABELS[key]
+
+
 def _born(values) -> dt.date | None:
     """The child's date of birth from `born` (YYYY-MM-DD) or the three boxes of the date input."""
     text = (values.get("born") or "").strip()[:10]
