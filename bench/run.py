@@ -989,8 +989,10 @@ def service_at(engine: str, tag: str, scale: float, base_url: str):
         # transaction, so on a connection of its own.
         import psycopg
 
-        with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
+        schema = f"bench_{tag}"
+        with psycopg.connect(base_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+            tables = [t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))]
+            conn.execute("VACUUM ANALYZE " + ", ".join(f'"{schema}"."{t}"' for t in tables))
     else:
         database.execute_sql("ANALYZE")
     service.seconds = round(time.perf_counter() - start, 1)
