@@ -631,10 +631,17 @@ def growth(small: dict, large: dict) -> dict:
 
 # --- web, over HTTP through gunicorn ---------------------------------------------------
 
+# Production settings refuse a per-process rate-limit store (tracker.web.ratelimit): the
+# workers share a Redis (BENCH_REDIS), under a prefix of this run's own.
+RATE_LIMITS = {"RATELIMIT_STORAGE_URI": os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379"),
+               "RATELIMIT_KEY_PREFIX": f"bench-{os.getpid()}"}
+
+
 def gunicorn_figures(url: str, instance: Path, service) -> dict:
     port = free_port()
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, TRACKER_INSTANCE=str(instance),
-               TRACKER_ENV="production", BASE_URL=f"http://127.0.0.1:{port}", SESSION_COOKIE_SECURE="false", SCHEDULER_ENABLED="false")
+               TRACKER_ENV="production", BASE_URL=f"http://127.0.0.1:{port}", SESSION_COOKIE_SECURE="false", SCHEDULER_ENABLED="false",
+               **RATE_LIMITS)
     env.pop("MAIL_SERVER", None)
     gunicorn = Path(sys.executable).parent / "gunicorn"
     logfile = open(TMP / "gunicorn.log", "w")
@@ -698,7 +705,7 @@ def _start_gunicorn(url: str, instance: Path, worker_class: str):
     # Production settings, which refuse to start without BASE_URL (tracker.config).
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, TRACKER_INSTANCE=str(instance),
                TRACKER_ENV="production", BASE_URL=f"http://127.0.0.1:{port}", SESSION_COOKIE_SECURE="false",
-               SCHEDULER_ENABLED="false")
+               SCHEDULER_ENABLED="false", **RATE_LIMITS)
     env.pop("MAIL_SERVER", None)
     args = [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-k", worker_class, "-b", f"127.0.0.1:{port}"]
     if worker_class == "gthread":
