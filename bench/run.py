@@ -392,7 +392,9 @@ def web_figures(app: Flask, service) -> dict:
     # The fast dashboard must be the same page as the plain-ORM reference (issue 13).
     from bench import reference_dashboard
 
-    token = re.compile(r'name="csrf_token" (type="hidden" )?value="[^"]*"')
+    # What differs between two requests by design: the form token, the session's own
+    # token for "Stay signed in", and the seconds left of the session (a second may tick).
+    token = re.compile(r'name="csrf_token" (type="hidden" )?value="[^"]*"|data-csrf-token="[^"]*"|data-seconds-left="\d+"')
     fast = token.sub("", manager.get("/").get_data(as_text=True))
     with reference_dashboard.swapped_in():
         plain = token.sub("", manager.get("/").get_data(as_text=True))
