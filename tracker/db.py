@@ -95,3 +95,24 @@ def planned_once():
     with db.atomic():
         db.execute_sql("SET LOCAL plan_cache_mode = force_generic_plan")
         yield
+
+
+@contextmanager
+def index_costed():
+    """PostgreSQL: the statements inside are planned with random_page_cost 1.1 (an SSD's,
+    against the default 4 of a spinning disk), for one transaction (SET LOCAL).
+
+    At the default the planner costs a pg_trgm GIN look-up above reading every child
+    and every child link, and the register's search for a common surname read them
+    all (issue 24: 41 against 24 ms at 1x for a team manager, and growing with the
+    service, not with the matches). SQLite: nothing to do.
+    """
+    db = database.obj
+    if not isinstance(db, peewee.PostgresqlDatabase):
+        yield
+        return
+    with db.atomic():
+        # (Turning hash joins off too halved the statement alone at 3x, 100 -> 50 ms, but
+        # the bench's page was no faster for it: bench/README.md.)
+        db.execute_sql("SELECT set_config('random_page_cost', '1.1', true)")  # SET LOCAL
+        yield

@@ -17,10 +17,15 @@ def test_record_and_register_do_not_run_more_statements_with_more_data(page_stat
         record = service.record_ids[0]
         if scale == LARGE:
             _share_a_birthday(record, service.record_ids[1:4])
-        counts.append(page_statements.of(service.manager_email, [
-            f"/agreements/{record}", "/agreements", "/agreements?q=Murphy", "/agreements?q=PA-0",
-            "/agreements?status=active&page=2"]))
+        # Keyed by the page's role: the two seeds give the record different ids.
+        pages = {"record page": f"/agreements/{record}", "register": "/agreements",
+                 "register searched for a surname": "/agreements?q=Murphy",
+                 "register searched for a reference": "/agreements?q=PA-0",
+                 "register's second page of active records": "/agreements?status=active&page=2"}
+        found = page_statements.of(service.manager_email, list(pages.values()))
+        counts.append({role: found[path] for role, path in pages.items()})
     small, large = counts
+    assert small.keys() == large.keys()
     grown = {page: (small[page], large[page]) for page in small if large[page] > small[page]}
     assert not grown, {"at 1x": small, "at 3x": large}
 

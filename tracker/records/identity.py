@@ -14,7 +14,7 @@ import difflib
 import re
 import unicodedata
 
-from peewee import SQL, Case, Select, Value
+from peewee import SQL, Case, Select, Value, fn
 
 from tracker import audit
 from tracker.db import database
@@ -119,7 +119,12 @@ def _candidates(children: list[Child], within=None) -> dict[Child, list[Child]]:
     """
     if not children:
         return {}
-    scope = Child.id.in_(within) if within is not None else Child.id.is_null(False)
+    # The scope as a correlated EXISTS, not IN: IN made SQLite list every child of the
+    # reader's team first (14.6 ms at 1x, growing with the caseload), EXISTS checks
+    # only the few rows the date of birth or IDs found (0.6 ms). `within` is
+    # access.visible_children's query of AgreementChild rows.
+    scope = (fn.EXISTS(within.where(AgreementChild.child == Child.id)) if within is not None
+             else Child.id.is_null(False))
     fields = Child._meta.sorted_fields
     parts = None
     for place, child in enumerate(children):

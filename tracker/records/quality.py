@@ -55,13 +55,30 @@ def _jargon_pattern(word: str) -> re.Pattern:
 PLAIN_WORDS = frozenset(("mash", "lac", "cla", "cin", "iro", "lado", "edt", "taf", "plo", "hv"))
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _jargon_parts(word: str) -> tuple[str, ...]:
+    """The runs every match of _jargon_pattern(word) holds, lower case ("s" before digits may be "section")."""
+    tokens = re.findall(r"[A-Za-z]+|[0-9]+", word)
+    return tuple(t.lower() for i, t in enumerate(tokens)
+                 if not (t.lower() == "s" and i + 1 < len(tokens) and tokens[i + 1].isdigit()))
+
+
 def jargon_in(text: str, words: list[str]) -> list[str]:
     """The words of the list found in the text as words, whatever their case or variant."""
     found = []
+    if not text:
+        return found
+    # What a match must hold, whatever its separators: each of the word's letter and
+    # digit runs, in the text's letters and digits (issue 24: the record page reads
+    # every field against the whole list; a regular expression runs only where it may match).
+    squashed = _NOT_ALNUM.sub("", text.lower())
     for word in words:
-        if not word.strip():
+        if not word.strip() or not all(part in squashed for part in _jargon_parts(word)):
             continue
-        for match in _jargon_pattern(word).finditer(text or ""):
+        for match in _jargon_pattern(word).finditer(text):
             typed = match.group(0)
             if typed.lower() in PLAIN_WORDS and not typed.isupper():
                 continue  # an ordinary word, not the acronym

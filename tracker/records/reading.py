@@ -12,6 +12,7 @@ Matcher, with its figures, is in README ("Checks that read like a practitioner")
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -77,6 +78,11 @@ def placeholder_forms(forms: list[str]) -> list[tuple[str, ...]]:
     return [tuple(words(f)) for f in forms if words(f)]
 
 
+@functools.lru_cache(maxsize=8)  # the same setting for every field of every record (issue 24)
+def _longest_first(forms: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(sorted(placeholder_forms(list(forms)), key=len, reverse=True))
+
+
 def is_empty(text: str, forms: list[str]) -> bool:
     """Whether a required field says nothing: blank, punctuation, a placeholder or a reference elsewhere.
 
@@ -90,9 +96,8 @@ def is_empty(text: str, forms: list[str]) -> bool:
     tokens = words(text)
     if not tokens:
         return True
-    patterns = placeholder_forms(forms)
     rest = list(tokens)
-    for pattern in sorted(patterns, key=len, reverse=True):
+    for pattern in _longest_first(tuple(forms)):
         while (i := _has(rest, pattern)) >= 0:
             del rest[i:i + len(pattern)]
     content = [w for w in rest if w not in STOPWORDS]

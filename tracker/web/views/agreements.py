@@ -7,12 +7,12 @@ import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from peewee import JOIN
+from peewee import JOIN, SQL, fn
 
 from tracker import audit, models, rules, settings
 from tracker.agencies import links, tokens
 from tracker.clock import utcnow
-from tracker.db import database
+from tracker.db import database, index_costed
 from tracker.ids import parse_id, parse_number, parse_page
 from tracker.models import (
     KINDS,
@@ -80,19 +80,37 @@ def register():
         query = query.where(Agreement.kind == kind)
     if parse_id(worker) is not None:
         query = query.where(Agreement.social_worker == parse_id(worker))
-    total = query.count()
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(parse_page(request.args.get("page")), pages)
-    # The page's ids first (narrow rows to sort), then their whole rows: sorting every
-    # match as a whole record was most of a search for a common surname (issue 24).
+    # Sorting narrow rows (the page's ids), not whole records, was most of a search for
+    # a common surname (issue 24).
     newest_first = (Agreement.updated_at.desc(), Agreement.id.desc())
-    on_page = query.select(Agreement.id).order_by(*newest_first).paginate(page, PAGE_SIZE)
+    page = parse_page(request.args.get("page"))
+    if q:
+        # A search: the page's ids and the count of every match in one statement (a
+        # window count), then the page's rows by those ids, so the index look-up runs
+        # once a request, not for the count and again for the page (SQLite 34 -> 18 ms
+        # at 1x). Not for the plain register: a window count reads and sorts every
+        # visible record (1 -> 6 ms for a team, 28 -> 128 ms for the service).
+        def page_ids(page: int) -> tuple[list[int], int]:
+            with index_costed():  # PostgreSQL: the trigram index, not a read of every child
+                found = list(query.select(Agreement.id, fn.COUNT(SQL("*")).over()).order_by(*newest_first)
+                             .paginate(page, PAGE_SIZE).tuples())
+            return [i for i, _ in found], (found[0][1] if found else 0)
+
+        on_page, total = page_ids(page)
+        if not on_page and page > 1:  # past the last page: the last page (a count more, only then)
+            page = max(1, -(-query.count() // PAGE_SIZE))
+            on_page, total = page_ids(page)
+    else:
+        total = query.count()
+        page = min(page, max(1, -(-total // PAGE_SIZE)))
+        on_page = query.select(Agreement.id).order_by(*newest_first).paginate(page, PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
     rows = list(
         Agreement.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
         .where(Agreement.id.in_(on_page))
         .order_by(*newest_first)
-    )
+    ) if on_page != [] else []
     names = children_names([a.id for a in rows])
     workers = User.select().where(User.role == "social_worker").order_by(User.name)
     if current_user.role != "service_manager":
