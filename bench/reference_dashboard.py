@@ -43,7 +43,7 @@ TABLES = {
     "missing_reports": "Agency reports missing for reviews in the next 7 days",
     "unacknowledged": "Copies not acknowledged",
     "not_issued": "Endorsed but the family's copy not yet issued",
-    "undeliverable": "Emails that could not be delivered",
+    "undeliverable": "Emails and text messages that could not be delivered",
 }
 
 

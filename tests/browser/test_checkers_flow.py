@@ -146,7 +146,9 @@ def _swap(page, action) -> dict:
 
 def _watch_swaps(page) -> None:
     page.wait_for_function("() => window.htmx !== undefined")
-    page.evaluate("window.__settled = 0; document.body.addEventListener('htmx:afterSettle', () => window.__settled++)")
+    # The draft's autosave (a change, or 2 s after typing) swaps only its status line: not the swap awaited.
+    page.evaluate("window.__settled = 0; document.body.addEventListener('htmx:afterSettle', (e) => {"
+                  " if (!e.detail.target || e.detail.target.id !== 'draft-status') window.__settled++; })")
 
 
 def _press(page, locator, key="Enter") -> None:
