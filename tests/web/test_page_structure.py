@@ -122,3 +122,14 @@ def test_times_read_the_govuk_way(value):
         assert match.group(2) != "00"
         # The same moment read back through the datetime the filter is given.
         assert time_words(dt.datetime.combine(dt.date(2026, 1, 5), value)) == words
+
+
+@sqlite_only
+def test_no_page_shows_markup_as_text(app, client, people, login, make_agreement):
+    """Markup the templates wrote, escaped into visible text (a string joined to a translated
+    Markup is escaped whole): `&lt;span` where a <span> was meant."""
+    pages = collect_pages(app, client, people, login, make_agreement, utcnow())
+    shown = {what: page[max(0, page.find("&lt;") - 60):page.find("&lt;") + 60]
+             for what, page in pages.items() if re.search(r"&lt;/?[a-z]+[ >]", page)}
+    assert len(pages) > 60
+    assert not shown, shown
