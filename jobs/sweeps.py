@@ -12,6 +12,7 @@ matched the old moment is the one that sends.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from flask import current_app
 from peewee import Cast, Value, fn
@@ -60,6 +61,8 @@ def _active(review: Review) -> bool:
 
 
 BATCH = 100
+# Seconds the runner waits between two batches, outside any transaction (0: none).
+PAUSE = 0.0
 
 
 def _in_batches(items: list, agreement_of, work) -> int:
@@ -79,6 +82,8 @@ def _in_batches(items: list, agreement_of, work) -> int:
     count = 0
     with mailings.people_once(), notify.initials_once(agreement_of(item) for item in items), settings.held():
         for start in range(0, len(items), BATCH):
+            if start and PAUSE:
+                time.sleep(PAUSE)
             with database.atomic(), notify.collecting() as outbox:
                 for item in items[start:start + BATCH]:
                     work(item)
