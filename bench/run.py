@@ -850,14 +850,20 @@ with app.app_context():
         print("ready", flush=True)
         sys.stdin.readline()
     begun = time.perf_counter()
-    queued = run_sweeps(parse_moment(sys.argv[1]))
+    if "cpu_ms" in variant:  # a control: the CPU of a sweep, no database
+        while time.perf_counter() - begun < int(variant["cpu_ms"]) / 1000:
+            sum(range(1000))
+        queued = {}
+    else:
+        queued = run_sweeps(parse_moment(sys.argv[1]))
     print(sum(queued.values()), round(time.perf_counter() - begun, 2))
 """
 
 # BENCH_LOAD_RUNNERS: runner variants measured in the same run, ';' between them, each
 # "default", "cold=1" (see RUNNER), "nothing_due" (the same process sweeping at `now`: only its start-up and
 # idle sweeps, a control for the CPU a third process takes) or key=value joined by '+':
-# batch=N (jobs.sweeps.BATCH), pause_ms=N (jobs.sweeps.PAUSE), nice=N (os.nice).
+# batch=N (jobs.sweeps.BATCH), pause_ms=N (jobs.sweeps.PAUSE), nice=N (os.nice), cpu_ms=N (a
+# control: no sweep, the CPU busy for N ms).
 # BENCH_LOAD_ROUNDS: each variant that many times, interleaved, each against the idle
 # 16 clients measured just before it; the median of the rounds' ratios is reported.
 LOAD_RUNNERS = [v.strip() for v in os.environ.get("BENCH_LOAD_RUNNERS", "default").split(";") if v.strip()]
