@@ -65,8 +65,9 @@ def _active(review: Review) -> bool:
 # record view writes an audit event, so a page (and, under sync workers, every
 # request queued behind it) waited for the runner's batch; the runner also took a
 # core for the whole sweep. With the pause the runner gives the lock and the CPU back
-# between batches: p95 at 16 clients under the runner went from 2.0-2.8x idle to
-# 1.1-1.6x (bench/README.md), the sweep of 660 due items from about 1.3 to 3.5 s.
+# between batches: p95 at 16 clients under the runner went from up to 2.8x idle to
+# 0.9-1.7x, about what a runner burning a core without the database costs
+# (bench/README.md), and the sweep of 660 due items from about 1.3 to 3.5 s.
 # Smaller batches alone, or a lower CPU priority, did not help.
 BATCH = 10
 PAUSE = 0.05
