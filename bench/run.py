@@ -829,15 +829,69 @@ def peewee_max(column):
     return fn.MAX(column)
 
 
+# A runner as it runs in production: a resident process (`flask --app wsgi jobs run`)
+# that has started and swept before (nothing due: templates compiled, caches warm).
+# It says "ready", and sweeps the due items when told to go; the clients' load under
+# the runner starts then. With cold=1, as the bench did before: the process starts,
+# imports the app and sweeps at once, so its start-up (about a second of CPU) counts too.
 RUNNER = """
-import sys, time
+import os, sys, time
+import jobs.sweeps as sweeps
 from wsgi import app
 from jobs.sweeps import parse_moment, run_sweeps
+variant = dict(part.split("=") for part in sys.argv[3].split("+") if "=" in part)
+sweeps.BATCH = int(variant.get("batch", sweeps.BATCH))
+sweeps.PAUSE = float(variant.get("pause_ms", sweeps.PAUSE * 1000)) / 1000
+if "nice" in variant:
+    os.nice(int(variant["nice"]))
 with app.app_context():
+    if not variant.get("cold"):
+        run_sweeps(parse_moment(sys.argv[2]))
+        print("ready", flush=True)
+        sys.stdin.readline()
     begun = time.perf_counter()
-    queued = run_sweeps(parse_moment(sys.argv[1]))
+    if "cpu_ms" in variant:  # a control: the CPU of a sweep, no database
+        while time.perf_counter() - begun < int(variant["cpu_ms"]) / 1000:
+            sum(range(1000))
+        queued = {}
+    else:
+        queued = run_sweeps(parse_moment(sys.argv[1]))
     print(sum(queued.values()), round(time.perf_counter() - begun, 2))
 """
+
+# BENCH_LOAD_RUNNERS: runner variants measured in the same run, ';' between them, each
+# "default", "cold=1" (see RUNNER), "nothing_due" (the same process sweeping at `now`: only its start-up and
+# idle sweeps, a control for the CPU a third process takes) or key=value joined by '+':
+# batch=N (jobs.sweeps.BATCH), pause_ms=N (jobs.sweeps.PAUSE), nice=N (os.nice), cpu_ms=N (a
+# control: no sweep, the CPU busy for N ms).
+# BENCH_LOAD_ROUNDS: each variant that many times, interleaved, each against the idle
+# 16 clients measured just before it; the median of the rounds' ratios is reported.
+LOAD_RUNNERS = [v.strip() for v in os.environ.get("BENCH_LOAD_RUNNERS", "default").split(";") if v.strip()]
+LOAD_ROUNDS = int(os.environ.get("BENCH_LOAD_ROUNDS", "1"))
+
+
+def _run_under_load(base: str, cookie: str, service, planted: Planted, env: dict, worker_class: str,
+                    variant: str) -> dict:
+    planted.restore()
+    at = service.now if variant == "nothing_due" else service.due_at
+    with open(TMP / f"runner-{worker_class}.log", "w") as runner_log:
+        runner = subprocess.Popen([sys.executable, "-c", RUNNER, at.isoformat() + "+00:00",
+                                   service.now.isoformat() + "+00:00", variant],
+                                  cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=runner_log, text=True)
+        if "cold=" not in variant:
+            runner.stdout.readline()  # "ready": started and swept once, nothing due
+            runner.stdin.write("go\n")
+            runner.stdin.flush()
+        busy = _load(base, cookie, service.record_ids, 16, LOAD_REQUESTS,
+                     keep_going=lambda running=runner: running.poll() is None)
+        out, _ = runner.communicate(timeout=600)
+    err = (TMP / f"runner-{worker_class}.log").read_text()
+    queued, runner_seconds = (out.split() + ["0", "0"])[:2] if runner.returncode == 0 else ("0", "0")
+    busy["runner"] = {"variant": variant, "returncode": runner.returncode, "queued": int(queued),
+                      "seconds": float(runner_seconds), "database_locked": "database is locked" in (out + err),
+                      "stderr": err[-500:]}
+    return busy
 
 
 def load_figures(url: str, instance: Path, service, planted: Planted) -> dict:
@@ -852,17 +906,21 @@ def load_figures(url: str, instance: Path, service, planted: Planted) -> dict:
             cookie = _session_cookie(base, service.manager_email)
             _load(base, cookie, service.record_ids, 2, 10)  # warm both workers
             levels = {str(c): _load(base, cookie, service.record_ids, c, LOAD_REQUESTS) for c in LOAD_CLIENTS}
-            planted.restore()
-            with open(TMP / f"runner-{worker_class}.log", "w") as runner_log:
-                runner = subprocess.Popen([sys.executable, "-c", RUNNER, service.due_at.isoformat() + "+00:00"],
-                                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=runner_log, text=True)
-                busy = _load(base, cookie, service.record_ids, 16, LOAD_REQUESTS,
-                             keep_going=lambda running=runner: running.poll() is None)
-                out, _ = runner.communicate(timeout=600)
-            err = (TMP / f"runner-{worker_class}.log").read_text()
-            queued, runner_seconds = (out.split() + ["0", "0"])[:2] if runner.returncode == 0 else ("0", "0")
-            busy["runner"] = {"returncode": runner.returncode, "queued": int(queued), "seconds": float(runner_seconds),
-                              "database_locked": "database is locked" in (out + err), "stderr": err[-500:]}
+            busy = _run_under_load(base, cookie, service, planted, env, worker_class, LOAD_RUNNERS[0])
+            variants: dict = {v: [] for v in LOAD_RUNNERS}
+            if len(LOAD_RUNNERS) > 1 or LOAD_ROUNDS > 1:
+                for _ in range(LOAD_ROUNDS):
+                    for variant in LOAD_RUNNERS:
+                        calm = _load(base, cookie, service.record_ids, 16, LOAD_REQUESTS)
+                        loaded = _run_under_load(base, cookie, service, planted, env, worker_class, variant)
+                        variants[variant].append({
+                            "ratio": {p: round(loaded[p]["p95_ms"] / max(0.1, calm[p]["p95_ms"]), 2)
+                                      for p in LOAD_PAGES},
+                            "idle_p95_ms": {p: calm[p]["p95_ms"] for p in LOAD_PAGES},
+                            "with_runner_p95_ms": {p: loaded[p]["p95_ms"] for p in LOAD_PAGES},
+                            "runner": loaded["runner"], "errors": calm["errors"] + loaded["errors"]})
+                        log(f"load, {worker_class}, runner {variant}: p95 ratios {variants[variant][-1]['ratio']}, "
+                            f"runner {loaded['runner']['seconds']} s, {loaded['runner']['queued']} queued")
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -874,6 +932,12 @@ def load_figures(url: str, instance: Path, service, planted: Planted) -> dict:
             "p95_with_runner_vs_idle": {page: round(busy[page]["p95_ms"] / max(0.1, idle[page]["p95_ms"]), 2)
                                         for page in LOAD_PAGES},
         }
+        if any(variants.values()):
+            figures[worker_class]["variants"] = {
+                v: {"rounds": rounds,
+                    "median_ratio": {p: statistics.median(r["ratio"][p] for r in rounds) for p in LOAD_PAGES},
+                    "runner_seconds": statistics.median(r["runner"]["seconds"] for r in rounds)}
+                for v, rounds in variants.items()}
         log(f"load, {worker_class}: " + "; ".join(
             f"{c} clients {sum(levels[c][p]['per_second'] for p in LOAD_PAGES):.0f}/s "
             f"p95 {levels[c]['dashboard']['p95_ms']}/{levels[c]['record']['p95_ms']} ms" for c in levels)
@@ -1012,6 +1076,7 @@ def service_at(engine: str, tag: str, scale: float, base_url: str):
 
 SCALES = [float(x) for x in os.environ.get("BENCH_SCALES", "1,10").split(",")]
 QUICK = bool(os.environ.get("BENCH_QUICK"))  # pages and sweeps only: no gunicorn, load or delivery
+ONLY = os.environ.get("BENCH_ONLY", "")  # "load": the first scale's seed, catch-up and load step, nothing else
 
 
 def _tag(scale: float) -> str:
@@ -1028,6 +1093,13 @@ def run_engine(engine: str, base_url: str) -> dict:
         app, context, url, instance, service = service_at(engine, _tag(scale), scale, base_url)
         here: dict = {"scale": scale, "seed": {"seconds": service.seconds, "counts": service.counts}}
         here["catch_up"] = catch_up(service)
+        if ONLY == "load":
+            planted = Planted(service)
+            here["load"] = load_figures(url, instance, service, planted)
+            figures["scales"][f"{scale:g}"] = here
+            context.pop()
+            drop_database(engine, url, base_url)
+            break
         here["sweep_idle"] = idle_sweeps(service)
         log(f"scale {scale:g}: sweep, nothing due: {here['sweep_idle']['median_ms']} ms")
         # Requests must run with no app context of the bench's own pushed: Flask would
@@ -1074,6 +1146,8 @@ def targets(f: dict, engine: str = "sqlite") -> dict:
     checks: dict = {}
     first = next(iter(f["scales"].values()))
     for label, scale in f["scales"].items():
+        if "pages" not in scale:  # BENCH_ONLY
+            continue
         p = scale["pages"]["pages"]
         checks[f"dashboard_vs_floor_at_{label}x"] = (p["dashboard"]["vs_floor"]["median_of_rounds"], "<= 2.5", 2.5)
         checks[f"record_page_vs_floor_at_{label}x"] = (p["record_page"]["vs_floor"]["median_of_rounds"], "<= 2", 2)
@@ -1165,6 +1239,11 @@ def _load_lines(load: dict) -> list[str]:
         for page, ratio in w["p95_with_runner_vs_idle"].items():
             lines.append(f"    {page:26} p95 idle {idle[page]['p95_ms']:>7} ms, with the runner "
                          f"{busy[page]['p95_ms']:>7} ms: {ratio}x")
+        for variant, v in w.get("variants", {}).items():
+            rounds = len(v["rounds"])
+            lines.append(f"    runner {variant:28} median of {rounds} rounds' p95 ratios "
+                         + ", ".join(f"{page} {r}x" for page, r in v["median_ratio"].items())
+                         + f"; the runner {v['runner_seconds']} s")
     return lines
 
 
@@ -1174,8 +1253,12 @@ def table(engine: str, f: dict) -> str:
     lines = [f"{engine}: {m['date']}, commit {m.get('commit', '?')}, load average {m['load_average_at_start']} "
              f"at start, {m.get('load_average_at_end')} at end; {m['cores']} cores"]
     for label, scale in f["scales"].items():
-        p = scale["pages"]
         lines.append("")
+        if "pages" not in scale:  # BENCH_ONLY=load
+            lines.append(f"Scale {label}x: {scale['seed']['counts']['agreements']:,} records (load step only)")
+            lines += _load_lines(scale.get("load", {}))
+            continue
+        p = scale["pages"]
         lines.append(f"Scale {label}x: {scale['seed']['counts']['agreements']:,} records, {p['teams']} teams; "
                      f"the floor reads {p['rows']} rows")
         lines.append(f"  {'page':28} {'median ms':>9} {'x floor':>8} {'x floor CPU':>11} {'x lightest':>10} "
@@ -1228,7 +1311,7 @@ def main() -> None:
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     # Only this run's figures, in a file of this engine's own: no other run's figures
     # are printed or kept beside them as if measured now.
-    out = RESULTS.with_name(f"results-{engine}.json")
+    out = RESULTS.with_name(f"results-{engine}{'-' + ONLY if ONLY else ''}.json")
     out.write_text(json.dumps(results, indent=2, sort_keys=False, default=str) + "\n")
     print()
     print(table(engine, results))

@@ -1,5 +1,6 @@
-"""Issue 13: sweeps work in batches of about 100 items to a transaction, and a
-runner killed in the middle of one leaves nothing half-claimed."""
+"""Issue 13: sweeps work in batches of jobs.sweeps.BATCH items to a transaction, and a
+runner killed in the middle of one leaves nothing half-claimed: the batches before it
+committed whole, nothing of it."""
 
 from __future__ import annotations
 
@@ -31,14 +32,18 @@ def test_a_runner_killed_mid_batch_leaves_nothing_half_claimed(app, people, make
 
     agreement = make_agreement(status="active")
     due = NOW + DAY
-    breaches = [_breach(agreement, due) for _ in range(60)]
+    total = 2 * sweeps.BATCH + 10
+    breaches = [_breach(agreement, due) for _ in range(total)]
+    # A row half way through the second batch.
+    held = sweeps.BATCH + sweeps.BATCH // 2
 
-    # Another session holds the 30th breach's row: the runner claims 29 in its
-    # batch's transaction, then waits on that row. Then it is killed.
+    # Another session holds that breach's row: the runner commits the first batch,
+    # claims the second's items before it in that batch's transaction, then waits on
+    # the row. Then it is killed.
     blocker = psycopg.connect(database_url)
     watcher = psycopg.connect(database_url, autocommit=True)
     try:
-        blocker.execute("SELECT id FROM breach WHERE id = %s FOR UPDATE", (breaches[29].id,))
+        blocker.execute("SELECT id FROM breach WHERE id = %s FOR UPDATE", (breaches[held].id,))
         env = load.environment(database_url, tmp_path / "runner")
         with open(tmp_path / "runner.log", "wb") as log:
             runner = load.flask_command("jobs", "tick", "--at", due.isoformat() + "+00:00", env=env, stdout=log,
@@ -65,21 +70,27 @@ def test_a_runner_killed_mid_batch_leaves_nothing_half_claimed(app, people, make
         blocker.close()
         watcher.close()
 
-    # Nothing of the killed batch stayed: every breach is still due, none escalated.
+    # Batches before the killed one committed whole (each breach escalated to two
+    # people); nothing of the killed batch stayed. The sweep's order is the join's, so
+    # the held row may fall in any batch: whole batches only, and never the held one.
     database.close()
-    assert [b.escalate_at for b in Breach.select().order_by(Breach.id)] == [due] * 60
-    assert not Notification.select().where(Notification.kind == "breach_escalation").exists()
+    moments = {b.id: b.escalate_at for b in Breach.select()}
+    first = sum(at is None for at in moments.values())
+    assert first % sweeps.BATCH == 0 and first < total, first
+    assert moments[breaches[held].id] == due
+    assert set(moments.values()) <= {None, due}
+    assert Notification.select().where(Notification.kind == "breach_escalation").count() == 2 * first
 
-    # The next sweep escalates each breach once, to the team manager and the service manager.
-    assert sweeps.breach_escalations(due) == 120
+    # The next sweep escalates each remaining breach once, to the team manager and the service manager.
+    assert sweeps.breach_escalations(due) == 2 * (total - first)
     assert sweeps.breach_escalations(due + DAY) == 0
     sent = Notification.select().where(Notification.kind == "breach_escalation")
     assert sorted({n.to_address for n in sent}) == ["head@council.example", "manager@council.example"]
-    assert sent.count() == 120
+    assert sent.count() == 2 * total
 
 
 def test_two_batches_are_swept_whole_with_each_person_read_once(app, people, make_agreement, statements):
-    """150 items (two batches): every one claimed, each email queued once, and the
+    """150 items (more than one batch): every one claimed, each email queued once, and the
     people and initials read in a fixed number of statements, not per email."""
 
 
@@ -91,6 +102,8 @@ def test_two_batches_are_swept_whole_with_each_person_read_once(app, people, mak
         assert sweeps.breach_escalations(due) == 300
     assert not Breach.select().where(Breach.escalate_at.is_null(False)).exists()
     assert Notification.select().where(Notification.kind == "breach_escalation").count() == 300
-    # 150 claims, and per batch of 100 one key look-up and one insert per 50 emails.
-    assert len(seen.sql) <= 150 + 2 + 300 // 50 + 5, len(seen.sql)
+    # 150 claims, and per batch one key look-up and one insert per 50 emails.
+    batches = -(-150 // sweeps.BATCH)
+    inserts = batches * -(-2 * min(150, sweeps.BATCH) // 50)
+    assert len(seen.sql) <= 150 + 2 + batches + inserts + 5, len(seen.sql)
     assert sum('FROM "user"' in s for s in seen.sql) == 1, [s for s in seen.sql if 'FROM "user"' in s]
