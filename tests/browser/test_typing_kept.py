@@ -49,8 +49,8 @@ def test_idle_past_the_limit_then_save_then_sign_in_and_the_typing_is_back(page,
     # The laptop lid was closed: the page's own clock stood still while the session ran out on the server.
     live.app.config["SESSION_IDLE_MINUTES"] = 0.05
     page.wait_for_timeout(3_500)
-    page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait_for_load_state alone returns before the POST has answered
+        page.get_by_role("button", name="Save", exact=True).click()
     assert page.get_by_text("What you typed is kept").is_visible()
     assert Agreement.select().count() == 0 and FormDraft.get().state == "pending"
     live.app.config["SESSION_IDLE_MINUTES"] = 60
@@ -58,8 +58,8 @@ def test_idle_past_the_limit_then_save_then_sign_in_and_the_typing_is_back(page,
     assert_accessible(page, "agreement form restored from a draft")
     # Saved for real now: the draft is marked used, and kept.
     page.locator("#purpose").fill(TYPED["#purpose"] + " Reviewed.")
-    page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait_for_load_state alone returns before the POST has answered
+        page.get_by_role("button", name="Save", exact=True).click()
     assert page.locator(".govuk-error-summary").count() == 0, page.locator(".govuk-error-summary").inner_text()
     assert FormDraft.get().used_how == "saved"
 
