@@ -46,6 +46,10 @@ def test_idle_past_the_limit_then_save_then_sign_in_and_the_typing_is_back(page,
     sign_in(page, live, live.people.worker)
     _type_half_an_agreement(page, live)
     page.locator("#draft-status").get_by_text("Draft saved at").wait_for(timeout=6_000)
+    # Every autosave answered (the last keystroke's comes 2 s after it) before the server's limit
+    # shrinks: an answer after it would say "seconds left: 0" and the page would warn, as it should.
+    page.wait_for_timeout(2_500)
+    page.wait_for_load_state("networkidle")
     # The laptop lid was closed: the page's own clock stood still while the session ran out on the server.
     live.app.config["SESSION_IDLE_MINUTES"] = 0.05
     page.wait_for_timeout(3_500)
