@@ -491,19 +491,19 @@ def _cancel(rows: list[tuple[Notification, str]]) -> None:
             Notification.id.in_(ids) & (Notification.status == "sending")).execute()
 
 
-def _finish(row: Notification, **values) -> None:
+def finish(row: Notification, **values) -> None:
     Notification.update(claimed_until=None, **values).where(
         (Notification.id == row.id) & (Notification.status == "sending")
     ).execute()
 
 
-def _retry_or_give_up(row: Notification, error: str, now: dt.datetime, report: DeliveryReport) -> None:
+def retry_or_give_up(row: Notification, error: str, now: dt.datetime, report: DeliveryReport) -> None:
     report.errors.append(error)
     if row.attempts >= MAX_ATTEMPTS:
-        _finish(row, status="failed", last_error=f"Gave up after {row.attempts} attempts: {error}"[:2000])
+        finish(row, status="failed", last_error=f"Gave up after {row.attempts} attempts: {error}"[:2000])
         report.failed += 1
     else:
-        _finish(row, status="pending", next_attempt_at=now + backoff(row.attempts), last_error=error[:2000])
+        finish(row, status="pending", next_attempt_at=now + backoff(row.attempts), last_error=error[:2000])
         report.retry += 1
 
 
@@ -599,7 +599,7 @@ def _send_batch(rows: list[Notification], who: Identity | None, sender: Outgoing
             else:
                 sender.send(message, who.envelope_from)
         except PermanentFailure as exc:
-            _finish(row, status="failed", last_error=str(exc)[:2000])
+            finish(row, status="failed", last_error=str(exc)[:2000])
             report.failed += 1
             report.errors.append(str(exc))
         except ConnectionDown as exc:
@@ -608,17 +608,17 @@ def _send_batch(rows: list[Notification], who: Identity | None, sender: Outgoing
             # must not use up MAX_ATTEMPTS and fail the whole queue, nor leave
             # it hours of backoff behind when the server returns. Ending the
             # pass here keeps an outage to one connection attempt per pass.
-            _finish(row, status="pending", attempts=row.attempts - 1, next_attempt_at=now + FIRST_RETRY,
+            finish(row, status="pending", attempts=row.attempts - 1, next_attempt_at=now + FIRST_RETRY,
                     last_error=str(exc)[:2000])
             report.retry += 1
             report.errors.append(str(exc))
             _release(rows[index + 1:])
             return False
         except TemporaryFailure as exc:
-            _retry_or_give_up(row, str(exc), now, report)
+            retry_or_give_up(row, str(exc), now, report)
         except Exception as exc:
             current_app.logger.exception("Delivering notification %s failed", row.id)
-            _retry_or_give_up(row, f"Unexpected error: {type(exc).__name__}: {exc}", now, report)
+            retry_or_give_up(row, f"Unexpected error: {type(exc).__name__}: {exc}", now, report)
         else:
             _mark_sent(row.id, now)
             report.sent += 1

@@ -26,7 +26,7 @@ from flask import current_app
 from notifications_python_client.errors import APIError
 from notifications_python_client.notifications import NotificationsAPIClient
 
-from jobs.delivery import FIRST_RETRY, LEASE, MAX_ATTEMPTS, DeliveryReport, backoff
+from jobs.delivery import FIRST_RETRY, LEASE, MAX_ATTEMPTS, DeliveryReport, backoff, finish, retry_or_give_up
 from tracker import settings
 from tracker.models import Notification
 from tracker.notices import texts
@@ -62,11 +62,6 @@ def claim(row_id: int, now: dt.datetime) -> bool:
         .execute()
         == 1
     )
-
-
-def _finish(row: Notification, **values) -> None:
-    Notification.update(claimed_until=None, **values).where(
-        (Notification.id == row.id) & (Notification.status == "sending")).execute()
 
 
 def _answer(exc: APIError) -> str:
@@ -113,14 +108,14 @@ def send_pending(now: dt.datetime, limit: int = 200, should_stop: Callable[[], b
         row = Notification.get_by_id(row_id)
         reason = still_wanted(row)
         if reason:
-            _finish(row, status="cancelled", last_error=reason)
+            finish(row, status="cancelled", last_error=reason)
             report.cancelled += 1
             continue
         template = texts.template_id(row.kind) if row.kind in texts.KINDS else ""
         if notify is None or not template:
             # Set up when it was queued, not now: a person must see it rather than it wait for ever.
             error = "Not sent: text messages are not set up (NOTIFY_API_KEY or the kind's Notify template id is missing)"
-            _finish(row, status="failed", last_error=error)
+            finish(row, status="failed", last_error=error)
             report.failed += 1
             report.errors.append(error)
             continue
@@ -136,22 +131,22 @@ def send_pending(now: dt.datetime, limit: int = 200, should_stop: Callable[[], b
             error = f"Text message: {_answer(exc)}"
             if _unreachable(exc):
                 # Says nothing about this text: not counted, and the rest of the pass would wait the same.
-                _finish(row, status="pending", attempts=row.attempts - 1, next_attempt_at=now + FIRST_RETRY,
+                finish(row, status="pending", attempts=row.attempts - 1, next_attempt_at=now + FIRST_RETRY,
                         last_error=f"Text message: could not reach GOV.UK Notify ({exc.__cause__ or exc})"[:2000])
                 report.retry += 1
                 report.errors.append(error)
                 break
             if exc.status_code in (400, 403):
-                _finish(row, status="failed", last_error=f"Text message refused: {_answer(exc)}"[:2000])
+                finish(row, status="failed", last_error=f"Text message refused: {_answer(exc)}"[:2000])
                 report.failed += 1
                 report.errors.append(error)
             else:
-                _retry_or_give_up(row, error, now, report)
+                retry_or_give_up(row, error, now, report)
         except Exception as exc:
             current_app.logger.exception("Sending text %s failed", row.id)
-            _retry_or_give_up(row, f"Text message: unexpected error: {type(exc).__name__}: {exc}", now, report)
+            retry_or_give_up(row, f"Text message: unexpected error: {type(exc).__name__}: {exc}", now, report)
         else:
-            _finish(row, status="sent", sent_at=now, last_error="", notify_id=str(answer.get("id") or "")[:64] or None,
+            finish(row, status="sent", sent_at=now, last_error="", notify_id=str(answer.get("id") or "")[:64] or None,
                     notify_status="created", status_check_at=now + FIRST_RETRY)
             report.sent += 1
     return report
@@ -164,16 +159,6 @@ def _already_taken(notify: NotificationsAPIClient, row: Notification) -> dict | 
     found = notify.get_all_notifications(template_type="sms", reference=f"outbox-{row.id}")
     return next((n for n in found.get("notifications") or []
                  if n.get("id") != row.notify_id and n.get("status") not in (*NOT_DELIVERED, *SEND_AGAIN)), None)
-
-
-def _retry_or_give_up(row: Notification, error: str, now: dt.datetime, report: DeliveryReport) -> None:
-    report.errors.append(error)
-    if row.attempts >= MAX_ATTEMPTS:
-        _finish(row, status="failed", last_error=f"Gave up after {row.attempts} attempts: {error}"[:2000])
-        report.failed += 1
-    else:
-        _finish(row, status="pending", next_attempt_at=now + backoff(row.attempts), last_error=error[:2000])
-        report.retry += 1
 
 
 def _next_check(row: Notification, now: dt.datetime) -> dt.datetime | None:
