@@ -105,12 +105,13 @@ def register():
         page = min(page, max(1, -(-total // PAGE_SIZE)))
         on_page = query.select(Agreement.id).order_by(*newest_first).paginate(page, PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
-    rows = list(
+    # A search that found nothing has no ids to read (the plain register's are a subquery).
+    rows = [] if isinstance(on_page, list) and not on_page else list(
         Agreement.select(Agreement, User)
         .join(User, on=(Agreement.social_worker == User.id), join_type=JOIN.LEFT_OUTER)
         .where(Agreement.id.in_(on_page))
         .order_by(*newest_first)
-    ) if on_page != [] else []
+    )
     names = children_names([a.id for a in rows])
     workers = User.select().where(User.role == "social_worker").order_by(User.name)
     if current_user.role != "service_manager":
