@@ -119,8 +119,8 @@ def sign_in(page, live, user, password="correct-horse-battery"):
     page.goto(f"{live.url}/login")
     page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait_for_load_state alone can return before the click's navigation starts
+        page.get_by_role("button", name="Sign in").click()
 
 
 def active_record(people, worker=None, kind="partnership", **overrides):

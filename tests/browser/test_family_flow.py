@@ -91,6 +91,8 @@ def test_exit_this_page_by_pressing_shift_three_times(live, small):
     page.get_by_label("Enter your code").fill(code)
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("heading", name="Your copy of the agreement").wait_for()
+    # GOV.UK Frontend has started the component (it marks it so): presses before that go unheard.
+    page.locator("[data-govuk-exit-this-page-init]").wait_for(state="attached")
     page.get_by_role("heading", name="Your copy of the agreement").click()
     page.keyboard.press("Shift")
     page.keyboard.press("Shift")

@@ -15,8 +15,8 @@ def _sign_in_at_the_council(page, email: str, password: str) -> None:
     page.get_by_role("heading", name="Sign in to the council").wait_for()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in to the council").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait_for_load_state alone can return before the click's navigation starts
+        page.get_by_role("button", name="Sign in to the council").click()
 
 
 def test_signing_out_ends_the_council_session_for_the_next_person(live, page, oidc):

@@ -46,8 +46,8 @@ def _walk_without_javascript(page, live):
         assert page.get_by_role("heading", level=1).inner_text() == title
         for where, text in fill.items():
             (page.locator(where) if where.startswith("#") else page.get_by_label(where)).fill(text)
-        page.get_by_role("button", name="Save and return to the task list").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():  # wait_for_load_state alone can return before the click's navigation starts
+            page.get_by_role("button", name="Save and return to the task list").click()
         assert page.get_by_text(f"{title.lower()} saved").is_visible()
     # No sideways scrolling at 320 px.
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
@@ -61,8 +61,8 @@ def _walk_without_javascript(page, live):
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     check_url = page.url
     section_url = tasks_url.replace("/tasks", "/sections/actions")
-    page.get_by_role("button", name="Send for endorsement").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait_for_load_state alone can return before the click's navigation starts
+        page.get_by_role("button", name="Send for endorsement").click()
     assert Agreement.get().status == "awaiting_endorsement"
     return tasks_url, check_url, section_url
 

@@ -47,6 +47,6 @@ def test_left_alone_the_page_goes_to_sign_in_and_says_why(page, live):
     assert page.locator("#timed-out").is_visible()
     page.get_by_label("Email address").fill(live.people.worker.email)
     page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait_for_load_state alone can return before the click's navigation starts
+        page.get_by_role("button", name="Sign in").click()
     assert page.get_by_text("Signed in as Sam Worker").is_visible()

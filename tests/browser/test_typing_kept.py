@@ -34,8 +34,8 @@ def _sign_in_again(page, live):
     assert "/login" in page.url
     page.get_by_label("Email address").fill(live.people.worker.email)
     page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait_for_load_state alone can return before the click's navigation starts
+        page.get_by_role("button", name="Sign in").click()
     assert "/agreements/new?kind=partnership" in page.url
     for selector, text in TYPED.items():
         assert page.locator(selector).input_value() == text, selector
