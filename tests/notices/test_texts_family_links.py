@@ -153,6 +153,10 @@ def test_a_number_notify_refuses_fails_at_once_and_shows_on_the_outbox(app, clie
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "GOV.UK Notify refused to send the text message to that number" in page
     assert "+447700900400" in page
+    assert "Text message: " in page and "Retry<span class=\"govuk-visually-hidden\"> text message to +447700900400" in page
+    # Retrying says what it retries: a text, not an email.
+    follow = client.post(f"/admin/outbox/{row.id}/retry", follow_redirects=True).get_data(as_text=True)
+    assert "The text message will be sent again within a minute" in follow
 
 
 def test_a_permanent_failure_read_back_is_a_task_on_the_workers_dashboard(app, client, people, login,

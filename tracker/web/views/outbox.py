@@ -1,7 +1,7 @@
 """The outbox for administrators: mail waiting, retrying or failed, with a retry button.
 
 Each record's own page lists every email sent about it; this page is for the
-mail that has not gone, across the service. It shows addresses and subjects
+email and text messages that have not gone, across the service. It shows addresses and subjects
 (which carry only references and initials), never the children's records.
 """
 
@@ -61,8 +61,10 @@ def retry(notification_id: int):
         if changed:
             audit.record("mail_retried", user=current_user, entity="notification", entity_id=notification_id,
                          changes={"status": ["failed", "pending"]}, at=now)
+    row = Notification.get_or_none(Notification.id == notification_id)
+    what = "text message" if row and row.channel == "text" else "email"
     if changed:
-        flash("The email will be sent again within a minute", "success")
+        flash(f"The {what} will be sent again within a minute", "success")
     else:
-        flash("That email is being sent now, or has been sent", "info")
+        flash(f"That {what} is being sent now, or has been sent", "info")
     return redirect(url_for("outbox.index"))
