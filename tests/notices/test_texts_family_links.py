@@ -153,7 +153,7 @@ def test_a_number_notify_refuses_fails_at_once_and_shows_on_the_outbox(app, clie
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "GOV.UK Notify refused to send the text message to that number" in page
     assert "+447700900400" in page
-    assert "Text message: " in page and "Retry<span class=\"govuk-visually-hidden\"> text message to +447700900400" in page
+    assert "Text message: a family party" in page and "Text message: Text" not in page and "Retry<span class=\"govuk-visually-hidden\"> text message to +447700900400" in page
     # Retrying says what it retries: a text, not an email.
     follow = client.post(f"/admin/outbox/{row.id}/retry", follow_redirects=True).get_data(as_text=True)
     assert "The text message will be sent again within a minute" in follow
