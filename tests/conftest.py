@@ -415,7 +415,7 @@ def oidc():
 
 
 # --- text messages: a local GOV.UK Notify (tests/helpers/notifyfake.py) ---
-NOTIFY_TEMPLATES = {"family_link": ("0d9f1a52-6c11-4c3e-9a57-2f1b8e6a7c01", "Your own copy is at ((link))"),
+NOTIFY_TEMPLATES = {"family_link": ("0d9f1a52-6c11-4c3e-9a57-2f1b8e6a7c01", "((changed)) Your own copy is at ((link))"),
                     "breach_alert": ("5b2e7c44-8d0a-4f6b-b1c3-9e4d2a6f8b02",
                                      "Urgent breach on ((reference)). Please act now: ((link))")}
 

@@ -160,7 +160,7 @@ class FakeNotify:
         number = _normal(str(body["phone_number"]))
         if number == REFUSED:
             return self._error(400, "BadRequestError", "Can't send to this recipient using a team-only API key")
-        words = re.sub(r"\(\(([^)]+)\)\)", lambda m: str(values[m.group(1)]), template)
+        words = re.sub(r"\(\(([^)]+)\)\)", lambda m: str(values[m.group(1)]), template).strip()  # Notify trims the text (a value left empty at its start)
         notification_id = str(uuid.uuid4())
         sent = {"id": notification_id, "phone_number": number, "template_id": body["template_id"],
                 "personalisation": values, "reference": body.get("reference"), "body": words,

@@ -59,7 +59,7 @@ def test_a_family_link_by_text_arrives_through_notify_with_only_the_link(app, cl
     assert report.sent == 1
     (sent,) = notify.to(MOBILE)
     url = links.family_url(access)
-    assert sent["personalisation"] == {"link": url}
+    assert sent["personalisation"] == {"link": url, "changed": ""}
     assert sent["body"] == f"Your own copy is at {url}"
     row = Notification.get_by_id(row.id)
     assert row.status == "sent" and row.notify_id == sent["id"]
@@ -88,7 +88,7 @@ def test_a_family_link_by_text_arrives_through_notify_with_only_the_link(app, cl
 def test_one_text_per_key_across_passes_and_a_new_version_sends_one_more(app, people, make_agreement, notify):
     agreement = make_agreement(status="active")
     access, _code = links.send_link(agreement, _mother(agreement), people.worker, NOW, channel="text", address=MOBILE)
-    assert links._text_link(access, agreement, NOW) is False  # the same key: nothing more queued
+    assert links._text_link(access, agreement, NOW, []) is False  # the same key: nothing more queued
     for minutes in (0, 1, 2, 10):
         _pass(LATER + dt.timedelta(minutes=minutes))
     assert len(notify.to(MOBILE)) == 1 and len(_texts()) == 1
@@ -104,7 +104,12 @@ def test_one_text_per_key_across_passes_and_a_new_version_sends_one_more(app, pe
     assert links.new_version(agreement, LATER, ["Actions"]) == 0
     _pass(LATER + dt.timedelta(minutes=20))
     _pass(LATER + dt.timedelta(minutes=21))
-    assert [s["personalisation"] for s in notify.to(MOBILE)] == [{"link": links.family_url(access)}] * 2
+    first, again = notify.to(MOBILE)
+    url = links.family_url(access)
+    assert first["personalisation"] == {"link": url, "changed": ""} and first["body"] == f"Your own copy is at {url}"
+    # The new version's text says what changed, in the registry's words, as its email does.
+    assert again["personalisation"] == {"link": url, "changed": "What changed: actions."}
+    assert again["body"] == f"What changed: actions. Your own copy is at {url}"
 
 
 def test_a_temporary_failure_is_tried_again_with_backoff(app, people, make_agreement, notify):
@@ -295,3 +300,14 @@ def test_a_wrong_api_key_is_refused_by_notify_and_the_text_fails_for_a_person_to
 
     assert undeliverable.words(row.to_label, row.kind, row.last_error).endswith(
         "GOV.UK Notify did not accept the service's API key (NOTIFY_API_KEY)")
+
+
+def test_a_welsh_familys_text_says_what_changed_in_welsh(app, people, make_agreement, notify):
+    agreement = make_agreement(status="active", first_language="Welsh")
+    access, _code = links.send_link(agreement, _mother(agreement), people.worker, NOW, channel="text", address=MOBILE)
+    agreement.version += 1
+    agreement.save()
+    assert links.new_version(agreement, LATER, ["Contingency plan"]) == 1
+    _pass(LATER)
+    _first, again = notify.to(MOBILE)
+    assert again["personalisation"]["changed"] == "Beth sydd wedi newid: contingency plan."

@@ -265,7 +265,7 @@ def send_link(agreement: Agreement, party: Party, user: User, now: dt.datetime, 
     if channel == "email":
         _email_link(access, agreement, now, changed=[])
     elif channel == "text":
-        _text_link(access, agreement, now)
+        _text_link(access, agreement, now, changed=[])
     return access, code
 
 
@@ -283,11 +283,18 @@ def _email_link(access: FamilyAccess, agreement: Agreement, now: dt.datetime, ch
                                 "initials": "", "record_url": ""})
 
 
-def _text_link(access: FamilyAccess, agreement: Agreement, now: dt.datetime) -> bool:
-    """The link by text message: only the link, in the council's Notify template; no name, no initials (R20)."""
+def _text_link(access: FamilyAccess, agreement: Agreement, now: dt.datetime, changed: list[str]) -> bool:
+    """The link by text message, in the council's Notify template: the link and, for a new version, what
+    changed in the registry's words, as the email says it (R16); no name, no initials (R20)."""
+    from flask_babel import force_locale, gettext
+
+    from tracker.family import language
+
+    with force_locale(language.locale_for(agreement.first_language)):
+        said = gettext("What changed: %(changed)s.", changed=_in_words(changed)) if changed else ""
     return texts.queue_text(f"family-link/{access.id}/g{access.generation}/v{agreement.version}/text", "family_link",
-                            access.address, personalisation={"link": family_url(access)}, agreement=agreement,
-                            to_label="A family party", now=now)
+                            access.address, personalisation={"link": family_url(access), "changed": said},
+                            agreement=agreement, to_label="A family party", now=now)
 
 
 def _in_words(labels: list[str]) -> str:
@@ -348,7 +355,7 @@ def new_version(agreement: Agreement, now: dt.datetime, changed: list[str]) -> i
         if access.channel == "email":
             count += _email_link(access, agreement, now, changed)
         elif access.channel == "text":
-            count += _text_link(access, agreement, now)
+            count += _text_link(access, agreement, now, changed)
         FamilyAccess.update(sent_version=agreement.version,
                             unread_check_at=now + dt.timedelta(days=settings.get("family_unread_days"))).where(
             FamilyAccess.id == access.id).execute()

@@ -29,7 +29,9 @@ __all__ = ["KINDS", "TextRefused", "available", "mobile_number", "queue_text", "
 
 # Each kind of text, the values its Notify template has (and nothing else), and what it is in words.
 KINDS = {
-    "family_link": {"values": ("link",), "what": "Text message: a family party's link to their own copy"},
+    # `changed`: "" when the link is first sent; when a new version comes into force, in the family's language,
+    # what changed in the registry's words ("What changed: the contingency plan."), never what was typed.
+    "family_link": {"values": ("link", "changed"), "what": "Text message: a family party's link to their own copy"},
     "breach_alert": {"values": ("reference", "link"), "what": "Text message: an urgent breach, out of hours"},
 }
 def api_key() -> str | None:
