@@ -200,9 +200,9 @@ def agreement_of(row):
     return row if isinstance(row, Agreement) else row.agreement
 
 
-def children_names(agreement_ids: list[int]) -> dict[int, str]:
+def children_names(agreement_ids: list[int], always: bool = False) -> dict[int, str]:
     """Children's names for many records in one query."""
-    if not agreement_ids:
+    if not agreement_ids and not always:
         return {}
     names: dict[int, list[str]] = {}
     for agreement_id, name in (

@@ -77,7 +77,7 @@ GENERIC_PLANS = True
 
 
 @contextmanager
-def planned_once():
+def planned_once(generic: bool = True):
     """PostgreSQL: the statements inside are planned once per connection, not per request.
 
     psycopg prepares a statement after it has run five times, but for a query whose
@@ -86,10 +86,11 @@ def planned_once():
     takes longer than running it. Inside, `plan_cache_mode = force_generic_plan`
     holds for one transaction only (SET LOCAL), so other queries keep their custom
     plans. For reads whose generic plan has been measured to be as good: the
-    dashboard's. SQLite plans every statement anyway: nothing to do.
+    dashboard's, for the people it was measured for (`generic` False: plan per request).
+    SQLite plans every statement anyway: nothing to do.
     """
     db = database.obj
-    if not isinstance(db, peewee.PostgresqlDatabase) or not GENERIC_PLANS:
+    if not isinstance(db, peewee.PostgresqlDatabase) or not GENERIC_PLANS or not generic:
         yield
         return
     with db.atomic():

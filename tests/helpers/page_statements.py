@@ -19,20 +19,6 @@ class PageStatements:
         self.app = app
         self.pages: dict[str, str] = {}  # each path's last HTML
 
-    def row_statements(self, path: str) -> int:
-        """The statements a dashboard spends on its tables' rows, by design
-        (oversight.dashboard.tables): the TOGETHER tables' pages in one when two or
-        more have rows (else each alone), one for each other table with rows, and one
-        for the children's names when any table has rows."""
-        import re
-
-        from tracker.oversight.dashboard import TOGETHER
-
-        full = {key for key, n in re.findall(
-            r'id="h-(\w+)">[^<]*<span class="govuk-tag[^"]*">(\d+)</span>', self.pages[path]) if int(n)}
-        together = len(full & set(TOGETHER))
-        return (1 if together > 1 else together) + len(full - set(TOGETHER)) + (1 if full else 0)
-
     def seed(self, scale: float):
         from bench import seed as seeding
         from tracker.db import database

@@ -87,3 +87,23 @@ def test_search_is_an_index_look_up(app, people, make_agreement):
         plan = "\n".join(r[-1] for r in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert plan.count("VIRTUAL TABLE INDEX") >= 2, plan
         assert not re.search(r"SCAN (child|agreement_child|agreement)\b(?! USING)", plan), plan
+
+
+def test_a_teams_search_finds_what_the_plain_filter_finds_in_order(app, people, make_agreement):
+    """search.narrow tests a team's records against the matches (SQLite's `+id IN`):
+    the same records, in the register's order, as the plain `id IN (matches)`."""
+    made = _records(make_agreement)
+    texts = list(NAMES) + [a.reference for a in made]
+    newest_first = (Agreement.updated_at.desc(), Agreement.id.desc())
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_typed(texts), st.sampled_from([people.manager, people.worker, people.other_manager]))
+    def check(q, user):
+        def ids(query):
+            return [i for (i,) in query.select(Agreement.id).order_by(*newest_first).tuples()]
+
+        plain = ids(visible_agreements(user).where(Agreement.id.in_(search.agreement_ids(q))))
+        assert ids(search.narrow(visible_agreements(user), q, within_a_team=True)) == plain, q
+        assert ids(search.narrow(visible_agreements(user), q, within_a_team=False)) == plain, q
+
+    check()

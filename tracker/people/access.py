@@ -149,11 +149,16 @@ def visibility(user: User):
         return Agreement.id.is_null()
     if user.role == "service_manager":
         return Agreement.id.is_null(False)
-    if user.role in ("team_manager", "social_worker") and user.team_id is not None:
+    if scope_is_a_team(user):
         return Agreement.team == user.team_id
     if user.role == "front_door":
         return (Agreement.status == "active") | Agreement.social_worker.is_null()
     return Agreement.id.is_null()
+
+
+def scope_is_a_team(user: User) -> bool:
+    """The scope rule gives `user` one team's records (a social worker's or team manager's)."""
+    return user.role in ("team_manager", "social_worker") and user.team_id is not None
 
 
 def visible_agreements(user: User, query=None):

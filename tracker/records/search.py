@@ -73,6 +73,21 @@ def agreement_ids(q: str) -> peewee.Select:
     return _by_children(children) | Agreement.select(Agreement.id).where(Agreement.reference.contains(q))
 
 
+def narrow(query: peewee.Select, q: str, within_a_team: bool) -> peewee.Select:
+    """`query` (of records) narrowed to those whose reference or a child's name holds `q`.
+
+    Within one team's scope on SQLite, each of the team's records is tested against the
+    matches (`+id IN`: the unary plus keeps SQLite from driving by the id's index from
+    every match in the service, thousands for a common surname, to find the team's few);
+    a team's register search for a surname 17 -> 8 ms at 1x. Across the service, and on
+    PostgreSQL (whose planner weighs both), the matches drive.
+    """
+    ids = agreement_ids(q)
+    if within_a_team and isinstance(database.obj, peewee.SqliteDatabase):
+        return query.where(NodeList((SQL("+"), Agreement.id), glue="").in_(ids))
+    return query.where(Agreement.id.in_(ids))
+
+
 def forget_deleted() -> None:
     """SQLite: merge the child search index's segments after children are deleted.
 

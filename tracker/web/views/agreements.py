@@ -24,7 +24,14 @@ from tracker.models import (
     User,
 )
 from tracker.oversight.dashboard import children_names
-from tracker.people.access import get_agreement, may_endorse, require, visible_agreements, visible_children
+from tracker.people.access import (
+    get_agreement,
+    may_endorse,
+    require,
+    scope_is_a_team,
+    visible_agreements,
+    visible_children,
+)
 from tracker.records import drafting, identity, lifecycle, printed, search, versions
 from tracker.records import history as history_words
 from tracker.records.breaches import timeline as breach_timeline
@@ -73,7 +80,7 @@ def register():
     kind = request.args.get("kind") or ""
     worker = request.args.get("worker") or ""
     if q:
-        query = query.where(Agreement.id.in_(search.agreement_ids(q)))
+        query = search.narrow(query, q, within_a_team=scope_is_a_team(current_user))
     if status in STATUSES:
         query = query.where(Agreement.status == status)
     if kind in KINDS:

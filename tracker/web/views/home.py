@@ -46,7 +46,7 @@ def index():
     tables = dashboard.tables(current_user, filters, now, pages)
     ids = sorted({dashboard.agreement_of(row).id for t in tables for row in t.rows})
     context = dict(
-        tables=tables, names=dashboard.children_names(ids), now=now, filters=filters,
+        tables=tables, names=dashboard.children_names(ids, always=True), now=now, filters=filters,
         teams=dashboard.teams() if current_user.role == "service_manager" else [],
         workers=dashboard.workers(current_user), overdue_by=dashboard.overdue_by, pages=pages,
         time_left=dashboard.time_left, OWN_PARTIALS=dashboard.OWN_PARTIALS,
