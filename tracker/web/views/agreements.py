@@ -80,7 +80,7 @@ def register():
     kind = request.args.get("kind") or ""
     worker = request.args.get("worker") or ""
     if q:
-        query = search.narrow(query, q, within_a_team=scope_is_a_team(current_user))
+        query = search.narrow(query, q, current_user.team_id if scope_is_a_team(current_user) else None)
     if status in STATUSES:
         query = query.where(Agreement.status == status)
     if kind in KINDS:
