@@ -15,7 +15,7 @@ import datetime as dt
 import time
 
 from flask import current_app
-from peewee import Cast, Value, fn
+from peewee import Cast, Tuple, Value, fn
 
 from tracker import rules, settings
 from tracker.clock import as_utc, to_london, utcnow
@@ -42,7 +42,7 @@ NOT_IN_EMAILS = fields.NOT_IN_EMAILS | {"endorsement_override", "end_notes", "re
 RECORD = tuple(f for f in Agreement._meta.sorted_fields if f.name not in NOT_IN_EMAILS)
 
 
-def _due(column, now: dt.datetime):
+def _due(column, now: dt.datetime) -> list[Review]:
     """Scheduled reviews whose `column` moment has come, by index.
 
     Reviews of records not yet active are claimed too, and their moment moved
@@ -53,7 +53,32 @@ def _due(column, now: dt.datetime):
     # use: given "status = 'scheduled'" as well, SQLite preferred the status
     # index and read every scheduled review. Held and cancelled reviews have
     # their moments cleared, so none is picked up here.
-    return Review.select(Review, *RECORD).join(Agreement).where(column <= now).order_by(column)
+    return _read_due(Review.select(Review, *RECORD).join(Agreement).where(column <= now), column)
+
+
+DUE_PAGE = 500
+
+
+def _read_due(query, column) -> list:
+    """Every row of `query` (those whose `column` moment has come), in the moment's order,
+    read DUE_PAGE rows a statement.
+
+    Issue 24: the LIMIT keeps the planner on the moment's index whatever its statistics
+    say. Between two ANALYZEs the statistics still count the moments a sweep has since
+    moved on, so `column <= now` looked like hundreds of rows and PostgreSQL read the
+    whole review table (a parallel seq scan, 14 ms of a 1x idle sweep's 28) to find
+    none. Pages follow the moment then the id (keyset), so each row is read once and
+    the sweep still sees, in one pass, everything due when it began.
+    """
+    key = column.model.id
+    found, last = [], None
+    while True:
+        page = query if last is None else query.where(Tuple(column, key) > Tuple(*last))
+        rows = list(page.order_by(column, key).limit(DUE_PAGE))
+        found += rows
+        if len(rows) < DUE_PAGE:
+            return found
+        last = (getattr(rows[-1], column.name), rows[-1].id)
 
 
 def _active(review: Review) -> bool:
@@ -150,7 +175,7 @@ def review_reminders(now: dt.datetime) -> int:
             days = min(d for d in offsets if review.scheduled_at - dt.timedelta(days=d) <= now)
             mailings.review_reminder(review, review.agreement, days, now)
 
-    return _in_batches(list(_due(Review.reminder_at, now)), _review_agreement, remind)
+    return _in_batches(_due(Review.reminder_at, now), _review_agreement, remind)
 
 
 def _review_agreement(review: Review) -> int:
@@ -163,7 +188,7 @@ def overdue_reviews(now: dt.datetime) -> int:
         if _claim(review, Review.overdue_at, None) and _active(review):
             mailings.review_overdue(review, review.agreement, now)
 
-    return _in_batches(list(_due(Review.overdue_at, now)), _review_agreement, overdue)
+    return _in_batches(_due(Review.overdue_at, now), _review_agreement, overdue)
 
 
 def report_requests(now: dt.datetime) -> int:
@@ -175,7 +200,7 @@ def report_requests(now: dt.datetime) -> int:
         if _claim(review, Review.request_at, None) and now < review.reports_due_at and _active(review):
             mailings.report_requests(review, review.agreement, now)
 
-    return _in_batches(list(_due(Review.request_at, now)), _review_agreement, request)
+    return _in_batches(_due(Review.request_at, now), _review_agreement, request)
 
 
 def report_prompts(now: dt.datetime) -> int:
@@ -184,7 +209,7 @@ def report_prompts(now: dt.datetime) -> int:
         if _claim(review, Review.prompt_at, None) and now < review.scheduled_at and _active(review):
             mailings.report_prompts(review, review.agreement, now)
 
-    return _in_batches(list(_due(Review.prompt_at, now)), _review_agreement, prompt)
+    return _in_batches(_due(Review.prompt_at, now), _review_agreement, prompt)
 
 
 def review_cancellations(now: dt.datetime) -> int:
@@ -198,7 +223,7 @@ def review_cancellations(now: dt.datetime) -> int:
         if _claim(review, Review.cancel_notice_at, None) and review.scheduled_at > now:
             mailings.review_cancelled(review, review.agreement, now)
 
-    return _in_batches(list(query), _review_agreement, cancel)
+    return _in_batches(_read_due(query, Review.cancel_notice_at), _review_agreement, cancel)
 
 
 # --- copies (R9) ----------------------------------------------------------------
@@ -218,7 +243,7 @@ def copy_chases(now: dt.datetime) -> int:
         if won and wanted:
             mailings.copy_chase(recipient, recipient.agreement, now)
 
-    return _in_batches(list(query), lambda r: r.agreement_id, chase)
+    return _in_batches(_read_due(query, Recipient.chase_at), lambda r: r.agreement_id, chase)
 
 
 # --- undertakings (R4) ----------------------------------------------------------
@@ -263,7 +288,7 @@ def undertaking_ladder(now: dt.datetime) -> int:
         if won:
             mailings.undertaking_rung(agreement, rung, now)
 
-    return _in_batches(list(query), lambda a: a.id, climb)
+    return _in_batches(_read_due(query, Agreement.next_escalation_at), lambda a: a.id, climb)
 
 
 # --- endorsement (R11) -----------------------------------------------------------
@@ -279,7 +304,7 @@ def endorsement_escalations(now: dt.datetime) -> int:
         if won and agreement.awaiting_since is not None and agreement.status != "ended":
             mailings.endorsement_escalation(agreement, now)
 
-    return _in_batches(list(query), lambda a: a.id, escalate)
+    return _in_batches(_read_due(query, Agreement.endorsement_escalate_at), lambda a: a.id, escalate)
 
 
 # --- breaches (R5) --------------------------------------------------------------
@@ -293,7 +318,7 @@ def breach_escalations(now: dt.datetime) -> int:
             mailings.breach_escalation(breach, breach.agreement, now)
 
     query = Breach.select(Breach, *RECORD).join(Agreement).where(Breach.escalate_at <= now)
-    return _in_batches(list(query), lambda b: b.agreement_id, escalate)
+    return _in_batches(_read_due(query, Breach.escalate_at), lambda b: b.agreement_id, escalate)
 
 
 # --- the managers' daily digest (R2) ----------------------------------------------
