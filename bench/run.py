@@ -528,7 +528,6 @@ def page_figures(app: Flask, service, engine: str) -> dict:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from tracker import db as tracker_db
     from tracker.oversight import dashboard
 
     with app.app_context():
@@ -559,14 +558,16 @@ def page_figures(app: Flask, service, engine: str) -> dict:
     }
     if engine == "postgresql":
         # The team dashboard with generic plans (tracker.db.planned_once) and with
-        # the planner's per-request plans, side by side.
+        # the planner's per-request plans, side by side, whichever the app uses
+        # (oversight.dashboard.GENERIC_PLANS_FOR).
         def with_plans(generic: bool):
             def get():
-                tracker_db.GENERIC_PLANS = generic
+                kept = dashboard.GENERIC_PLANS_FOR
+                dashboard.GENERIC_PLANS_FOR = ("team_manager",) if generic else ()
                 try:
                     return pages["dashboard"]()
                 finally:
-                    tracker_db.GENERIC_PLANS = True
+                    dashboard.GENERIC_PLANS_FOR = kept
             return get
         pages["dashboard_generic_plans"] = with_plans(True)
         pages["dashboard_custom_plans"] = with_plans(False)

@@ -72,10 +72,6 @@ def init_app(app) -> None:
             database.close()
 
 
-# Whether planned_once forces generic plans; `make bench` measures both (bench/run.py).
-GENERIC_PLANS = True
-
-
 @contextmanager
 def planned_once(generic: bool = True):
     """PostgreSQL: the statements inside are planned once per connection, not per request.
@@ -85,12 +81,12 @@ def planned_once(generic: bool = True):
     keeps planning it afresh each run, which for the dashboard's grouped count
     takes longer than running it. Inside, `plan_cache_mode = force_generic_plan`
     holds for one transaction only (SET LOCAL), so other queries keep their custom
-    plans. For reads whose generic plan has been measured to be as good: the
-    dashboard's, for the people it was measured for (`generic` False: plan per request).
-    SQLite plans every statement anyway: nothing to do.
+    plans. Only for reads whose generic plan has been measured to be as good
+    (`generic` False: planned per request, as everything else is); none is now
+    (oversight.dashboard.GENERIC_PLANS_FOR). SQLite plans every statement anyway.
     """
     db = database.obj
-    if not isinstance(db, peewee.PostgresqlDatabase) or not GENERIC_PLANS or not generic:
+    if not isinstance(db, peewee.PostgresqlDatabase) or not generic:
         yield
         return
     with db.atomic():

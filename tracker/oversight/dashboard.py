@@ -402,10 +402,13 @@ def table(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 
 # Tables whose rows have the same columns (AgreementRow) and are each in order of
 # a moment and then the record's id: their pages are read in one statement.
 TOGETHER = ("overdue_reviews", "reviews_soon", "undertakings")
-# Whose dashboards run on generic plans (tracker.db.planned_once), as measured on
-# PostgreSQL 15 at 1x, medians of 20 interleaved requests, generic against per-request:
-# team manager 15.8 / 21.1 ms, front door 11.2 / 14.2 ms, service manager 173.6 / 45.0 ms.
-GENERIC_PLANS_FOR = ("social_worker", "team_manager", "front_door")
+# Whose dashboards run on generic plans (tracker.db.planned_once): nobody's. Measured on
+# PostgreSQL 15, generic against per-request plans: at 1x the team manager's 21.9 / 27.2 ms
+# (make bench) and the front door's 11.2 / 14.2, but the service manager's 173.6 / 45.0; at
+# 10x the team manager's 131.2 / 38.6 ms (make bench, 2026-12-04). Generic plans cost
+# `team_id = $n` and `moment < $n` for any value, which at 10x read far more than the team's rows.
+# `make bench` still measures the team dashboard both ways (bench/run.py, with_plans).
+GENERIC_PLANS_FOR: tuple[str, ...] = ()
 
 
 def _together(p, keys: tuple[str, ...], *shape):
@@ -450,10 +453,7 @@ def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int]
     skipping empty tables made the count differ with the data, 1 or 2 a dashboard)."""
     pages = pages or {}
     out = []
-    # PostgreSQL re-planned the count and pages every request: generic plans, except
-    # for the service manager's, whose generic count and undeliverable page read the
-    # whole service (status = $n, any value) where per-request plans use the indexes.
-    with planned_once(generic=user.role in GENERIC_PLANS_FOR):
+    with planned_once(generic=user.role in GENERIC_PLANS_FOR):  # see GENERIC_PLANS_FOR
         counted = counts(user, filters, now)
         placed = {key: _pages(count, pages.get(key, 1)) for key, count in counted.items()}
         together = {key: placed[key][0] for key in TOGETHER if key in counted}
