@@ -363,10 +363,12 @@ def counts(user: User, filters: Filters, now: dt.datetime) -> dict[str, int]:
     return dict(zip(keys_for(user), row, strict=True))
 
 
-def rows(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False) -> list:
+def rows(user: User, filters: Filters, key: str, now: dt.datetime, page: int = 1, everything: bool = False,
+         empty: bool = False) -> list:
+    """A table's page of rows (`empty`: the count said none, so LIMIT 0, read nothing)."""
     values = _values(user, filters, now)
     if not everything:
-        values.update(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        values.update(limit=0 if empty else PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     kind = KINDS[key]
     return [kind.make(r) for r in _PAGES[key, everything].execute(_shape(user, filters), **values)]
 
@@ -432,12 +434,14 @@ _TOGETHER = Prepared(_together)
 _CONVERT = [getattr(column, "python_value", None) for column in SHOWN]
 
 
-def rows_together(user: User, filters: Filters, pages: dict[str, int], now: dt.datetime) -> dict[str, list]:
-    """The pages of several TOGETHER tables ({key: page}) in one statement."""
+def rows_together(user: User, filters: Filters, pages: dict[str, int], now: dt.datetime,
+                  empty: frozenset[str] = frozenset()) -> dict[str, list]:
+    """The pages of several TOGETHER tables ({key: page}) in one statement (those in
+    `empty`, whose count said none, with LIMIT 0)."""
     keys = tuple(pages)
     values = _values(user, filters, now)
     for i, key in enumerate(keys):
-        values.update({f"limit{i}": PAGE_SIZE, f"offset{i}": (pages[key] - 1) * PAGE_SIZE})
+        values.update({f"limit{i}": 0 if key in empty else PAGE_SIZE, f"offset{i}": (pages[key] - 1) * PAGE_SIZE})
     found: dict[str, list] = {key: [] for key in keys}
     for *columns, place, _moment in _TOGETHER.execute((keys, *_shape(user, filters)), **values):
         converted = tuple(value if value is None or convert is None else convert(value)
@@ -450,17 +454,20 @@ def tables(user: User, filters: Filters, now: dt.datetime, pages: dict[str, int]
     """Every table: one statement for the counts, one for the TOGETHER tables' pages,
     then one per other table. Each table's page is asked for even when its count is
     nought, so the page runs the same statements whatever the service holds (issue 24:
-    skipping empty tables made the count differ with the data, 1 or 2 a dashboard)."""
+    skipping empty tables made the count differ with the data, 1 or 2 a dashboard),
+    but with LIMIT 0: an empty table's ordered query, with no row to stop it early,
+    read every candidate (the front door's overdue reviews 1 -> 11.7 ms at 10x)."""
     pages = pages or {}
     out = []
     with planned_once(generic=user.role in GENERIC_PLANS_FOR):  # see GENERIC_PLANS_FOR
         counted = counts(user, filters, now)
         placed = {key: _pages(count, pages.get(key, 1)) for key, count in counted.items()}
         together = {key: placed[key][0] for key in TOGETHER if key in counted}
-        found = rows_together(user, filters, together, now) if len(together) > 1 else {}
+        empty = frozenset(key for key, count in counted.items() if not count)
+        found = rows_together(user, filters, together, now, empty) if len(together) > 1 else {}
         for key, count in counted.items():
             page, last = placed[key]
-            shown = found[key] if key in found else rows(user, filters, key, now, page)
+            shown = found[key] if key in found else rows(user, filters, key, now, page, empty=not count)
             out.append(Table(key, TABLES[key], count, shown, page, last))
     return out
 
