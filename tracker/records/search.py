@@ -16,6 +16,9 @@ what is shown.
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import peewee
 from peewee import SQL, NodeList
 
@@ -49,37 +52,31 @@ def _holds_normalised(normalised: str) -> NodeList:
     return NodeList((Child.normalised_name, SQL("LIKE"), f"%{normalised}%"))
 
 
+def _child_texts(q: str, normalised: str) -> list[tuple[str, str]]:
+    """Which of a child's columns to look in, and for what text: (column, text) pairs, any
+    of which matching is a match. Plain letters, digits and single spaces: a name holding
+    them holds them once normalised too, so the normalised column alone answers."""
+    if q.isascii() and normalised == q.lower():
+        return [("normalised_name", normalised)]
+    return [("name", q)] + ([("normalised_name", normalised)] if normalised else [])
+
+
+def _holds(column: str, text: str):
+    """A child row's `column` contains `text`, by LIKE."""
+    return _holds_normalised(text) if column == "normalised_name" else Child.name.contains(text)
+
+
 def agreement_ids(q: str) -> peewee.Select:
     """A subquery: the ids of records whose reference or a live child's name contains `q`."""
     normalised = normalise_name(q)
+    texts = _child_texts(q, normalised)
     trigrams = len(q) >= TRIGRAM and (not normalised or len(normalised) >= TRIGRAM)
     if isinstance(database.obj, peewee.SqliteDatabase) and trigrams:
-        if q.isascii() and normalised == q.lower():
-            # Plain letters, digits and single spaces: a name holding them holds them
-            # once normalised too, so the normalised column alone answers (one look-up).
-            children = _fts("child_search", "normalised_name", normalised)
-        else:
-            children = _fts("child_search", "name", q)
-            if normalised:
-                children = children | _fts("child_search", "normalised_name", normalised)
+        children = reduce(operator.or_, (_fts("child_search", column, text) for column, text in texts))
         return _by_children(children) | _fts("agreement_search", "reference", q)
-    if q.isascii() and normalised == q.lower():  # as above: the normalised column alone answers
-        children = Child.select(Child.id).where(_holds_normalised(normalised))
-    else:
-        children = Child.select(Child.id).where(Child.name.contains(q))
-        if normalised:
-            children = children | Child.select(Child.id).where(_holds_normalised(normalised))
     # UNIONs of indexed look-ups: an OR across columns and tables would read every row.
+    children = reduce(operator.or_, (Child.select(Child.id).where(_holds(column, text)) for column, text in texts))
     return _by_children(children) | Agreement.select(Agreement.id).where(Agreement.reference.contains(q))
-
-
-def _child_matches(q: str, normalised: str):
-    """A child row's name, or its normalised name, holds `q` (LIKE, row by row)."""
-    if q.isascii() and normalised == q.lower():  # the normalised column alone answers (above)
-        return _holds_normalised(normalised)
-    if normalised:
-        return Child.name.contains(q) | _holds_normalised(normalised)
-    return Child.name.contains(q)
 
 
 def _within_team(team_id: int, q: str) -> peewee.Expression:
@@ -88,11 +85,11 @@ def _within_team(team_id: int, q: str) -> peewee.Expression:
     matches (a common surname matched 1 child in 40 in the whole service, 15,000 at 10x,
     to find the team's few dozen)."""
     own = Agreement.alias()
+    matches = reduce(operator.or_, (_holds(column, text) for column, text in _child_texts(q, normalise_name(q))))
     children = (AgreementChild.select(AgreementChild.agreement)
                 .join(own, on=(AgreementChild.agreement == own.id))
                 .join_from(AgreementChild, Child, on=(AgreementChild.child == Child.id))
-                .where((own.team == team_id) & AgreementChild.removed_at.is_null()
-                       & _child_matches(q, normalise_name(q))))
+                .where((own.team == team_id) & AgreementChild.removed_at.is_null() & matches))
     return Agreement.id.in_(children) | Agreement.reference.contains(q)
 
 
@@ -107,7 +104,7 @@ def narrow(query: peewee.Select, q: str, team_id: int | None = None) -> peewee.S
     ANALYZE of the register's statement); across the service, the index look-up always.
     """
     if team_id is not None and isinstance(database.obj, peewee.SqliteDatabase):
-        return query.where((Agreement.team == team_id) & _within_team(team_id, q))
+        return query.where(_within_team(team_id, q))  # `query` holds the scope rule's team already
     return query.where(Agreement.id.in_(agreement_ids(q)))
 
 
