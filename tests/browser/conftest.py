@@ -107,12 +107,28 @@ def screenshot(page, name: str) -> Path:
 def assert_accessible(page, name: str) -> None:
     """axe finds no serious or critical violation on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import Error
 
-    results = Axe().run(page)
+    # A click that follows a link returns once the navigation has begun; axe run
+    # while the new document replaces the old finds no document. Wait for the page
+    # that is loading, and read it again if it was replaced under axe.
+    for attempt in range(3):
+        page.wait_for_load_state("load")
+        try:
+            results = Axe().run(page)
+            break
+        except Error as error:
+            if attempt == 2 or not _replaced_under_us(error):
+                raise
     bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
     assert not bad, f"{name}: " + "; ".join(
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in bad
     )
+
+
+def _replaced_under_us(error) -> bool:
+    text = str(error)
+    return "documentElement" in text or "Execution context was destroyed" in text or "navigat" in text
 
 
 def sign_in(page, live, user, password="correct-horse-battery"):

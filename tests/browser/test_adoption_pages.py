@@ -48,6 +48,7 @@ def test_subject_access_and_retention_pages(page, live):
 
     sign_in(page, live, people.head)
     page.get_by_role("link", name="Subject access").click()
+    page.wait_for_url("**/subject-access/")
     assert_accessible(page, "subject access search")
     find_ella()
     with page.expect_download() as download:
@@ -55,6 +56,7 @@ def test_subject_access_and_retention_pages(page, live):
     assert download.value.suggested_filename == "subject-access-ella-murphy.zip"
 
     page.get_by_role("link", name="Retention").click()
+    page.wait_for_url("**/retention/")
     assert_accessible(page, "retention list")
     page.get_by_role("link", name=f"Decide on {old.reference}").click()
     page.wait_for_url(f"**/retention/{old.id}")
