@@ -178,9 +178,13 @@ def indexes_built_after():
     key order, took 113 then 168 us a row), so 10x could not be seeded in a bench
     run. Dropped for the load and made again from their own definitions (a sort, not
     a walk per row), with the search index (migration 0022's FTS5 insert triggers)
-    rebuilt in one pass. Indexes that back a constraint stay.
+    rebuilt in one pass, and the links' copies of their team and child's name
+    (migration 0028's insert trigger) filled in one statement. Indexes that back a
+    constraint stay.
     """
+    copies = importlib.import_module("tracker.migrations.0028_team_search")
     if isinstance(database.obj, peewee.PostgresqlDatabase):
+        database.execute_sql("ALTER TABLE agreement_child DISABLE TRIGGER agreement_child_copy")
         found = database.execute_sql(
             "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = current_schema() AND NOT EXISTS "
             "(SELECT 1 FROM pg_constraint c WHERE c.conindid = (quote_ident(i.schemaname) || '.' || "
@@ -188,17 +192,21 @@ def indexes_built_after():
         for name, _ in found:
             database.execute_sql(f'DROP INDEX "{name}"')
         yield
+        database.execute_sql("ALTER TABLE agreement_child ENABLE TRIGGER agreement_child_copy")
+        database.execute_sql(copies.FILL)
         for _, definition in found:
             database.execute_sql(definition)
         return
     search = importlib.import_module("tracker.migrations.0022_register_search")
     inserts = [t for t in search.CHILD_TRIGGERS + search.AGREEMENT_TRIGGERS if "_ai AFTER INSERT" in t]
+    inserts.append(copies.SQLITE_INSERT_TRIGGER)
     found = database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall()
     for name, _ in found:
         database.execute_sql(f'DROP INDEX "{name}"')
     for trigger in inserts:
         database.execute_sql(f"DROP TRIGGER {trigger.split()[2]}")
     yield
+    database.execute_sql(copies.FILL)  # before the indexes are made, so each is written once
     for _, definition in found:
         database.execute_sql(definition)
     for trigger in inserts:

@@ -265,7 +265,7 @@ NOT_ASCII_NUMBERS = ["²", "٣", "１２", "99999999999999999999", "-1", " 1 2"]
 
 
 @pytest.mark.parametrize("text", NOT_ASCII_NUMBERS)
-def test_numbers_are_ascii_digits_and_bounded(text):
+def test_numbers_are_ascii_digits_and_bounded(app, text):  # closure_window reads a setting
     from tracker.ids import parse_id, parse_number
     from tracker.records.drafting import closure_window
     from tracker.records.identity import nhs_number_problem

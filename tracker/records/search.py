@@ -44,12 +44,12 @@ def _by_children(child_ids) -> peewee.Select:
             .where(AgreementChild.child.in_(child_ids) & AgreementChild.removed_at.is_null()))
 
 
-def _holds_normalised(normalised: str) -> NodeList:
-    """The normalised column contains `normalised` (itself normalised: lower case, letters,
-    digits and single spaces, so no LIKE wildcard): a plain LIKE, not ILIKE. The column
-    is lower case already, and on PostgreSQL ILIKE costs 4.5x LIKE per row (40 against
-    9 ms over 60,000 children); pg_trgm's index answers either."""
-    return NodeList((Child.normalised_name, SQL("LIKE"), f"%{normalised}%"))
+def _like(column, text: str, normalised: bool):
+    """`column` contains `text`. A normalised column is compared with a normalised text
+    (lower case, letters, digits and single spaces, so no LIKE wildcard): a plain LIKE,
+    not ILIKE. The column is lower case already, and on PostgreSQL ILIKE costs 4.5x LIKE
+    per row (40 against 9 ms over 60,000 children); pg_trgm's index answers either."""
+    return NodeList((column, SQL("LIKE"), f"%{text}%")) if normalised else column.contains(text)
 
 
 def _child_texts(q: str, normalised: str) -> list[tuple[str, str]]:
@@ -61,9 +61,16 @@ def _child_texts(q: str, normalised: str) -> list[tuple[str, str]]:
     return [("name", q)] + ([("normalised_name", normalised)] if normalised else [])
 
 
-def _holds(column: str, text: str):
-    """A child row's `column` contains `text`, by LIKE."""
-    return _holds_normalised(text) if column == "normalised_name" else Child.name.contains(text)
+# A link's copies of its record's team and its child's name and normalised name
+# (migration 0028, kept by triggers; the model does not name them).
+TEAM_COPY = peewee.Table("agreement_child", ("agreement_id", "team_id", "child_name", "child_normalised_name",
+                                             "removed_at"))
+
+
+def _holds(column: str, text: str, copy: bool = False):
+    """A child's `column` contains `text`: the child row's own, or (`copy`) a link's copy of it."""
+    node = getattr(TEAM_COPY, f"child_{column}") if copy else getattr(Child, column)
+    return _like(node, text, column == "normalised_name")
 
 
 def agreement_ids(q: str) -> peewee.Select:
@@ -81,29 +88,25 @@ def agreement_ids(q: str) -> peewee.Select:
 
 def _within_team(team_id: int, q: str) -> peewee.Expression:
     """Records of one team whose reference or a live child's name holds `q`, read from
-    the team's own children: as many rows as the team's caseload, not the service's
-    matches (a common surname matched 1 child in 40 in the whole service, 15,000 at 10x,
-    to find the team's few dozen)."""
-    own = Agreement.alias()
-    matches = reduce(operator.or_, (_holds(column, text) for column, text in _child_texts(q, normalise_name(q))))
-    children = (AgreementChild.select(AgreementChild.agreement)
-                .join(own, on=(AgreementChild.agreement == own.id))
-                .join_from(AgreementChild, Child, on=(AgreementChild.child == Child.id))
-                .where((own.team == team_id) & AgreementChild.removed_at.is_null() & matches))
-    return Agreement.id.in_(children) | Agreement.reference.contains(q)
+    the team's own links alone (their copies of the child's name, under an index by team):
+    as many index entries as the team's caseload, never the service's matches (a common
+    surname matched 1 child in 40 in the whole service, 15,000 at 10x, to find the team's
+    few dozen) and never a child row."""
+    matches = reduce(operator.or_, (_holds(column, text, copy=True)
+                                    for column, text in _child_texts(q, normalise_name(q))))
+    links = (TEAM_COPY.select(TEAM_COPY.agreement_id)
+             .where((TEAM_COPY.team_id == team_id) & TEAM_COPY.removed_at.is_null() & matches))
+    return Agreement.id.in_(links) | Agreement.reference.contains(q)
 
 
 def narrow(query: peewee.Select, q: str, team_id: int | None = None) -> peewee.Select:
     """`query` (of records) narrowed to those whose reference or a child's name holds `q`.
 
-    `team_id`: the reader sees one team's records (access.scope_is_a_team). On SQLite the
-    team's own children are then read row by row, which costs what the team holds (a
-    surname at 10x: 32 ms, against 106 ms through the trigram index, which finds the
-    whole service's 15,000 matches first). On PostgreSQL the trigram look-up stays: there
-    it was the cheaper of the two at both sizes (1x 29 / 31 ms, 10x 56 / 62 ms, EXPLAIN
-    ANALYZE of the register's statement); across the service, the index look-up always.
+    `team_id`: the reader sees one team's records (access.scope_is_a_team), whose links
+    are read from their index by team (`_within_team`). Across the service, the trigram
+    index look-up (`agreement_ids`).
     """
-    if team_id is not None and isinstance(database.obj, peewee.SqliteDatabase):
+    if team_id is not None:
         return query.where(_within_team(team_id, q))  # `query` holds the scope rule's team already
     return query.where(Agreement.id.in_(agreement_ids(q)))
 
