@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import PASSWORD
+from tests.conftest import NOW, PASSWORD
 from tracker import settings
 
 PUBLISHED = ("/accessibility", "/privacy", "/cookies")
@@ -36,8 +36,8 @@ def test_published_pages_are_open_and_say_the_councils_words(client, people, log
 
 
 def test_the_cookies_page_lists_every_cookie_the_service_sets(client, people, login, make_agreement):
-    """Every Set-Cookie a visitor meets (signing in, pages, an agency's form, signing out) names a
-    cookie the cookies page lists."""
+    """Every Set-Cookie a visitor meets (signing in, pages, an agency's form, signing out, a
+    parent's own copy) names a cookie the cookies page lists."""
     from tracker.agencies import tokens
     from tracker.models import Recipient
 
@@ -56,6 +56,16 @@ def test_the_cookies_page_lists_every_cookie_the_service_sets(client, people, lo
         note(client.get(url))
     note(client.post("/logout"))
     note(client.get(f"/a/{token}/report"))
+    # A parent opening their own copy and entering its code.
+    from tracker.family import links
+    from tracker.models import Party
+
+    parent = next(p for p in Party.select().where(Party.agreement == agreement.id) if p.role == "Mother")
+    access, code = links.send_link(agreement, parent, people.worker, NOW, channel="paper", address="")
+    family_token = links.token_for(access)
+    note(client.get(f"/f/{family_token}"))
+    note(client.post(f"/f/{family_token}/code", data={"code": code}))
+    assert client.get(f"/f/{family_token}").status_code == 200
     listed = set(re.findall(r"<code>([^<]+)</code>", client.get("/cookies").get_data(as_text=True)))
     assert set_names, "no cookie was set: the test saw nothing"
     assert set_names <= listed, set_names - listed

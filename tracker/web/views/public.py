@@ -22,6 +22,7 @@ def _words() -> dict:
 
 def cookies() -> list[dict]:
     """Every cookie the service sets, read from the configuration that names it."""
+    from tracker.family import links
     from tracker.web.views.auth import DEVICE_COOKIE, DEVICE_DAYS
 
     config = current_app.config
@@ -34,6 +35,10 @@ def cookies() -> list[dict]:
          "purpose": "Remembers that this browser has signed in to your account before, so a wrong password typed "
                     "by someone else does not lock you out of it",
          "expires": f"{DEVICE_DAYS} days"},
+        {"name": links.DEVICE_COOKIE,
+         "purpose": "Families only: remembers that this phone or computer has entered the code for your own copy, "
+                    "so you are not asked for it each time. It holds no name, and Exit this page removes it",
+         "expires": f"{links.DEVICE_DAYS} days, or when you press Exit this page"},
     ]
 
 
