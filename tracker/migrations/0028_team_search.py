@@ -17,18 +17,20 @@
 import peewee
 
 COLUMNS = ("team_id", "child_name", "child_normalised_name")
-FILL = ("UPDATE agreement_child SET "
-        "team_id = (SELECT a.team_id FROM agreement a WHERE a.id = agreement_child.agreement_id), "
-        "child_name = (SELECT c.name FROM child c WHERE c.id = agreement_child.child_id), "
-        "child_normalised_name = (SELECT c.normalised_name FROM child c WHERE c.id = agreement_child.child_id)")
+
+
+def _copies(agreement_id: str, child_id: str) -> str:
+    """The SET clause that reads a link's copies from its record and child."""
+    return (f"team_id = (SELECT a.team_id FROM agreement a WHERE a.id = {agreement_id}), "
+            f"child_name = (SELECT c.name FROM child c WHERE c.id = {child_id}), "
+            f"child_normalised_name = (SELECT c.normalised_name FROM child c WHERE c.id = {child_id})")
+
+
+FILL = "UPDATE agreement_child SET " + _copies("agreement_child.agreement_id", "agreement_child.child_id")
 INDEX = ("CREATE INDEX IF NOT EXISTS agreement_child_team_name ON agreement_child "
          "(team_id, child_normalised_name, child_name, agreement_id, removed_at) WHERE removed_at IS NULL")
 
-_SQLITE_COPY = ("UPDATE agreement_child SET "
-                "team_id = (SELECT a.team_id FROM agreement a WHERE a.id = new.agreement_id), "
-                "child_name = (SELECT c.name FROM child c WHERE c.id = new.child_id), "
-                "child_normalised_name = (SELECT c.normalised_name FROM child c WHERE c.id = new.child_id) "
-                "WHERE id = new.id;")
+_SQLITE_COPY = f"UPDATE agreement_child SET {_copies('new.agreement_id', 'new.child_id')} WHERE id = new.id;"
 SQLITE_INSERT_TRIGGER = f"CREATE TRIGGER agreement_child_copy_ai AFTER INSERT ON agreement_child BEGIN {_SQLITE_COPY} END"
 SQLITE_TRIGGERS = (
     SQLITE_INSERT_TRIGGER,

@@ -83,10 +83,10 @@ def _trigrams(q: str, normalised: str) -> bool:
         not normalised or len(normalised) >= TRIGRAM)
 
 
-def _references(q: str) -> peewee.Select:
+def _references(q: str, normalised: str) -> peewee.Select:
     """The ids of records whose reference contains `q`, from the trigram index where it
     can answer (FTS5 on SQLite; pg_trgm's on PostgreSQL answers the LIKE)."""
-    if _trigrams(q, normalise_name(q)):
+    if _trigrams(q, normalised):
         return _fts("agreement_search", "reference", q)
     return Agreement.select(Agreement.id).where(Agreement.reference.contains(q))
 
@@ -100,7 +100,7 @@ def agreement_ids(q: str) -> peewee.Select:
     else:
         # UNIONs of indexed look-ups: an OR across columns and tables would read every row.
         children = reduce(operator.or_, (Child.select(Child.id).where(_holds(column, text)) for column, text in texts))
-    return _by_children(children) | _references(q)
+    return _by_children(children) | _references(q, normalised)
 
 
 def _within_team(team_id: int, q: str) -> peewee.Expression:
@@ -109,13 +109,13 @@ def _within_team(team_id: int, q: str) -> peewee.Expression:
     as many index entries as the team's caseload, never the service's matches (a common
     surname matched 1 child in 40 in the whole service, 15,000 at 10x, to find the team's
     few dozen) and never a child row."""
-    matches = reduce(operator.or_, (_holds(column, text, copy=True)
-                                    for column, text in _child_texts(q, normalise_name(q))))
+    normalised = normalise_name(q)
+    matches = reduce(operator.or_, (_holds(column, text, copy=True) for column, text in _child_texts(q, normalised)))
     links = (TEAM_COPY.select(TEAM_COPY.agreement_id)
              .where((TEAM_COPY.team_id == team_id) & TEAM_COPY.removed_at.is_null() & matches))
     # One IN of a UNION: `OR reference LIKE` beside it read every record of the team
     # (16 ms of a 23 ms page at 10x); the union is 0.8 ms, its few ids read by key.
-    return Agreement.id.in_(links | _references(q))
+    return Agreement.id.in_(links | _references(q, normalised))
 
 
 def narrow(query: peewee.Select, q: str, team_id: int | None = None) -> peewee.Select:
