@@ -217,6 +217,13 @@ def login(client):
     return sign_in
 
 
+def family_party(agreement):
+    """The mother on a record made from agreement_data: the family party a link goes to."""
+    from tracker.models import Party
+
+    return next(p for p in Party.select().where(Party.agreement == agreement.id) if p.role == "Mother")
+
+
 def agreement_data(**overrides) -> dict:
     """A complete, good partnership agreement as the form would give it."""
     data = {

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tests.conftest import NOW
+from tests.conftest import NOW, family_party
 from tracker import settings
 from tracker.demo import CHILDREN
 from tracker.family import links
@@ -19,12 +19,8 @@ from tracker.models import Agreement, FamilyAccess, FamilyRead, Notification, Pa
 EMAIL = "parent@home.example"
 
 
-def _family_party(agreement) -> Party:
-    return next(p for p in Party.select().where(Party.agreement == agreement.id) if p.role == "Mother")
-
-
 def _send(agreement, user, channel="email", **extra):
-    party = _family_party(agreement)
+    party = family_party(agreement)
     access, code = links.send_link(agreement, party, user, NOW, channel=channel,
                                    address=EMAIL if channel == "email" else "", **extra)
     return access, code, links.token_for(access)
@@ -104,7 +100,7 @@ def test_a_stopped_link_opens_nothing(app, client, people, make_agreement, how):
     elif how == "record ended":
         Agreement.update(status="ended").where(Agreement.id == agreement.id).execute()
     else:
-        links.mark_do_not_send(agreement, _family_party(agreement), people.worker, NOW, "Lives with the person who harms")
+        links.mark_do_not_send(agreement, family_party(agreement), people.worker, NOW, "Lives with the person who harms")
     response = client.get(f"/f/{token}")
     assert response.status_code in (404, 410)
     assert agreement.purpose.encode() not in response.data
@@ -118,7 +114,7 @@ def test_a_stopped_link_opens_nothing(app, client, people, make_agreement, how):
 
 def test_do_not_send_needs_a_reason_and_shows_on_the_record(app, client, people, make_agreement, login):
     agreement = make_agreement(status="active")
-    party = _family_party(agreement)
+    party = family_party(agreement)
     with pytest.raises(links.Refused):
         links.mark_do_not_send(agreement, party, people.worker, NOW, "  ")
     links.mark_do_not_send(agreement, party, people.worker, NOW, "Lives with the person who harms")
@@ -135,7 +131,7 @@ def test_a_link_to_the_person_who_harms_needs_a_managers_reason(app, client, peo
                                person_who_harms="Mr Murphy",
                                parties=[{"name": "Ms Murphy", "role": "Mother", "signed_on": None},
                                         {"name": "Mr Murphy", "role": "Father", "signed_on": None}])
-    mother = _family_party(agreement)
+    mother = family_party(agreement)
     father = Party.get((Party.agreement == agreement.id) & (Party.role == "Father"))
     links.send_link(agreement, mother, people.worker, NOW, channel="paper")  # the person at risk: no reason asked
     for user, reason in ((people.worker, ""), (people.worker, "He asked"), (people.manager, "")):
@@ -315,7 +311,7 @@ def test_a_translated_copy_the_worker_attached_shows_beside_the_version_it_trans
 
 def test_the_worker_sends_a_link_from_the_page_and_sees_the_code_once(app, client, people, make_agreement, login):
     agreement = make_agreement(status="active")
-    party = _family_party(agreement)
+    party = family_party(agreement)
     login(people.worker)
     page = client.get(f"/agreements/{agreement.id}/family").get_data(as_text=True)
     assert "Ms Murphy" in page and "Not sent" in page
@@ -349,7 +345,7 @@ def test_a_family_link_reaches_a_real_mail_server_or_becomes_a_task(app, client,
     assert email["Subject"] == "Your copy is ready to read"
     # Refused by the server: a task on the record for the worker (R18), in words.
     smtp.refuse.add("gone@home.example")
-    party = _family_party(agreement)
+    party = family_party(agreement)
     links.send_link(agreement, party, people.worker, NOW, channel="email", address="gone@home.example")
     deliver_pending(NOW + dt.timedelta(minutes=2))
     login(people.worker)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, family_party
 from tracker import settings
 
 PUBLISHED = ("/accessibility", "/privacy", "/cookies")
@@ -58,10 +58,8 @@ def test_the_cookies_page_lists_every_cookie_the_service_sets(client, people, lo
     note(client.get(f"/a/{token}/report"))
     # A parent opening their own copy and entering its code.
     from tracker.family import links
-    from tracker.models import Party
 
-    parent = next(p for p in Party.select().where(Party.agreement == agreement.id) if p.role == "Mother")
-    access, code = links.send_link(agreement, parent, people.worker, NOW, channel="paper", address="")
+    access, code = links.send_link(agreement, family_party(agreement), people.worker, NOW, channel="paper", address="")
     family_token = links.token_for(access)
     note(client.get(f"/f/{family_token}"))
     note(client.post(f"/f/{family_token}/code", data={"code": code}))
