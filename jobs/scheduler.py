@@ -117,6 +117,8 @@ def build(app: Flask) -> BackgroundScheduler:
                       name="Mail delivery", next_run_time=_soon(seconds=5), **options)
     scheduler.add_job(import_job, "interval", seconds=IMPORT_SECONDS, id="imports", name="Confirmed imports",
                       next_run_time=_soon(seconds=3), **options)
+    scheduler.add_job(signs_job, "interval", seconds=SWEEP_SECONDS, id="signs", name="Stored warning signs",
+                      next_run_time=_soon(seconds=4), **options)
     # Retention review (issue 14): once a month, the ended records past their date, for a manager to decide.
     scheduler.add_job(retention_job, "cron", day=1, hour=6, minute=0, id="retention", name="Retention review",
                       **options)
@@ -135,6 +137,21 @@ def import_job(app: Flask) -> None:
         if ImportJob.select(ImportJob.id).where(ImportJob.status == "waiting").exists():
             with recorded("imports") as run:
                 run.done = run_imports(utcnow())
+
+    _in_app(app, work)
+
+
+def signs_job(app: Flask) -> None:
+    """The service view's stored warning signs brought up to date (tracker.records.sign_store),
+    so the view has little left to work out when a service manager opens it."""
+    from tracker.models import SignQueue
+    from tracker.records import sign_store
+
+    def work() -> None:
+        # Recorded only when something had changed, as the imports are.
+        if SignQueue.select(SignQueue.id).exists():
+            with recorded("signs") as run:
+                run.done = sign_store.refresh_stored(utcnow())
 
     _in_app(app, work)
 

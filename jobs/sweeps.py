@@ -428,6 +428,9 @@ def run_all(now: dt.datetime) -> list[str]:
     from jobs.imports import run_imports
 
     lines.append(f"  imports: {run_imports(now)} run")
+    from tracker.records import sign_store
+
+    lines.append(f"  warning signs: {sign_store.refresh_stored(now)} records worked out again")
     report = deliver_pending(now)
     lines.append(f"  delivery: {report.summary()}")
     from jobs.texting import text_pass

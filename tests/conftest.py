@@ -133,7 +133,9 @@ def _pg_clear(database: peewee.Database) -> str:
     global _PG_CLEAR
     sequences = [row[0] for row in database.execute_sql(
         "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'").fetchall()]
+    # The sign queue last: deleting the links queues their children (migration 0029).
     _PG_CLEAR = "; ".join([f'DELETE FROM "{m._meta.table_name}"' for m in reversed(ALL_MODELS)]
+                          + ['DELETE FROM "sign_queue"']
                           + [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences])
     return _PG_CLEAR
 

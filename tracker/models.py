@@ -1105,3 +1105,47 @@ class FormDraft(BaseModel):
 
 
 ALL_MODELS.append(FormDraft)
+
+
+# --- stored warning signs ---
+
+
+class RecordSign(BaseModel):
+    """One warning sign of an active record that does not move with the clock (issue 24).
+
+    The service view counts these by team instead of reading every active record's
+    words, actions, parties and children's history a request; the signs that move
+    with the clock (active past 6 months, past the plan meeting, never reviewed) it
+    counts in SQL. Kept by tracker.records.warnings.refresh_stored from SignQueue:
+    derived, never typed, so they go with their record at retention (the foreign key).
+    """
+
+    agreement = pw.ForeignKeyField(Agreement, backref="+", on_delete="CASCADE")
+    key = pw.CharField(max_length=40)
+
+    class Meta:
+        indexes = ((("agreement", "key"), True), (("key", "agreement"), False))
+
+
+class SignQueue(BaseModel):
+    """What changed since the stored signs were worked out: written only by database
+    triggers (migration 0029), so no code path can forget to. A record, or a child as
+    it was (its row, identity, NHS number and council person ID): the records of that
+    child, and of every child the same by identity, NHS number or person ID, are
+    worked out again (tracker.records.warnings.refresh_stored), then the row goes."""
+
+    agreement_id = pw.IntegerField(null=True)
+    child_id = pw.IntegerField(null=True)
+    identity = pw.IntegerField(null=True)
+    nhs_number = pw.CharField(max_length=10, null=True)
+    person_id = pw.CharField(max_length=40, null=True)
+
+
+class SignLogic(BaseModel):
+    """The fingerprint of the code the stored signs were worked out by: when the code
+    says something else, every active record is queued again (one row)."""
+
+    fingerprint = pw.CharField(max_length=64)
+
+
+ALL_MODELS += [RecordSign, SignQueue, SignLogic]

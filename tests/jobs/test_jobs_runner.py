@@ -44,11 +44,27 @@ def test_tick_runs_every_sweep_and_a_delivery_pass(app, make_agreement):
 def test_scheduler_has_fixed_jobs_in_london_time_with_a_grace_of_minutes(app):
     built = scheduler.build(app)
     jobs = {job.id: job for job in built.get_jobs()}
-    assert set(jobs) == {"sweeps", "delivery", "retention", "imports"}  # retention: monthly (issue 14)
+    # retention: monthly (issue 14); signs: the service view's stored warning signs (issue 24)
+    assert set(jobs) == {"sweeps", "delivery", "retention", "imports", "signs"}
     assert str(built.timezone) == "Europe/London"
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time >= 60
     assert jobs["delivery"].trigger.interval <= dt.timedelta(seconds=30)
+
+
+def test_the_signs_job_works_out_the_queue_and_says_so_only_when_it_had_work(app, make_agreement):
+    from tracker.models import JobRun, RecordSign, SignQueue
+
+    make_agreement(status="active", if_things_go_wrong="Sign this or the children will be removed.")
+    assert SignQueue.select().count() > 0
+    scheduler.signs_job(app)
+    with app.app_context():
+        assert SignQueue.select().count() == 0
+        assert [r.key for r in RecordSign.select()] == ["coercion"]
+        assert [(r.job, r.done) for r in JobRun.select()] == [("signs", 1)]
+    scheduler.signs_job(app)  # nothing queued: not recorded
+    with app.app_context():
+        assert JobRun.select().count() == 1
 
 
 def test_scheduler_starts_once_per_process(app, monkeypatch):

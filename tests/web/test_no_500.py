@@ -25,7 +25,10 @@ from tracker.models import (
     AuditEvent,
     FormSubmission,
     Recipient,
+    RecordSign,
     SignInFailures,
+    SignLogic,
+    SignQueue,
     UserSession,
 )
 from tracker.records import breaches
@@ -73,8 +76,9 @@ FILTERS = [("/", ("team", "worker", "kind", "overdue_reviews_page", "breaches_pa
 
 
 def _counts() -> dict[str, int]:
-    # Views write audit events, and sign-in counts failures: those are not half-saved records.
-    skip = {AuditEvent, SignInFailures, UserSession, FormSubmission}
+    # Views write audit events, sign-in counts failures, and the service view brings its
+    # stored warning signs up to date: those are not half-saved records.
+    skip = {AuditEvent, SignInFailures, UserSession, FormSubmission, RecordSign, SignQueue, SignLogic}
     return {m.__name__: m.select().count() for m in ALL_MODELS if m not in skip}
 
 

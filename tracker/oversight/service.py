@@ -18,7 +18,8 @@ register. Definitions:
 - Breaches per active record: breaches logged against the records active now,
   divided by the number of those records (agreements and undertakings).
 - Warning signs: `tracker.records.warnings.signs_for` over the active records, counted
-  by kind.
+  by kind: kept between requests by `tracker.records.sign_store`, which works out only
+  what changed, and counted in SQL for the signs that move with the clock.
 - On time by month: the same measure for each of the last 6 calendar months in
   London (the current month counts up to `now`), service-wide and per team.
 """
@@ -35,7 +36,7 @@ from tracker import rules
 from tracker.clock import from_london, london_naive
 from tracker.db import database
 from tracker.models import Agreement, Breach, Review, Team
-from tracker.records import warnings
+from tracker.records import sign_store, warnings
 
 LONDON_UTC_OFFSET_HOURS = 1  # British Summer Time; Greenwich Mean Time is UTC itself.
 ON_TIME_MONTHS = 6
@@ -170,12 +171,14 @@ def figures(now: dt.datetime) -> Figures:
     for team_id, count in breaches:
         of(team_id).breaches = count
 
-    # Warning signs over the active records: only the columns the signs read, in a
-    # fixed number of statements whatever the number of teams (issue 24).
-    records, signs = warnings.signs_of_active(now)
-    for record in records:
-        for sign in signs.get(record.id, ()):
-            of(record.team_id).signs[sign.key] += 1
+    # Warning signs over the active records: those kept by sign_store, brought up to
+    # date first, and those that move with the clock counted in SQL (issue 24).
+    sign_store.refresh_stored(now)
+    for team_id, key, count in sign_store.stored_counts():
+        of(team_id).signs[key] = count
+    for team_id, *counts in sign_store.timed_counts(now):
+        for key, count in zip(sign_store.TIMED, counts, strict=True):
+            of(team_id).signs[key] = int(count or 0)
 
     # Reviews held on time, month by month.
     month_start = _london_midnight(month_starts[0])

@@ -174,8 +174,9 @@ def _started(agreement: Agreement) -> dt.datetime:
     return agreement.endorsed_at or agreement.created_at
 
 
-# What the signs read of a record itself (`_signs` and its helpers): the service
-# view loads only these for every active record, not the whole 64-column row.
+# What the signs read of a record itself (`_signs` and its helpers): the stored signs
+# (tracker.records.sign_store) load only these for the records they work out again,
+# not the whole 64-column row.
 SIGN_COLUMNS = (Agreement.id, Agreement.team, Agreement.kind, Agreement.status, Agreement.created_at,
                 Agreement.completed_on, Agreement.endorsed_at, Agreement.next_review_at, Agreement.plan_meeting_on,
                 Agreement.case_closing, Agreement.first_language, Agreement.interpreter,
@@ -183,17 +184,6 @@ SIGN_COLUMNS = (Agreement.id, Agreement.team, Agreement.kind, Agreement.status, 
                 Agreement.victim_asked_to_exclude_abuser, Agreement.marac_idva, Agreement.purpose,
                 Agreement.family_views, Agreement.child_views, Agreement.if_things_go_wrong, Agreement.contingency,
                 Agreement.duration)
-
-
-def signs_of_active(now: dt.datetime) -> tuple[list[Agreement], dict[int, list[Sign]]]:
-    """Every active record (SIGN_COLUMNS only) and its warning signs, in a fixed number of
-    statements whatever the number of records or teams: each query names the active
-    records by a subquery, not by a list of ids chunked to fit the parameter limit."""
-    records = list(Agreement.select(*SIGN_COLUMNS).where(Agreement.status == "active"))
-    if not records:
-        return records, {}
-    scope = Agreement.select(Agreement.id).where(Agreement.status == "active")
-    return records, _signs_for_chunk(records, now, settings.get("review_policy_months"), scope=scope)
 
 
 def signs_for(agreements: list[Agreement], now: dt.datetime) -> dict[int, list[Sign]]:
@@ -229,7 +219,7 @@ def _links(p, size: int):
 
 
 def _links_of(ids):
-    """`_links` for `ids`: a list of record ids, or a subquery selecting them."""
+    """`_links` for `ids`, a list of record ids."""
     # The identities these records name; linked rows share one (R13).
     their_identities = (
         Child.select(Child.identity).join(AgreementChild, on=(AgreementChild.child == Child.id))
@@ -281,15 +271,9 @@ def _links_of(ids):
 _LINKS = Prepared(_links)
 
 
-def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_months: int,
-                     scope=None) -> dict[int, list[Sign]]:
-    """`scope`: a subquery selecting exactly these records' ids, used in place of
-    lists of ids (signs_of_active)."""
+def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_months: int) -> dict[int, list[Sign]]:
     ids = [a.id for a in agreements]
-    if scope is not None:
-        rows = _links_of(scope)
-    else:
-        rows = _LINKS.execute((len(ids),), **{f"a{i}": v for i, v in enumerate(ids)})
+    rows = _LINKS.execute((len(ids),), **{f"a{i}": v for i, v in enumerate(ids)})
     records: dict[int, _Past] = {}
     children_of: dict[int, set[int]] = {}
     records_of_child: dict[int, set[int]] = {}
@@ -321,14 +305,12 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
         reviewed = {a.id for a in agreements if a.id in partnership_ids
                     and any(r.status == "held" for r in all_reviews(a))}
     elif partnership_ids:
-        wanted = set(partnership_ids)
         reviewed = {
             agreement_id
             for (agreement_id,) in Review.select(Review.agreement)
-            .where(Review.agreement.in_(partnership_ids if scope is None else scope) & (Review.status == "held"))
+            .where(Review.agreement.in_(partnership_ids) & (Review.status == "held"))
             .distinct()
             .tuples()
-            if agreement_id in wanted
         }
 
     # 4. The actions of records with a domestic abuse concern (R8), ticked or said in the record.
@@ -340,14 +322,12 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
 
         actions_of = {a.id: [(x.what, x.who) for x in live_actions(a)] for a in agreements if a.id in abuse_ids}
     elif abuse_ids:
-        wanted = set(abuse_ids)
         for agreement_id, what, who in (
             Action.select(Action.agreement, Action.what, Action.who)
-            .where(Action.agreement.in_(abuse_ids if scope is None else scope) & Action.removed_at.is_null())
+            .where(Action.agreement.in_(abuse_ids) & Action.removed_at.is_null())
             .order_by(Action.position).tuples()
         ):
-            if agreement_id in wanted:
-                actions_of.setdefault(agreement_id, []).append((what, who))
+            actions_of.setdefault(agreement_id, []).append((what, who))
 
     # 5. The parties of partnership agreements (is a family member one of them?).
     partnership = [a.id for a in agreements if a.kind == "partnership"]
@@ -357,12 +337,10 @@ def _signs_for_chunk(agreements: list[Agreement], now: dt.datetime, policy_month
 
         parties_of = {a.id: live_parties(a) for a in agreements if a.id in partnership}
     elif partnership:
-        wanted = set(partnership)
         for row in (Party.select(Party.agreement, Party.name, Party.role, Party.side)
-                    .where(Party.agreement.in_(partnership if scope is None else scope) & Party.removed_at.is_null())
+                    .where(Party.agreement.in_(partnership) & Party.removed_at.is_null())
                     .order_by(Party.position)):
-            if row.agreement_id in wanted:
-                parties_of.setdefault(row.agreement_id, []).append(row)
+            parties_of.setdefault(row.agreement_id, []).append(row)
 
     result = {}
     for agreement in agreements:
