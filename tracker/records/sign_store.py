@@ -147,8 +147,10 @@ def timed_counts(now: dt.datetime) -> list[tuple[int, int, int, int]]:
     started = fn.COALESCE(Agreement.endorsed_at, Agreement.created_at)
     held = Review.select(Review.id).where((Review.agreement == Agreement.id) & (Review.status == "held"))
     stale = started < _last_started_before(now.date(), settings.get("review_policy_months"))
-    never_reviewed = ((Agreement.kind == "partnership") & ~fn.EXISTS(held)
-                      & (stale | (Agreement.next_review_at.is_null(False) & (Agreement.next_review_at < now))))
+    # The look-up of a held review last: only the partnerships already old enough or overdue need it.
+    never_reviewed = ((Agreement.kind == "partnership")
+                      & (stale | (Agreement.next_review_at.is_null(False) & (Agreement.next_review_at < now)))
+                      & ~fn.EXISTS(held))
     past_meeting = Agreement.plan_meeting_on.is_null(False) & (Agreement.plan_meeting_on < clock.london_date(now))
     return list(Agreement.select(
         Agreement.team,
