@@ -1116,7 +1116,7 @@ class RecordSign(BaseModel):
     The service view counts these by team instead of reading every active record's
     words, actions, parties and children's history a request; the signs that move
     with the clock (active past 6 months, past the plan meeting, never reviewed) it
-    counts in SQL. Kept by tracker.records.warnings.refresh_stored from SignQueue:
+    counts in SQL. Kept by tracker.records.sign_store.refresh_stored from SignQueue:
     derived, never typed, so they go with their record at retention (the foreign key).
     """
 
@@ -1132,7 +1132,7 @@ class SignQueue(BaseModel):
     triggers (migration 0029), so no code path can forget to. A record, or a child as
     it was (its row, identity, NHS number and council person ID): the records of that
     child, and of every child the same by identity, NHS number or person ID, are
-    worked out again (tracker.records.warnings.refresh_stored), then the row goes."""
+    worked out again (tracker.records.sign_store.refresh_stored), then the row goes."""
 
     agreement_id = pw.IntegerField(null=True)
     child_id = pw.IntegerField(null=True)

@@ -8,7 +8,7 @@
 # - a record, an action, a party or a breach written: its record;
 # - a record-to-child link written or deleted: its record, and the child as it was;
 # - a child's identity, NHS number or council person ID changed: the child as it was.
-# tracker.records.warnings.refresh_stored works the queue out (the records of each
+# tracker.records.sign_store.refresh_stored works the queue out (the records of each
 # queued child and of every child the same by identity, NHS number or person ID) and
 # empties it. Every active record is queued here, so the first refresh stores them all.
 import peewee
