@@ -245,7 +245,9 @@ def undeliverable_mail(p, visible):
                                 Notification.created_at, *SHOWN)
             .join(Agreement, on=(Notification.agreement == Agreement.id))
             .join(_worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
-            .where((Notification.status == "failed") & visible)
+            # A literal, not a parameter: the planner matches the partial index on the failed
+            # messages by it (migration 0030), where it read every message of the service.
+            .where((Notification.status == SQL("'failed'")) & visible)
             .order_by(Notification.created_at, Notification.id))
 
 
