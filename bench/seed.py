@@ -179,12 +179,13 @@ def indexes_built_after():
     run. Dropped for the load and made again from their own definitions (a sort, not
     a walk per row), with the search index (migration 0022's FTS5 insert triggers)
     rebuilt in one pass, and the links' copies of their team and child's name
-    (migration 0028's insert trigger) filled in one statement. Indexes that back a
-    constraint stay.
+    (migration 0028's insert trigger) and the reviews' and breaches' copies of their
+    team (0031's) filled in one statement each. Indexes that back a constraint stay.
     """
     copies = importlib.import_module("tracker.migrations.0028_team_search")
+    teams = importlib.import_module("tracker.migrations.0031_team_copies")
     with signs_queued_after():
-        yield from _indexes_built_after(copies)
+        yield from _indexes_built_after(copies, teams)
 
 
 @contextlib.contextmanager
@@ -202,9 +203,11 @@ def signs_queued_after():
     database.execute_sql(signs.FILL)
 
 
-def _indexes_built_after(copies):
+def _indexes_built_after(copies, teams):
     if isinstance(database.obj, peewee.PostgresqlDatabase):
         database.execute_sql("ALTER TABLE agreement_child DISABLE TRIGGER agreement_child_copy")
+        for table in teams.TABLES:
+            database.execute_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_team_copy")
         found = database.execute_sql(
             "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = current_schema() AND NOT EXISTS "
             "(SELECT 1 FROM pg_constraint c WHERE c.conindid = (quote_ident(i.schemaname) || '.' || "
@@ -214,12 +217,16 @@ def _indexes_built_after(copies):
         yield
         database.execute_sql("ALTER TABLE agreement_child ENABLE TRIGGER agreement_child_copy")
         database.execute_sql(copies.FILL)
+        for table in teams.TABLES:
+            database.execute_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_team_copy")
+            database.execute_sql(teams.fill(table))
         for _, definition in found:
             database.execute_sql(definition)
         return
     search = importlib.import_module("tracker.migrations.0022_register_search")
     inserts = [t for t in search.CHILD_TRIGGERS + search.AGREEMENT_TRIGGERS if "_ai AFTER INSERT" in t]
     inserts.append(copies.SQLITE_INSERT_TRIGGER)
+    inserts += [teams.sqlite_insert_trigger(table) for table in teams.TABLES]
     found = database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall()
     for name, _ in found:
         database.execute_sql(f'DROP INDEX "{name}"')
@@ -227,6 +234,8 @@ def _indexes_built_after(copies):
         database.execute_sql(f"DROP TRIGGER {trigger.split()[2]}")
     yield
     database.execute_sql(copies.FILL)  # before the indexes are made, so each is written once
+    for table in teams.TABLES:
+        database.execute_sql(teams.fill(table))
     for _, definition in found:
         database.execute_sql(definition)
     for trigger in inserts:

@@ -23,6 +23,7 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import Callable
 
+import peewee
 from peewee import JOIN, SQL, Case, Select, Value, fn
 
 from tracker import settings
@@ -40,7 +41,7 @@ from tracker.models import (
     User,
 )
 from tracker.notices import undeliverable as not_delivered
-from tracker.people.access import visibility
+from tracker.people.access import scope_is_a_team, visibility
 from tracker.prepared import Prepared
 
 PAGE_SIZE = 20
@@ -99,6 +100,7 @@ class Kind:
     query: Callable  # (p, visible) -> peewee query selecting the row's columns, then SHOWN
     row: type | None  # None: the row is the agreement itself
     any_status: bool = False  # visible whatever the record's status (drafts, awaiting), not only active
+    team_copy: object = None  # a copy of the record's team on the table's own rows, tested beside the record's
 
     def make(self, values: tuple):
         if self.row is None:
@@ -110,9 +112,9 @@ class Kind:
 KINDS: dict[str, Kind] = {}
 
 
-def dashboard_table(key: str, title: str, row: type | None = None, any_status: bool = False):
+def dashboard_table(key: str, title: str, row: type | None = None, any_status: bool = False, team_copy=None):
     def register(function):
-        KINDS[key] = Kind(key, title, function, row, any_status)
+        KINDS[key] = Kind(key, title, function, row, any_status, team_copy)
         return function
 
     return register
@@ -190,8 +192,18 @@ def undertakings(p, visible):
             .order_by(Agreement.window_ends_at, Agreement.id))
 
 
+# A review's and a breach's copy of its record's team (migration 0031, kept by triggers; the
+# models do not name it): a team's reviews of the week and its unacknowledged breaches are
+# read from their own indexes, where every such row of the service was read and then its
+# record's team tested.
+REVIEW_TEAM = peewee.IntegerField(column_name="team_id", null=True)
+REVIEW_TEAM.bind(Review, "team_copy", set_attribute=False)
+BREACH_TEAM = peewee.IntegerField(column_name="team_id", null=True)
+BREACH_TEAM.bind(Breach, "team_copy", set_attribute=False)
+
+
 @dashboard_table("breaches", "Breaches awaiting acknowledgement",
-                 row=_row_type("BreachRow", "id created_at immediate_risk description"))
+                 row=_row_type("BreachRow", "id created_at immediate_risk description"), team_copy=BREACH_TEAM)
 def breaches(p, visible):
     return (Breach.select(Breach.id, Breach.created_at, Breach.immediate_risk, Breach.description, *SHOWN)
             .join(Agreement)
@@ -202,7 +214,8 @@ def breaches(p, visible):
 
 @dashboard_table("missing_reports", "Agency reports missing for reviews in the next 7 days",
                  row=_row_type("MissingReportRow", "id name agency_name review_id scheduled_at", {
-                     "review": property(lambda self: ReviewRef(self.review_id, self.scheduled_at))}))
+                     "review": property(lambda self: ReviewRef(self.review_id, self.scheduled_at))}),
+                 team_copy=REVIEW_TEAM)
 def missing_reports(p, visible):
     answered = AgencyReport.select(AgencyReport.id).where(
         (AgencyReport.review == Review.id) & (AgencyReport.recipient == Recipient.id))
@@ -313,14 +326,20 @@ def _values(user: User, filters: Filters, now: dt.datetime) -> dict:
     return values
 
 
-def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | None, any_status: bool = False):
+def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | None, any_status: bool = False,
+             team_copy=None):
     """The condition for active records the user may see, narrowed by the filters.
 
     `any_status`: what the user may see whatever its status (the endorsement
     tables), narrowed by the filters; a worker's own are chosen by the table.
+    `team_copy`: the table's copy of the record's team, which must then hold the
+    same team as the record's (the scope's or the filter's), so that the planner
+    can start from the team's own rows.
     """
     viewer = _Viewer(role, None if no_team else p.user_team, p.user_id)
     condition = visibility(viewer)
+    if team_copy is not None and scope_is_a_team(viewer):
+        condition &= team_copy == p.user_team
     if not any_status:
         condition &= Agreement.status == "active"
         if role == "social_worker":
@@ -330,6 +349,8 @@ def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | 
             condition &= Agreement.social_worker.is_null()
     if team:
         condition &= Agreement.team == p.team
+        if team_copy is not None:
+            condition &= team_copy == p.team
     if worker:
         condition &= Agreement.social_worker == p.worker
     if kind in ("partnership", "undertaking"):
@@ -340,7 +361,7 @@ def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | 
 def _page(key: str, everything: bool):
     def build(p, *shape):
         kind = KINDS[key]
-        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status)).tuples()
+        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status, team_copy=kind.team_copy)).tuples()
         return query if everything else query.limit(p.limit).offset(p.offset)
     return Prepared(build)
 
@@ -352,7 +373,7 @@ def _count_all(p, *shape):
     """Every table the role sees, counted in one statement: SELECT (SELECT COUNT(*) ...), (...)."""
     kinds = [KINDS[key] for key in _keys_for_role(shape[0])]
     return Select(columns=[
-        kind.query(p, _visible(p, *shape, any_status=kind.any_status)).order_by().select(fn.COUNT(SQL("*")))
+        kind.query(p, _visible(p, *shape, any_status=kind.any_status, team_copy=kind.team_copy)).order_by().select(fn.COUNT(SQL("*")))
         .alias(kind.key) for kind in kinds]).bind(database).tuples()
 
 
@@ -421,7 +442,7 @@ def _together(p, keys: tuple[str, ...], *shape):
     pages = None
     for i, key in enumerate(keys):
         kind = KINDS[key]
-        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status))
+        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status, team_copy=kind.team_copy))
         moment = query._order_by[0]  # the table's moment; its order ends with the record's id
         page = (query.select_extend(Value(i).alias("place"), moment.alias("moment"))
                 .limit(getattr(p, f"limit{i}")).offset(getattr(p, f"offset{i}")))
