@@ -563,17 +563,19 @@ def page_figures(app: Flask, service, engine: str) -> dict:
         "service_manager_dashboard": _getter(head, "/"),
     }
     if engine == "postgresql":
-        # The team dashboard with generic plans (tracker.db.planned_once) and with
-        # the planner's per-request plans, side by side, whichever the app uses
-        # (oversight.dashboard.GENERIC_PLANS_FOR).
+        # The team dashboard with generic plans for every statement (tracker.db.planned_once)
+        # and with the planner's per-request plans for every statement, side by side with
+        # what the app does (`dashboard`: its grouped count alone generic,
+        # oversight.dashboard.GENERIC_COUNTS_FOR).
         def with_plans(generic: bool):
             def get():
-                kept = dashboard.GENERIC_PLANS_FOR
+                kept = dashboard.GENERIC_PLANS_FOR, dashboard.GENERIC_COUNTS_FOR
                 dashboard.GENERIC_PLANS_FOR = ("team_manager",) if generic else ()
+                dashboard.GENERIC_COUNTS_FOR = ()
                 try:
                     return pages["dashboard"]()
                 finally:
-                    dashboard.GENERIC_PLANS_FOR = kept
+                    dashboard.GENERIC_PLANS_FOR, dashboard.GENERIC_COUNTS_FOR = kept
             return get
         pages["dashboard_generic_plans"] = with_plans(True)
         pages["dashboard_custom_plans"] = with_plans(False)
