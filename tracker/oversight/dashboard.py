@@ -258,8 +258,8 @@ def undeliverable_mail(p, visible):
                                 Notification.created_at, *SHOWN)
             .join(Agreement, on=(Notification.agreement == Agreement.id))
             .join(_worker, JOIN.LEFT_OUTER, on=(Agreement.social_worker == _worker.id))
-            # A literal, not a parameter: the planner matches the partial index on the failed
-            # messages by it (migration 0030), where it read every message of the service.
+            # A literal, not a parameter, so that a generic plan matches the partial index on
+            # the failed messages too (migration 0030: SQLite read every message of the service).
             .where((Notification.status == SQL("'failed'")) & visible)
             .order_by(Notification.created_at, Notification.id))
 

@@ -408,6 +408,13 @@ def edit(agreement_id: int):
 
 @bp.route("/<int:agreement_id>")
 def show(agreement_id: int):
+    # Each setting read once for the page (issue 24): the quality checks alone asked for the
+    # placeholders once a field, 42 reads a request (0.5 ms of a 12 ms page, SQLite 1x).
+    with settings.held():
+        return _show(agreement_id)
+
+
+def _show(agreement_id: int):
     agreement = models.read_once(get_agreement(agreement_id, "view", with_people=True))
     _viewed(agreement)
     variation = models.in_progress(agreement) if agreement.status == "active" else None
