@@ -34,7 +34,12 @@ def open_database(url: str) -> peewee.Database:
         path = url[len("sqlite:///"):]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+        # Every transaction takes the write lock when it begins (BEGIN IMMEDIATE). A deferred one
+        # that read first and then wrote, while another connection wrote in between, failed at once
+        # with "database is locked", past the busy timeout (SQLite cannot let it wait: its reads are
+        # stale): an autosave racing the form's Save answered 500 (tests/browser/test_typing_kept.py).
+        # Begun immediately, the second writer waits for the first instead.
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
