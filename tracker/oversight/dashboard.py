@@ -102,6 +102,10 @@ class Kind:
     any_status: bool = False  # visible whatever the record's status (drafts, awaiting), not only active
     team_copy: object = None  # a copy of the record's team on the table's own rows, tested beside the record's
 
+    def read(self, p, shape: tuple):
+        """The table's query for the rows the shape's user may see (its page and its count)."""
+        return self.query(p, _visible(p, *shape, any_status=self.any_status, team_copy=self.team_copy))
+
     def make(self, values: tuple):
         if self.row is None:
             return _agreement(values)
@@ -361,7 +365,7 @@ def _visible(p, role: str, no_team: bool, team: bool, worker: bool, kind: str | 
 def _page(key: str, everything: bool):
     def build(p, *shape):
         kind = KINDS[key]
-        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status, team_copy=kind.team_copy)).tuples()
+        query = kind.read(p, shape).tuples()
         return query if everything else query.limit(p.limit).offset(p.offset)
     return Prepared(build)
 
@@ -373,7 +377,7 @@ def _count_all(p, *shape):
     """Every table the role sees, counted in one statement: SELECT (SELECT COUNT(*) ...), (...)."""
     kinds = [KINDS[key] for key in _keys_for_role(shape[0])]
     return Select(columns=[
-        kind.query(p, _visible(p, *shape, any_status=kind.any_status, team_copy=kind.team_copy)).order_by().select(fn.COUNT(SQL("*")))
+        kind.read(p, shape).order_by().select(fn.COUNT(SQL("*")))
         .alias(kind.key) for kind in kinds]).bind(database).tuples()
 
 
@@ -451,7 +455,7 @@ def _together(p, keys: tuple[str, ...], *shape):
     pages = None
     for i, key in enumerate(keys):
         kind = KINDS[key]
-        query = kind.query(p, _visible(p, *shape, any_status=kind.any_status, team_copy=kind.team_copy))
+        query = kind.read(p, shape)
         moment = query._order_by[0]  # the table's moment; its order ends with the record's id
         page = (query.select_extend(Value(i).alias("place"), moment.alias("moment"))
                 .limit(getattr(p, f"limit{i}")).offset(getattr(p, f"offset{i}")))
